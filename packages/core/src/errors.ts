@@ -1,0 +1,105 @@
+/**
+ * One error type for the whole runtime. Every failure a user can cause has a code from
+ * {@link ERROR_CODES}; the CLI maps codes to exit codes and prints `message` plus `hint`,
+ * never a bare stack trace.
+ */
+
+export const ERROR_CODES = [
+  // planning
+  'PLAN_DUPLICATE_NAME',
+  'PLAN_CYCLE',
+  'PLAN_LATER_STAGE',
+  'PLAN_PRIORITY_CONFLICT',
+  'PLAN_UNKNOWN_REFERENCE',
+  'PLAN_BAD_HANDLER',
+  // plugin loading
+  'PLUGIN_GROUP_MISSING',
+  'PLUGIN_LOAD_FAILED',
+  'PLUGIN_INVALID',
+  // environment and its codec
+  'ENV_BAD_STATEMENT',
+  'ENV_MISSING_TYPE',
+  'ENV_UNKNOWN_TYPE',
+  'ENV_BAD_VALUE',
+  'ENV_UNKNOWN_KEY',
+  'ENV_SCHEMA',
+  'ENV_DUPLICATE_DECLARATION',
+  // config files
+  'CONFIG_SYNTAX',
+  'CONFIG_UNREADABLE',
+  'CONFIG_MISSING',
+  // transactions
+  'TRANSACTION_STATE',
+  'TRANSACTION_PREPARE',
+  'TRANSACTION_COMMIT',
+  'FILE_WRITE',
+  // dialogs
+  'DIALOG_EOF',
+  'DIALOG_BAD_REPLY',
+  'DIALOG_NO_TERMINAL',
+  'DIALOG_INVALID_VALUE',
+  // run
+  'ABORTED',
+  'HANDLER_FAILED',
+  'COMMAND_MISSING',
+  'USAGE',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Where an error happened; any part may be unknown. */
+export interface ErrorPlace {
+  /** Full handler name, e.g. `otopi.core.log.init`. */
+  handler?: string;
+  /** Stage id, e.g. `customization`. */
+  stage?: string;
+  /** Environment key the error is about. */
+  key?: string;
+  /** File the error is about, with `line` when known. */
+  file?: string;
+  line?: number;
+}
+
+export interface OtopiErrorOptions extends ErrorPlace {
+  cause?: unknown;
+  /** One line telling the user what to do about it. */
+  hint?: string;
+}
+
+export class OtopiError extends Error {
+  override readonly name = 'OtopiError';
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly place: ErrorPlace;
+
+  constructor(code: ErrorCode, message: string, options: OtopiErrorOptions = {}) {
+    const { cause, hint, ...place } = options;
+    super(message, cause === undefined ? undefined : { cause });
+    this.code = code;
+    this.hint = hint;
+    this.place = place;
+  }
+
+  /** `file:line: ` prefix when the error is about a file. */
+  get location(): string {
+    if (this.place.file === undefined) return '';
+    return this.place.line === undefined ? `${this.place.file}: ` : `${this.place.file}:${this.place.line}: `;
+  }
+}
+
+export function isOtopiError(value: unknown, code?: ErrorCode): value is OtopiError {
+  return value instanceof OtopiError && (code === undefined || value.code === code);
+}
+
+/** Raised by a handler (or the dialog) to stop the run as an abort rather than a failure. */
+export class AbortError extends OtopiError {
+  constructor(message = 'Aborted by user', options: OtopiErrorOptions = {}) {
+    super('ABORTED', message, options);
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

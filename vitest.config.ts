@@ -1,0 +1,33 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const core = fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url));
+
+// Two projects: `unit` needs nothing but Node; `lab` brings up real SSH hosts
+// (systemd-nspawn containers) in its global setup and removes them afterwards.
+export default defineConfig({
+  resolve: { alias: { '@otopi/core': core } },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['packages/*/test/**/*.test.ts', 'plugins/*/test/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'lab',
+          include: ['test/lab/**/*.test.ts', 'test/integration/**/*.test.ts'],
+          globalSetup: ['test/lab/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
