@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+/**
+ * `otopi`: run plugin groups. This is the command that runs on hosts, so it parses its
+ * arguments with `node:util` and loads nothing it does not need; subcommands with heavier
+ * front ends are imported only when named.
+ */
+import { parseArgs } from 'node:util';
+import { runInstaller, usage } from './run.js';
+
+const HELP = `Usage: otopi [options] [KEY=type:value ...]
+
+Runs the plugin groups named in BASE/pluginGroups through otopi's 18 stages.
+
+Environment statements:
+  KEY=type:value           set a key; type is none, bool, int, str or multi-str
+  APPEND:KEY=type:value    append to a colon list (BASE/pluginGroups, BASE/pluginPath)
+  PREPEND:KEY=type:value   prepend to a colon list
+  Quote a value with spaces as one argument: 'DEMO/x=str:a b'
+
+Options:
+  --config-append FILE     read FILE (and FILE.d/*.conf) after the main config; repeatable
+  --dump-plan[=FORMAT]     print the run plan as 'table' (default) or 'json', run nothing
+  --events FILE            write JSON-lines run events to FILE ('-' = standard error)
+  --dry-run                show what would change, with diffs, and change nothing
+  --log-level LEVEL        trace, debug (default), info, warn or error
+  -h, --help               show this help
+  --version                show the version
+
+Subcommands:
+  otopi config-query ...   read a key from a config file (otopi config-query --help)
+
+Exit codes: 0 success, 1 error or abort, 2 a plugin group failed to load, 64 usage error.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'config-query') {
+    const { configQuery } = await import('./config-query.js');
+    return configQuery(argv.slice(1));
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        'config-append': { type: 'string', multiple: true },
+        'dump-plan': { type: 'string' },
+        events: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    return usage(String((error as Error).message));
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.version === true) {
+    process.stdout.write(`otopi ${VERSION}\n`);
+    return 0;
+  }
+  return runInstaller({
+    statements: positionals,
+    configAppend: values['config-append'] ?? [],
+    dumpPlan: values['dump-plan'],
+    events: values.events,
+    dryRun: values['dry-run'] === true,
+    logLevel: values['log-level'],
+  });
+}
+
+declare const __OTOPI_VERSION__: string | undefined;
+const VERSION = typeof __OTOPI_VERSION__ === 'string' ? __OTOPI_VERSION__ : '0.0.0-dev';
+
+// --dump-plan may come without a value; node's parseArgs wants one, so default it here.
+const args = process.argv.slice(2).map((a) => (a === '--dump-plan' ? '--dump-plan=table' : a));
+main(args).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`otopi: internal error: ${String((error as Error)?.stack ?? error)}\n`);
+    process.exitCode = 1;
+  },
+);

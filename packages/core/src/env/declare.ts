@@ -1,0 +1,124 @@
+/**
+ * Declaring environment keys. A plugin group declares its keys once, with zod schemas:
+ *
+ * ```ts
+ * export const CoreEnv = defineEnv('CORE', {
+ *   logDir: key.str({ default: '/var/log/otopi', description: 'Folder for the log file.' }),
+ * });
+ * env.get(CoreEnv.logDir); // string
+ * ```
+ *
+ * The same schema validates command-line statements, config and answer files, dialog
+ * replies and `env-set`, and generates `docs/environment.md`.
+ */
+import { z } from 'zod';
+import { OtopiError } from '../errors.js';
+import type { TypeTag } from './codec.js';
+
+export interface KeyOptions<T> {
+  /** What the key means, in a sentence; it ends up in docs/environment.md. */
+  readonly description: string;
+  /** Value the key holds until something sets it; a function is called when the key is declared. */
+  readonly default: T | (() => T);
+  /** Narrower schema than the type's own (an enum, a range). */
+  readonly schema?: z.ZodType<T>;
+  /** Secret: its value is redacted from logs, dialogs, answer files and errors. */
+  readonly sensitive?: boolean;
+  /** Default shown in docs when `default` is computed (e.g. `$OTOPI_LOGDIR or /tmp`). */
+  readonly defaultDoc?: string;
+}
+
+export interface KeySpec<T> {
+  readonly type: TypeTag;
+  readonly nullable: boolean;
+  readonly schema: z.ZodType<T>;
+  readonly description: string;
+  readonly default: T | (() => T);
+  readonly sensitive: boolean;
+  readonly defaultDoc: string | undefined;
+}
+
+/** A declared key: a typed token that plugins pass to `env.get` and `env.set`. */
+export interface EnvKey<T> extends KeySpec<T> {
+  /** Full key, `GROUP/name`. */
+  readonly key: string;
+  readonly group: string;
+}
+
+function spec<T>(type: TypeTag, nullable: boolean, base: z.ZodType<T>, options: KeyOptions<T>): KeySpec<T> {
+  return {
+    type,
+    nullable,
+    schema: options.schema ?? base,
+    description: options.description,
+    default: options.default,
+    sensitive: options.sensitive ?? false,
+    defaultDoc: options.defaultDoc,
+  };
+}
+
+/** Key builders, one per serialisable type, plus nullable variants. */
+export const key = {
+  str: (o: KeyOptions<string>) => spec('str', false, z.string(), o),
+  bool: (o: KeyOptions<boolean>) => spec('bool', false, z.boolean(), o),
+  int: (o: KeyOptions<number>) => spec('int', false, z.number().int(), o),
+  multiStr: (o: KeyOptions<readonly string[]>) => spec('multi-str', false, z.array(z.string()).readonly(), o),
+  optionalStr: (o: KeyOptions<string | null>) => spec('str', true, z.string().nullable(), o),
+  optionalInt: (o: KeyOptions<number | null>) => spec('int', true, z.number().int().nullable(), o),
+  optionalMultiStr: (o: KeyOptions<readonly string[] | null>) =>
+    spec('multi-str', true, z.array(z.string()).readonly().nullable(), o),
+  /** A value that only code sets (a transaction object, a handle); never serialised. */
+  object: <T>(o: KeyOptions<T> & { schema?: z.ZodType<T> }) => spec('none', true, o.schema ?? (z.any() as z.ZodType<T>), o),
+};
+
+type Declared<G extends string, S extends Record<string, KeySpec<unknown>>> = {
+  readonly [K in keyof S]: S[K] extends KeySpec<infer T> ? EnvKey<T> : never;
+} & { readonly [GROUP]: G };
+
+export const GROUP = Symbol('otopi.envGroup');
+
+const GROUP_RE = /^[A-Z][A-Z0-9_]*$/;
+const NAME_RE = /^[A-Za-z_][A-Za-z0-9_./-]*$/;
+
+/** Declares the keys of one group (`GROUP/name`). Returns typed tokens by name. */
+export function defineEnv<G extends string, S extends Record<string, KeySpec<unknown>>>(
+  group: G,
+  specs: S,
+): Declared<G, S> {
+  if (!GROUP_RE.test(group)) {
+    throw new OtopiError('ENV_DUPLICATE_DECLARATION', `bad environment group name '${group}' (use upper case)`);
+  }
+  const out: Record<string | symbol, unknown> = { [GROUP]: group };
+  for (const [name, s] of Object.entries(specs)) {
+    if (!NAME_RE.test(name)) {
+      throw new OtopiError('ENV_DUPLICATE_DECLARATION', `bad environment key name '${group}/${name}'`);
+    }
+    out[name] = { ...s, key: `${group}/${name}`, group } satisfies EnvKey<unknown>;
+  }
+  return out as Declared<G, S>;
+}
+
+/**
+ * A family of keys sharing a prefix and a schema, whose names are not known in advance
+ * (`COMMAND/<program>`, `QUESTION/<n>/<name>`).
+ */
+export interface EnvFamily<T> extends KeySpec<T> {
+  readonly prefix: string;
+  (name: string): EnvKey<T>;
+}
+
+export function defineEnvFamily<T>(prefix: string, s: KeySpec<T>): EnvFamily<T> {
+  const family = ((name: string): EnvKey<T> => ({
+    ...s,
+    key: `${prefix}/${name}`,
+    group: prefix.split('/')[0]!,
+  })) as EnvFamily<T>;
+  return Object.assign(family, s, { prefix });
+}
+
+/** All keys of a `defineEnv` result, in declaration order. */
+export function keysOf(declared: object): EnvKey<unknown>[] {
+  return Object.values(declared).filter(
+    (v): v is EnvKey<unknown> => typeof v === 'object' && v !== null && 'key' in v && 'schema' in v,
+  );
+}

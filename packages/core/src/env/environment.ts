@@ -1,0 +1,254 @@
+/**
+ * The run's environment: a typed key/value store shared by all plugins.
+ * Declared keys are validated by their schema on every write; values from outside
+ * (command line, config files, dialog replies, `env-set`) must name a declared key.
+ */
+import { OtopiError } from '../errors.js';
+import { formatTypedValue, type EnvValue } from './codec.js';
+import type { EnvFamily, EnvKey, KeySpec } from './declare.js';
+
+/** Where a value came from; kept for error messages and answer-file generation. */
+export type ValueSource =
+  | { readonly kind: 'default' }
+  | { readonly kind: 'cmdline'; readonly where: string }
+  | { readonly kind: 'config'; readonly file: string; readonly line: number; readonly section: string }
+  | { readonly kind: 'handler'; readonly name: string }
+  | { readonly kind: 'dialog'; readonly question: string }
+  | { readonly kind: 'code' };
+
+export function describeSource(source: ValueSource): string {
+  switch (source.kind) {
+    case 'default':
+      return 'default';
+    case 'cmdline':
+      return `command line ${source.where}`;
+    case 'config':
+      return `${source.file}:${source.line} [${source.section}]`;
+    case 'handler':
+      return `handler ${source.name}`;
+    case 'dialog':
+      return `dialog ${source.question}`;
+    case 'code':
+      return 'code';
+  }
+}
+
+export class EnvRegistry {
+  private readonly keys = new Map<string, EnvKey<unknown>>();
+  private readonly families = new Map<string, EnvFamily<unknown>>();
+
+  declare(k: EnvKey<unknown>): void {
+    const old = this.keys.get(k.key);
+    if (old !== undefined && old !== k) {
+      throw new OtopiError('ENV_DUPLICATE_DECLARATION', `environment key '${k.key}' is declared twice`, { key: k.key });
+    }
+    this.keys.set(k.key, k);
+  }
+
+  declareFamily(f: EnvFamily<unknown>): void {
+    const old = this.families.get(f.prefix);
+    if (old !== undefined && old !== f) {
+      throw new OtopiError('ENV_DUPLICATE_DECLARATION', `environment family '${f.prefix}/*' is declared twice`);
+    }
+    this.families.set(f.prefix, f);
+  }
+
+  /** The spec that governs `key`: its own declaration, else the longest matching family. */
+  lookup(key: string): KeySpec<unknown> | undefined {
+    const own = this.keys.get(key);
+    if (own !== undefined) return own;
+    let best: EnvFamily<unknown> | undefined;
+    for (const f of this.families.values()) {
+      if (key.startsWith(`${f.prefix}/`) && (best === undefined || f.prefix.length > best.prefix.length)) best = f;
+    }
+    return best;
+  }
+
+  declared(): EnvKey<unknown>[] {
+    return [...this.keys.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+  }
+
+  familyList(): EnvFamily<unknown>[] {
+    return [...this.families.values()].sort((a, b) => (a.prefix < b.prefix ? -1 : 1));
+  }
+
+  /** Closest declared key names, for "did you mean" hints. */
+  suggest(key: string): string[] {
+    const scored = [...this.keys.keys()]
+      .map((k) => [k, editDistance(k.toLowerCase(), key.toLowerCase())] as const)
+      .filter(([, d]) => d <= Math.max(2, Math.floor(key.length / 4)))
+      .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
+    return scored.slice(0, 3).map(([k]) => k);
+  }
+}
+
+export class Environment {
+  private readonly values = new Map<string, unknown>();
+  private readonly sources = new Map<string, ValueSource>();
+  private readonly changed = new Set<string>();
+  private readonly extraSecrets = new Set<string>();
+  private version = 0;
+  private secretCache: { version: number; secrets: string[] } | undefined;
+
+  constructor(readonly registry: EnvRegistry = new EnvRegistry()) {}
+
+  /** Declares keys and sets their defaults (otopi's `setdefault` at plugin load). */
+  declare(keys: Iterable<EnvKey<unknown>>): void {
+    for (const k of keys) {
+      this.registry.declare(k);
+      if (!this.values.has(k.key)) {
+        const value = typeof k.default === 'function' ? (k.default as () => unknown)() : k.default;
+        this.values.set(k.key, value);
+        this.version++;
+        this.sources.set(k.key, { kind: 'default' });
+      }
+    }
+  }
+
+  declareFamily(family: EnvFamily<unknown>): void {
+    this.registry.declareFamily(family);
+  }
+
+  get<T>(k: EnvKey<T>): T {
+    if (this.values.has(k.key)) return this.values.get(k.key) as T;
+    return (typeof k.default === 'function' ? (k.default as () => T)() : k.default) as T;
+  }
+
+  /** Sets a declared key; the value is checked against its schema. */
+  set<T>(k: EnvKey<T>, value: T, source: ValueSource = { kind: 'code' }): void {
+    this.write(k.key, k, value, source);
+  }
+
+  /** Reads any key, declared or not. */
+  getRaw(key: string): unknown {
+    return this.values.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.values.has(key);
+  }
+
+  sourceOf(key: string): ValueSource | undefined {
+    return this.sources.get(key);
+  }
+
+  /**
+   * Sets a key from outside the code (command line, file, dialog, `env-set`): the key must
+   * be declared (or belong to a declared family) and the value must fit its schema.
+   */
+  setExternal(key: string, value: EnvValue, source: ValueSource): void {
+    const spec = this.registry.lookup(key);
+    if (spec === undefined) {
+      const suggestions = this.registry.suggest(key);
+      throw new OtopiError('ENV_UNKNOWN_KEY', `unknown environment key '${key}' (from ${describeSource(source)})`, {
+        key,
+        ...fileOf(source),
+        hint:
+          suggestions.length > 0
+            ? `Did you mean ${suggestions.map((s) => `'${s}'`).join(' or ')}?`
+            : 'Check the spelling, or load the plugin group that declares it (BASE/pluginGroups).',
+      });
+    }
+    this.write(key, spec, value, source);
+  }
+
+  /** Keys whose value changed since the last call, sorted. */
+  takeChanges(): string[] {
+    const out = [...this.changed].sort();
+    this.changed.clear();
+    return out;
+  }
+
+  keys(): string[] {
+    return [...this.values.keys()].sort();
+  }
+
+  isSensitive(key: string): boolean {
+    return this.registry.lookup(key)?.sensitive ?? false;
+  }
+
+  /** Registers a secret that is not the value of a sensitive key (a hidden answer, a token). */
+  addSecret(secret: string): void {
+    if (secret.length > 0 && !this.extraSecrets.has(secret)) {
+      this.extraSecrets.add(secret);
+      this.version++;
+    }
+  }
+
+  /** Every secret currently known: sensitive values plus registered secrets. */
+  secrets(): string[] {
+    if (this.secretCache?.version === this.version) return this.secretCache.secrets;
+    const out = new Set(this.extraSecrets);
+    for (const [key, value] of this.values) {
+      if (!this.isSensitive(key)) continue;
+      if (typeof value === 'string' && value.length > 0) out.add(value);
+      else if (Array.isArray(value)) for (const v of value) if (typeof v === 'string' && v.length > 0) out.add(v);
+    }
+    this.secretCache = { version: this.version, secrets: [...out] };
+    return this.secretCache.secrets;
+  }
+
+  /** `type:value` text of a key for dumps and `env-get`, redacted when sensitive. */
+  render(key: string): string {
+    const value = this.values.get(key);
+    if (this.isSensitive(key) && value !== null && value !== undefined) return `${typeTagFor(value)}:**REDACTED**`;
+    return renderValue(value);
+  }
+
+  private write(key: string, spec: KeySpec<unknown>, value: unknown, source: ValueSource): void {
+    const result = spec.schema.safeParse(value);
+    if (!result.success) {
+      const shown = spec.sensitive ? '(value redacted)' : renderValue(value);
+      const issue = result.error.issues[0]?.message ?? 'invalid value';
+      throw new OtopiError(
+        'ENV_SCHEMA',
+        `${key}: ${shown} does not fit ${spec.nullable ? `${spec.type} or none` : spec.type}: ${issue} (from ${describeSource(source)})`,
+        { key, ...fileOf(source) },
+      );
+    }
+    this.values.set(key, result.data);
+    this.version++;
+    this.sources.set(key, source);
+    this.changed.add(key);
+  }
+}
+
+function fileOf(source: ValueSource): { file?: string; line?: number } {
+  return source.kind === 'config' ? { file: source.file, line: source.line } : {};
+}
+
+function typeTagFor(value: unknown): string {
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'number') return 'int';
+  if (Array.isArray(value)) return 'multi-str';
+  return 'str';
+}
+
+/** `type:value` for serialisable values; `object:<description>` for the rest. */
+export function renderValue(value: unknown): string {
+  if (value === null || value === undefined) return 'none:None';
+  if (
+    typeof value === 'boolean' ||
+    typeof value === 'string' ||
+    (typeof value === 'number' && Number.isInteger(value)) ||
+    (Array.isArray(value) && value.every((v) => typeof v === 'string'))
+  ) {
+    return formatTypedValue(value as EnvValue);
+  }
+  const described = typeof value === 'object' && 'description' in value ? String(value.description) : undefined;
+  return `object:${described ?? Object.prototype.toString.call(value)}`;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}

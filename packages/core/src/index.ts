@@ -1,0 +1,54 @@
+/**
+ * @otopi/core: the installer runtime. Everything a plugin group or a front end needs is
+ * exported here; nothing else is public.
+ */
+export { ERROR_CODES, OtopiError, AbortError, isOtopiError, errorMessage } from './errors.js';
+export type { ErrorCode, ErrorPlace, OtopiErrorOptions } from './errors.js';
+
+export { STAGES, STAGE_INFO, Priority, isStage } from './sequence/stages.js';
+export type { Stage, StageInfo } from './sequence/stages.js';
+export { buildPlan, compareNodes } from './sequence/plan.js';
+export type { HandlerNode, Plan, PlanOptions, MissingReference } from './sequence/plan.js';
+export { formatPlanTable, planToJson } from './sequence/dump.js';
+export type { PlanJson } from './sequence/dump.js';
+
+export { TYPE_TAGS, parseTypedValue, formatTypedValue, typeTagOf } from './env/codec.js';
+export type { TypeTag, EnvValue } from './env/codec.js';
+export { parseStatements, applyListOp } from './env/statements.js';
+export type { Statement, StatementOp } from './env/statements.js';
+export { defineEnv, defineEnvFamily, key, keysOf } from './env/declare.js';
+export type { EnvKey, EnvFamily, KeyOptions, KeySpec } from './env/declare.js';
+export { Environment, EnvRegistry, renderValue, describeSource } from './env/environment.js';
+export type { ValueSource } from './env/environment.js';
+
+export { parseIni, formatIni } from './config/ini.js';
+export type { IniDocument, IniEntry, IniSection, IniSectionInput } from './config/ini.js';
+export { resolveConfigFiles, readConfigFiles, queryConfig, matchConfig } from './config/files.js';
+export type { ConfigEntry, ConfigSet } from './config/files.js';
+
+export { Transaction } from './transaction/transaction.js';
+export type { TransactionElement } from './transaction/transaction.js';
+export { FileTransaction } from './transaction/file-transaction.js';
+
+export { RunLog } from './log/logger.js';
+export type { Logger, LogLevel, ConsoleRecord } from './log/logger.js';
+export { Redactor, REDACTED } from './log/redact.js';
+
+export type { Dialog, StringQuery, MultiStringQuery, ValueQuery, ConfirmQuery } from './dialog/types.js';
+export { NullDialog, unanswerable } from './dialog/null-dialog.js';
+export { ConsoleDialog } from './dialog/console-dialog.js';
+export { formatNote, formatRecord } from './dialog/console.js';
+
+export { definePlugin, isPlugin } from './plugin/define.js';
+export type { Plugin, PluginDefinition, PluginSetup, HandlerSpec, HandlerContext } from './plugin/define.js';
+export { locateGroups, importGroups, colonList, BASE_GROUP } from './plugin/load.js';
+export type { LoadedPlugin, GroupLocation } from './plugin/load.js';
+
+export { Runtime } from './runtime/runtime.js';
+export type { RuntimeOptions, PlannedHandler } from './runtime/runtime.js';
+export { CORE_HANDLERS } from './runtime/builtins.js';
+export { BaseEnv, CoreEnv } from './runtime/keys.js';
+export { Services, defineService } from './runtime/services.js';
+export type { ServiceToken } from './runtime/services.js';
+export { JsonEventWriter } from './runtime/events.js';
+export type { RunEvent, RunEventListener, HandlerResult } from './runtime/events.js';

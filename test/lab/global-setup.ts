@@ -1,0 +1,60 @@
+// vitest globalSetup of the `lab` project: brings up real SSH hosts before the lab and integration
+// tests, removes them afterwards. The tests use their own instance ("vitest", at 127.42.1.N), so a
+// lab brought up by hand with `npm run lab -- up` (127.42.0.N) survives a test run.
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { labDown, labUp } from './lab.js';
+
+function onPath(cmd: string): boolean {
+  return (process.env['PATH'] ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir, cmd), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+// A machine that cannot run the lab must fail the run, not skip it: a skipped integration suite
+// looks green.
+function checkMachine(): void {
+  if (process.getuid?.() !== 0) {
+    throw new Error(
+      'The lab tests need root (network namespaces, overlay mounts, systemd-nspawn). ' +
+        'Run them as root, or run only the unit tests: npx vitest run --project unit',
+    );
+  }
+  const missing = ['systemd-nspawn', 'debootstrap', 'socat', 'nsenter', 'ip', 'dpkg-deb', 'iptables'].filter(
+    (cmd) => !onPath(cmd),
+  );
+  if (missing.length > 0) {
+    throw new Error(`The lab needs ${missing.join(', ')}: run \`bash test/lab/deps.sh\` as root first.`);
+  }
+}
+
+export default async function setup(): Promise<() => Promise<void>> {
+  checkMachine();
+  // The test workers inherit this environment, so lab.ts finds the same instance there.
+  process.env['OTOPI_LAB_NAME'] ??= 'vitest';
+  process.env['OTOPI_LAB_LO_PREFIX'] ??= '127.42.1';
+  const count = Number(process.env['OTOPI_LAB_HOSTS'] ?? '3');
+  if (!Number.isInteger(count) || count < 1) throw new Error(`OTOPI_LAB_HOSTS=${process.env['OTOPI_LAB_HOSTS']}`);
+
+  // Leftovers of a run that crashed or was interrupted before its teardown.
+  await labDown();
+  try {
+    await labUp(count);
+  } catch (err) {
+    await labDown({ keepState: true }).catch(() => undefined);
+    throw err;
+  }
+
+  return async () => {
+    if (process.env['OTOPI_LAB_KEEP'] === '1') {
+      console.warn(`OTOPI_LAB_KEEP=1: lab instance ${process.env['OTOPI_LAB_NAME']} left up`);
+      return;
+    }
+    await labDown();
+  };
+}

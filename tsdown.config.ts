@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+import { defineConfig } from 'tsdown';
+
+const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
+
+// Three kinds of output:
+//  - @otopi/core: one ESM file with zod and pino inlined, shared by the CLI and all plugins;
+//  - the CLI entries, which import @otopi/core at run time (one instance per process);
+//  - plugin groups, one module per plugin, kept as separate files so the loader can find them.
+export default defineConfig([
+  {
+    entry: { index: 'packages/core/src/index.ts' },
+    outDir: 'packages/core/dist',
+    format: 'esm',
+    fixedExtension: false,
+    logLevel: 'warn',
+    platform: 'node',
+    target: 'node20',
+    dts: false,
+    clean: true,
+    deps: { alwaysBundle: [/.*/], onlyBundle: false },
+    shims: true,
+  },
+  {
+    entry: { otopi: 'packages/cli/src/otopi.ts', 'config-query': 'packages/cli/src/config-query.ts' },
+    outDir: 'packages/cli/dist',
+    format: 'esm',
+    fixedExtension: false,
+    logLevel: 'warn',
+    platform: 'node',
+    target: 'node20',
+    dts: false,
+    clean: true,
+    deps: { neverBundle: ['@otopi/core'] },
+    define: { __OTOPI_VERSION__: JSON.stringify(version) },
+  },
+  {
+    entry: ['plugins/otopi/src/**/*.ts'],
+    outDir: 'plugins/otopi/dist',
+    format: 'esm',
+    fixedExtension: false,
+    logLevel: 'warn',
+    platform: 'node',
+    target: 'node20',
+    dts: false,
+    clean: true,
+    unbundle: true,
+    root: 'plugins/otopi/src',
+    deps: { neverBundle: ['@otopi/core'] },
+  },
+]);
