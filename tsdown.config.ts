@@ -22,7 +22,11 @@ export default defineConfig([
     shims: true,
   },
   {
-    entry: { otopi: 'packages/cli/src/otopi.ts', 'config-query': 'packages/cli/src/config-query.ts' },
+    entry: {
+      otopi: 'packages/cli/src/otopi.ts',
+      'config-query': 'packages/cli/src/config-query.ts',
+      'env-doc': 'packages/cli/src/env-doc.ts',
+    },
     outDir: 'packages/cli/dist',
     format: 'esm',
     fixedExtension: false,

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { demoArgs, fixtureGroup, runCli, tempDir } from './helpers.js';
+import { ROOT, demoArgs, fixtureGroup, runCli, tempDir } from './helpers.js';
 
 function logOf(dir: string): string {
   const file = readdirSync(dir).find((f) => f.startsWith('otopi-') && f.endsWith('.log'));
@@ -171,5 +171,16 @@ describe('otopi CLI: secrets', () => {
     for (const text of outputs) expect(text).not.toContain(canary);
     expect(logOf(dir)).toContain('using password **REDACTED** for nothing');
     expect(readFileSync(events, 'utf8')).toContain('"type":"run-end"');
+  });
+});
+
+describe('otopi env-doc', () => {
+  it('keeps docs/environment.md in step with the declarations', () => {
+    const r = runCli(['env-doc']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('| `CORE/dumpPlan` | str | `none` |');
+    expect(r.stdout).toContain('One of: `none`, `table`, `json`.');
+    const committed = readFileSync(join(ROOT, 'docs/environment.md'), 'utf8');
+    expect(committed, 'docs/environment.md is stale: run `npm run docs:env`').toBe(r.stdout);
   });
 });

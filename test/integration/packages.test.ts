@@ -1,6 +1,7 @@
 // apt inside a lab host installs the fake oVirt packages from the lab's own repo, and their
 // maintainer scripts drive systemd as real packages do. Commands go over SSH; checks use labExec.
 import { connect as tcpConnect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LabHost, labExec, labHost } from '../lab/lab.js';
 import { sshRun } from './ssh.js';
@@ -24,7 +25,7 @@ async function greeting(host: LabHost, port: number): Promise<Record<string, unk
     const r = await labExec(host, ['nc', '-w2', '127.0.0.1', String(port)]);
     if (r.code === 0 && r.stdout !== '') return JSON.parse(r.stdout) as Record<string, unknown>;
     if (tries >= 50) throw new Error(`${host.name}: nothing answers on port ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 
@@ -69,7 +70,13 @@ describe('fake oVirt packages from the lab repo', () => {
     }
     const rootNs = await new Promise<string>((resolve) => {
       const socket = tcpConnect(54321, '127.0.0.1');
-      socket.on('connect', () => resolve('open')).on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? ''));
+      socket.on('connect', () => {
+        socket.destroy();
+        resolve('open');
+      });
+      socket.on('error', (err: NodeJS.ErrnoException) => {
+        resolve(err.code ?? '');
+      });
     });
     expect(rootNs).toBe('ECONNREFUSED');
   });

@@ -29,7 +29,9 @@ export function connect(host: LabHost, opts: ConnectOptions = {}): Promise<Clien
   return new Promise((resolve, reject) => {
     const client = new Client();
     client
-      .on('ready', () => resolve(client))
+      .on('ready', () => {
+        resolve(client);
+      })
       .on('error', (err) => {
         client.end();
         reject(err);
@@ -53,15 +55,22 @@ export function connect(host: LabHost, opts: ConnectOptions = {}): Promise<Clien
 export function run(client: Client, command: string): Promise<SshResult> {
   return new Promise((resolve, reject) => {
     client.exec(command, (err, stream) => {
-      if (err) return reject(err);
+      if (err) {
+        reject(err);
+        return;
+      }
       let stdout = '';
       let stderr = '';
       let code: number | null = null;
       // A channel emits 'close' only once both stdout and stderr have been read.
       stream.on('data', (d: Buffer) => (stdout += d.toString()));
       stream.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      stream.on('exit', (c: number | null) => (code = c));
-      stream.on('close', () => resolve({ stdout, stderr, code }));
+      stream.on('exit', (c: number | null) => {
+        code = c;
+      });
+      stream.on('close', () => {
+        resolve({ stdout, stderr, code });
+      });
     });
   });
 }

@@ -131,7 +131,7 @@ async function hostInit(host: LabHost): Promise<number> {
 
 function run(file: string, args: string[], opts: ExecOptions & { what: string }): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -154,11 +154,10 @@ function run(file: string, args: string[], opts: ExecOptions & { what: string })
         resolve(result);
       }
     });
-    if (child.stdin !== null) {
-      // A command that exits without reading its input must not fail the caller with EPIPE.
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(opts.input);
-    }
+    // A command that exits without reading its input must not fail the caller with EPIPE.
+    child.stdin.on('error', () => undefined);
+    if (opts.input === undefined) child.stdin.end();
+    else child.stdin.end(opts.input);
   });
 }
 

@@ -28,6 +28,7 @@ Options:
 
 Subcommands:
   otopi config-query ...   read a key from a config file (otopi config-query --help)
+  otopi env-doc [KEY=...]  print the environment reference of the loaded plugin groups
 
 Exit codes: 0 success, 1 error or abort, 2 a plugin group failed to load, 64 usage error.
 `;
@@ -36,6 +37,10 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'config-query') {
     const { configQuery } = await import('./config-query.js');
     return configQuery(argv.slice(1));
+  }
+  if (argv[0] === 'env-doc') {
+    const { envDoc } = await import('./env-doc.js');
+    return envDoc(argv.slice(1));
   }
   let parsed;
   try {

@@ -20,6 +20,7 @@ export { defineEnv, defineEnvFamily, key, keysOf } from './env/declare.js';
 export type { EnvKey, EnvFamily, KeyOptions, KeySpec } from './env/declare.js';
 export { Environment, EnvRegistry, renderValue, describeSource } from './env/environment.js';
 export type { ValueSource } from './env/environment.js';
+export { environmentReference } from './env/reference.js';
 
 export { parseIni, formatIni } from './config/ini.js';
 export type { IniDocument, IniEntry, IniSection, IniSectionInput } from './config/ini.js';

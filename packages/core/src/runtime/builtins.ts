@@ -158,7 +158,7 @@ function transactionPlugin(runtime: Runtime): Plugin {
     if (ctx.dryRun) {
       const shown = await transaction.dryRun();
       if (shown.length > 0) ctx.dialog.note(`Dry run: these changes would be made:\n${shown}`);
-      else ctx.dialog.note('Dry run: no changes would be made.');
+      else if (which === 'main') ctx.dialog.note('Dry run: no changes would be made.');
       await transaction.abort();
       return;
     }
