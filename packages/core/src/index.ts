@@ -53,3 +53,8 @@ export { Services, defineService } from './runtime/services.js';
 export type { ServiceToken } from './runtime/services.js';
 export { JsonEventWriter } from './runtime/events.js';
 export type { RunEvent, RunEventListener, HandlerResult } from './runtime/events.js';
+
+export { exec } from './system/exec.js';
+export type { ExecOptions, ExecResult } from './system/exec.js';
+export { compareVersions, compareDebVersions, compareRpmVersions, parseDebVersion, parseRpmVersion, rpmvercmp } from './system/version.js';
+export type { VersionScheme } from './system/version.js';

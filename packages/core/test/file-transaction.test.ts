@@ -1,5 +1,18 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -106,7 +119,15 @@ describe('FileTransaction', () => {
 
   it('applies mode and owner with enforcePermissions, even when the bytes are the same', async () => {
     const path = put('enforced.conf', 'same\n', 0o644);
-    const tx = new FileTransaction({ path, content: 'same', mode: 0o600, owner: 'nobody', group: NOBODY, enforcePermissions: true, backup: false });
+    const tx = new FileTransaction({
+      path,
+      content: 'same',
+      mode: 0o600,
+      owner: 'nobody',
+      group: NOBODY,
+      enforcePermissions: true,
+      backup: false,
+    });
     expect(await tx.dryRun()).toBe(
       `old mode 0644\nnew mode 0600\nold owner 0:0\nnew owner ${NOBODY}:${NOBODY}\n--- a${path}\n+++ b${path}\n`,
     );
@@ -277,7 +298,9 @@ describe('FileTransaction in a Transaction', () => {
     await t.prepare();
     const error = await t.commit().catch((e: unknown) => e);
     expect(isOtopiError(error, 'TRANSACTION_COMMIT')).toBe(true);
-    expect((error as OtopiError).message).toBe('Cannot commit service restart (rolled back 3 committed element(s)): systemctl failed');
+    expect((error as OtopiError).message).toBe(
+      'Cannot commit service restart (rolled back 3 committed element(s)): systemctl failed',
+    );
     expect(listing()).toEqual(before);
     expect([readFileSync(a, 'utf8'), readFileSync(b, 'utf8')]).toEqual(['A\n', 'B\n']);
     expect(statSync(a).ino).toBe(inoA);
@@ -304,7 +327,10 @@ describe('FileTransaction in a Transaction', () => {
   it('lists what the commit changed', async () => {
     const a = put('a.conf', 'A\n');
     const t = new Transaction({
-      elements: [new FileTransaction({ path: a, content: 'A' }), new FileTransaction({ path: join(root, 'b.conf'), content: 'B' })],
+      elements: [
+        new FileTransaction({ path: a, content: 'A' }),
+        new FileTransaction({ path: join(root, 'b.conf'), content: 'B' }),
+      ],
     });
     await t.prepare();
     await t.commit();
@@ -347,7 +373,9 @@ describe('FileTransaction on a full file system', () => {
 
       // With room again the same change goes through.
       rmSync(join(mnt, 'filler'));
-      const retry = new Transaction({ elements: [new FileTransaction({ path, content: 'new content\n'.repeat(1000) })] });
+      const retry = new Transaction({
+        elements: [new FileTransaction({ path, content: 'new content\n'.repeat(1000) })],
+      });
       await retry.prepare();
       await retry.commit();
       expect(readFileSync(path, 'utf8')).toBe('new content\n'.repeat(1000));

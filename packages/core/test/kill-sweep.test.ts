@@ -18,7 +18,15 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'tsdown';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { recoverJournals } from '../src/transaction/journal.js';
-import { changes, classify, FILE_COUNT, listTree, scenario, setUp, type ScenarioFile } from './fixtures/transaction/kill-scenario.js';
+import {
+  changes,
+  classify,
+  FILE_COUNT,
+  listTree,
+  scenario,
+  setUp,
+  type ScenarioFile,
+} from './fixtures/transaction/kill-scenario.js';
 
 const POINTS = Number(process.env['OTOPI_KILL_POINTS'] ?? '200');
 const PARALLEL = 2;
@@ -27,7 +35,9 @@ let work: string;
 let child: string;
 
 beforeAll(async () => {
-  work = mkdtempSync(join(process.env['OTOPI_KILL_DIR'] ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir()), 'kill-sweep-'));
+  work = mkdtempSync(
+    join(process.env['OTOPI_KILL_DIR'] ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir()), 'kill-sweep-'),
+  );
   const shim = join(fixtures, 'step-fs.ts');
   await build({
     config: false,
@@ -44,7 +54,8 @@ beforeAll(async () => {
         name: 'step-fs',
         resolveId: {
           order: 'pre',
-          handler: (id: string, importer: string | undefined) => (id === 'node:fs/promises' && importer !== undefined && importer !== shim ? shim : null),
+          handler: (id: string, importer: string | undefined) =>
+            id === 'node:fs/promises' && importer !== undefined && importer !== shim ? shim : null,
         },
       },
     ],
@@ -68,7 +79,10 @@ interface Run {
 function runChild(root: string, kill: { step?: number; afterMs?: number }): Promise<Run> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, KILL_STEP: String(kill.step ?? 0) };
-    const proc = spawn(process.execPath, [child, root, join(root, 'state')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [child, root, join(root, 'state')], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     let timer: NodeJS.Timeout | undefined;
@@ -137,7 +151,9 @@ function onlyExpectedExtras(root: string, tree: Map<string, string>, files: read
   const backups = files.filter((f) => f.backup && f.old !== null && changes(f));
   const backupNames = [...tree.keys()].filter((k) => /\.\d{14}(\.\d+)?$/.test(k));
   const hidden = [...tree.keys()].filter((k) => k.split('/').some((part) => part.startsWith('.')));
-  const others = [...tree.keys()].filter((k) => !names.has(k) && !backupNames.includes(k) && tree.get(k)?.endsWith(' dir') !== true);
+  const others = [...tree.keys()].filter(
+    (k) => !names.has(k) && !backupNames.includes(k) && tree.get(k)?.endsWith(' dir') !== true,
+  );
   return hidden.length === 0 && others.length === 0 && backupNames.length === backups.length;
 }
 

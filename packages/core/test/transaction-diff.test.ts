@@ -10,7 +10,9 @@ describe('unifiedDiff', () => {
   });
 
   it('marks a missing final newline like GNU diff', () => {
-    expect(unifiedDiff('a\nb', 'a\nb\n', labels)).toBe('--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+b\n');
+    expect(unifiedDiff('a\nb', 'a\nb\n', labels)).toBe(
+      '--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+b\n',
+    );
   });
 
   it('merges changes closer than twice the context and splits farther ones', () => {
@@ -22,7 +24,10 @@ describe('unifiedDiff', () => {
     const far = [...old];
     far[2] = 'x\n';
     far[10] = 'y\n';
-    expect(unifiedDiff(old.join(''), far.join(''), { ...labels, context: 3 }).match(/^@@.*$/gm)).toEqual(['@@ -1,6 +1,6 @@', '@@ -8,7 +8,7 @@']);
+    expect(unifiedDiff(old.join(''), far.join(''), { ...labels, context: 3 }).match(/^@@.*$/gm)).toEqual([
+      '@@ -1,6 +1,6 @@',
+      '@@ -8,7 +8,7 @@',
+    ]);
   });
 
   it('describes removing everything', () => {
@@ -43,8 +48,18 @@ describe('diffLines', () => {
     fc.assert(
       fc.property(text, text, (a, b) => {
         const ops = diffLines(splitLines(a), splitLines(b));
-        expect(ops.filter((o) => o.kind !== '+').map((o) => o.line).join('')).toBe(a);
-        expect(ops.filter((o) => o.kind !== '-').map((o) => o.line).join('')).toBe(b);
+        expect(
+          ops
+            .filter((o) => o.kind !== '+')
+            .map((o) => o.line)
+            .join(''),
+        ).toBe(a);
+        expect(
+          ops
+            .filter((o) => o.kind !== '-')
+            .map((o) => o.line)
+            .join(''),
+        ).toBe(b);
       }),
       { numRuns: 500 },
     );

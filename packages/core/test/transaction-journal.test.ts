@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -42,7 +51,12 @@ function journalOf(): { phase: string; entries: { path: string; previous?: strin
 
 /** An element whose commit never finishes: the run "dies" there. */
 function hang(): TransactionElement {
-  return { description: 'hang', prepare: () => undefined, commit: () => new Promise<void>(() => undefined), abort: () => undefined };
+  return {
+    description: 'hang',
+    prepare: () => undefined,
+    commit: () => new Promise<void>(() => undefined),
+    abort: () => undefined,
+  };
 }
 
 function files(): FileTransaction[] {
@@ -69,10 +83,20 @@ describe('commit journal', () => {
     await t.prepare();
     const j = journalOf();
     expect(j.phase).toBe('prepare');
-    expect(j.entries.map((e) => e.path)).toEqual(['a.conf', 'new/deep/b.conf', 'c.conf', 'same.conf'].map((n) => join(root, 'etc', n)));
+    expect(j.entries.map((e) => e.path)).toEqual(
+      ['a.conf', 'new/deep/b.conf', 'c.conf', 'same.conf'].map((n) => join(root, 'etc', n)),
+    );
     await t.commit();
     expect(readdirSync(state)).toEqual([]);
-    expect(Object.keys(tree())).toEqual(['a.conf', expect.stringMatching(/^a\.conf\.\d{14}$/), 'c.conf', 'new', 'new/deep', 'new/deep/b.conf', 'same.conf']);
+    expect(Object.keys(tree())).toEqual([
+      'a.conf',
+      expect.stringMatching(/^a\.conf\.\d{14}$/),
+      'c.conf',
+      'new',
+      'new/deep',
+      'new/deep/b.conf',
+      'same.conf',
+    ]);
   });
 
   it('is removed after an abort and after a rolled-back commit', async () => {
@@ -108,7 +132,10 @@ describe('commit journal', () => {
     const t = new Transaction({ journalDir: state, elements: [...files(), hang()] });
     await t.prepare();
     void t.commit();
-    while (!existsSync(join(root, 'etc/new/deep/b.conf')) || readFileSync(join(root, 'etc/c.conf'), 'utf8') !== 'C2\n') {
+    while (
+      !existsSync(join(root, 'etc/new/deep/b.conf')) ||
+      readFileSync(join(root, 'etc/c.conf'), 'utf8') !== 'C2\n'
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
     expect(journalOf().phase).toBe('commit');
@@ -128,7 +155,10 @@ describe('commit journal', () => {
         return new Promise<void>(() => undefined);
       }
     }
-    const t = new Transaction({ journalDir: state, elements: [...files(), new Stuck({ path: join(root, 'etc/z.conf'), content: 'Z' })] });
+    const t = new Transaction({
+      journalDir: state,
+      elements: [...files(), new Stuck({ path: join(root, 'etc/z.conf'), content: 'Z' })],
+    });
     await t.prepare();
     void t.commit();
     while (!existsSync(state) || readdirSync(state).length === 0 || journalOf().phase !== 'committed') {

@@ -7,7 +7,11 @@ interface Fake extends TransactionElement {
 }
 
 /** An element that records each call in `calls` and fails where told. */
-function fake(name: string, calls: string[], fail: { prepare?: boolean; commit?: boolean; abort?: boolean; rollback?: boolean | 'none' } = {}): Fake {
+function fake(
+  name: string,
+  calls: string[],
+  fail: { prepare?: boolean; commit?: boolean; abort?: boolean; rollback?: boolean | 'none' } = {},
+): Fake {
   const step = (what: string, shouldFail: boolean | undefined) => async (): Promise<void> => {
     await Promise.resolve();
     calls.push(`${what} ${name}`);
@@ -87,7 +91,9 @@ describe('Transaction', () => {
 
   it('on a prepare failure aborts what was prepared, newest first, and never prepares the rest', async () => {
     const calls: string[] = [];
-    const t = new Transaction({ elements: [fake('a', calls), fake('b', calls), fake('c', calls, { prepare: true }), fake('d', calls)] });
+    const t = new Transaction({
+      elements: [fake('a', calls), fake('b', calls), fake('c', calls, { prepare: true }), fake('d', calls)],
+    });
     const error = await t.prepare().catch((e: unknown) => e);
     expect(isOtopiError(error, 'TRANSACTION_PREPARE')).toBe(true);
     expect((error as OtopiError).message).toBe('Cannot prepare fake c: prepare c broke');
@@ -114,14 +120,31 @@ describe('Transaction', () => {
     const log = memoryLog();
     const t = new Transaction({
       log,
-      elements: [fake('a', calls), fake('b', calls, { rollback: 'none' }), fake('c', calls), fake('d', calls, { commit: true }), fake('e', calls)],
+      elements: [
+        fake('a', calls),
+        fake('b', calls, { rollback: 'none' }),
+        fake('c', calls),
+        fake('d', calls, { commit: true }),
+        fake('e', calls),
+      ],
     });
     await t.prepare();
     calls.length = 0;
     const error = await t.commit().catch((e: unknown) => e);
     expect(isOtopiError(error, 'TRANSACTION_COMMIT')).toBe(true);
-    expect((error as OtopiError).message).toBe('Cannot commit fake d (rolled back 3 committed element(s)): commit d broke');
-    expect(calls).toEqual(['commit a', 'commit b', 'commit c', 'commit d', 'abort e', 'abort d', 'rollback c', 'rollback a']);
+    expect((error as OtopiError).message).toBe(
+      'Cannot commit fake d (rolled back 3 committed element(s)): commit d broke',
+    );
+    expect(calls).toEqual([
+      'commit a',
+      'commit b',
+      'commit c',
+      'commit d',
+      'abort e',
+      'abort d',
+      'rollback c',
+      'rollback a',
+    ]);
     expect(log.lines).toEqual(['Cannot roll back fake b: it does not support rollback; it stays committed']);
     expect(t.state).toBe('failed');
     await t.abort();
@@ -140,7 +163,10 @@ describe('Transaction', () => {
     await t.abort();
     expect(calls).toHaveLength(4);
 
-    const t2 = new Transaction({ log, elements: [fake('x', calls, { rollback: true }), fake('y', calls, { commit: true })] });
+    const t2 = new Transaction({
+      log,
+      elements: [fake('x', calls, { rollback: true }), fake('y', calls, { commit: true })],
+    });
     await t2.prepare();
     const error = await t2.commit().catch((e: unknown) => e);
     expect((error as OtopiError).message).toContain('1 undo step(s) failed');
@@ -170,7 +196,12 @@ describe('Transaction', () => {
   });
 
   it('describes itself and collects dry runs', async () => {
-    const silent: TransactionElement = { description: 'opaque step', prepare: () => undefined, commit: () => undefined, abort: () => undefined };
+    const silent: TransactionElement = {
+      description: 'opaque step',
+      prepare: () => undefined,
+      commit: () => undefined,
+      abort: () => undefined,
+    };
     const idle: TransactionElement = { ...silent, description: 'idle', dryRun: () => '' };
     const t = new Transaction({ elements: [fake('a', []), silent, idle] });
     expect(String(t)).toBe('[fake a, opaque step, idle]');

@@ -67,7 +67,7 @@ export function formatHunks(ops: readonly DiffOp[], context: number): string {
   let out = '';
   let oldLine = 0;
   let newLine = 0;
-  for (let i = 0; i < ops.length; ) {
+  for (let i = 0; i < ops.length;) {
     if (!keep[i]) {
       if (ops[i]?.kind !== '+') oldLine++;
       if (ops[i]?.kind !== '-') newLine++;

@@ -43,7 +43,10 @@ export interface FileTransactionOptions {
   readonly dirMode?: number;
   /** Apply `mode`/`owner`/`group` to an existing file too; otherwise it keeps its own. Default false. */
   readonly enforcePermissions?: boolean;
-  /** Keep the previous content of an existing file as `<path>.<YYYYmmddHHMMSS>` on commit. Default true. */
+  /**
+   * Keep the previous content of an existing file as `<path>.<YYYYmmddHHMMSS>` (`.1`, `.2`…
+   * when taken) on commit. A rolled-back commit leaves none. Default true.
+   */
   readonly backup?: boolean;
   /** Receives `path` when the commit changes the file (and loses it again on rollback). */
   readonly modifiedFiles?: string[];
@@ -291,13 +294,16 @@ export class FileTransaction implements TransactionElement, JournalParticipant {
   }
 
   private stateError(action: string): OtopiError {
-    return new OtopiError('TRANSACTION_STATE', `Cannot ${action} ${this.description}: it is ${this.phase}`, { file: this.path });
+    return new OtopiError('TRANSACTION_STATE', `Cannot ${action} ${this.description}: it is ${this.phase}`, {
+      file: this.path,
+    });
   }
 }
 
 function encodeContent(content: string | Buffer | readonly string[]): Buffer {
   if (Buffer.isBuffer(content)) return Buffer.from(content);
-  if (typeof content === 'string') return Buffer.from(content === '' || content.endsWith('\n') ? content : `${content}\n`);
+  if (typeof content === 'string')
+    return Buffer.from(content === '' || content.endsWith('\n') ? content : `${content}\n`);
   return Buffer.from(content.length === 0 ? '' : `${content.join('\n')}\n`);
 }
 
@@ -320,4 +326,3 @@ function ignoreMissing(error: unknown): undefined {
   if (errnoCode(error) === 'ENOENT') return undefined;
   throw error;
 }
-

@@ -62,20 +62,26 @@ export async function missingDirs(dir: string): Promise<string[]> {
 
 /**
  * Creates `dirs` (outermost first) with `mode` regardless of the umask and returns those
- * this call created; one that appeared meanwhile is not ours and is not returned.
+ * this call created; one that appeared meanwhile is not ours and is not returned. On
+ * failure the ones it created are removed again.
  */
 export async function createDirs(dirs: readonly string[], mode: number): Promise<string[]> {
   const created: string[] = [];
-  for (const dir of dirs) {
-    try {
-      await mkdir(dir, { mode });
-    } catch (error) {
-      if (errnoCode(error) === 'EEXIST') continue;
-      throw error;
+  try {
+    for (const dir of dirs) {
+      try {
+        await mkdir(dir, { mode });
+      } catch (error) {
+        if (errnoCode(error) === 'EEXIST') continue;
+        throw error;
+      }
+      created.push(dir);
+      await chmod(dir, mode);
+      await fsyncDir(dirname(dir));
     }
-    created.push(dir);
-    await chmod(dir, mode);
-    await fsyncDir(dirname(dir));
+  } catch (error) {
+    await removeEmptyDirs(created).catch(() => undefined);
+    throw error;
   }
   return created;
 }

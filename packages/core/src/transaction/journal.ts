@@ -143,7 +143,10 @@ export interface RecoveryReport {
  * using this folder is running (at startup, under the installer's lock). A missing folder
  * means there is nothing to do.
  */
-export async function recoverJournals(stateDir: string, options: { log?: TransactionLog } = {}): Promise<RecoveryReport[]> {
+export async function recoverJournals(
+  stateDir: string,
+  options: { log?: TransactionLog } = {},
+): Promise<RecoveryReport[]> {
   const log = options.log ?? silentLog;
   let names: string[];
   try {

@@ -229,7 +229,8 @@ export class Transaction {
     }
     let hint: string | undefined;
     if (problems === 0) await this.dropJournal();
-    else if (this.journal !== undefined) hint = `The journal ${this.journal.file} was kept; recovery will finish the rollback.`;
+    else if (this.journal !== undefined)
+      hint = `The journal ${this.journal.file} was kept; recovery will finish the rollback.`;
     const what = element?.description ?? 'the commit journal';
     const summary = `rolled back ${committed.length} committed element(s)${problems > 0 ? `, ${problems} undo step(s) failed` : ''}`;
     return wrap('TRANSACTION_COMMIT', `Cannot commit ${what} (${summary})`, cause, hint);
@@ -269,18 +270,30 @@ export class Transaction {
     await this.journal.write('commit', entries);
   }
 
-  /** The commit stands: mark it so, drop undo data, delete the journal. Failures here are only logged. */
+  /**
+   * The commit stands: mark the journal so, drop undo data, delete the journal. Failures
+   * here are only logged; the order keeps the journal from ever undoing a finished commit.
+   */
   private async finishJournal(): Promise<void> {
     const journal = this.journal;
     if (journal === undefined) return;
+    this.journal = undefined;
     try {
       await journal.write('committed', journal.entries);
-      for (const element of this.list) if (isJournalParticipant(element)) await element.journalFinish();
-      await journal.remove();
     } catch (error) {
-      this.log.warn(`Committed, but could not tidy the journal ${journal.file}: ${errorMessage(error)}`);
+      // Left in the commit phase it would have this commit rolled back at the next start.
+      this.log.warn(`Committed, but could not mark the journal ${journal.file}: ${errorMessage(error)}`);
+      const removed = await journal.remove().then(
+        () => true,
+        (e: unknown) => this.log.warn(`Delete ${journal.file} by hand before recovery: ${errorMessage(e)}`),
+      );
+      if (removed !== true) return;
     }
-    this.journal = undefined;
+    for (const element of this.list) {
+      if (!isJournalParticipant(element)) continue;
+      await element.journalFinish().catch((e: unknown) => this.log.warn(`Tidying ${element.description}: ${errorMessage(e)}`));
+    }
+    await journal.remove().catch((e: unknown) => this.log.warn(`Could not delete ${journal.file}: ${errorMessage(e)}`));
   }
 
   private async dropJournal(): Promise<void> {
@@ -306,7 +319,12 @@ export class Transaction {
   }
 }
 
-function wrap(code: 'TRANSACTION_PREPARE' | 'TRANSACTION_COMMIT', message: string, cause: unknown, hint?: string): OtopiError {
+function wrap(
+  code: 'TRANSACTION_PREPARE' | 'TRANSACTION_COMMIT',
+  message: string,
+  cause: unknown,
+  hint?: string,
+): OtopiError {
   const inner = isOtopiError(cause) ? cause : undefined;
   const finalHint = hint ?? inner?.hint;
   return new OtopiError(code, `${message}: ${errorMessage(cause)}`, {
