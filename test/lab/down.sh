@@ -52,10 +52,5 @@ for ns in $(ip netns list | awk '{ print $1 }' | grep -E "^$LAB_PREFIX-(h[0-9]+|
   ip netns del "$ns"
 done
 
-if [ $keep = 0 ] && [ -d "$LAB_STATE" ]; then
-  if grep -qF " $LAB_STATE/" /proc/mounts; then
-    lab_die "mounts are left under $LAB_STATE; not deleting it"
-  fi
-  rm -rf --one-file-system "$LAB_STATE"
-fi
+if [ $keep = 0 ]; then lab_remove_state; fi
 lab_log "down in $(lab_since "$T0") s"

@@ -53,6 +53,17 @@ lab_save_settings() {
     "$LAB_LO_PREFIX" "$LAB_NET_PREFIX" "$LAB_SSH_PORT" "$LAB_APT_PROXY" >"$LAB_STATE/settings"
 }
 
+# Deletes the state folder, but only one the lab made (it has our settings file, or is empty), so a
+# mistaken OTOPI_LAB_STATE can never remove anything else.
+lab_remove_state() {
+  [ -e "$LAB_STATE" ] || return 0
+  if [ ! -f "$LAB_STATE/settings" ] && [ -n "$(ls -A "$LAB_STATE")" ]; then
+    lab_die "$LAB_STATE is not a lab state folder (no settings file); not deleting it"
+  fi
+  if grep -qF " $LAB_STATE/" /proc/mounts; then lab_die "mounts are left under $LAB_STATE; not deleting it"; fi
+  rm -rf --one-file-system "$LAB_STATE"
+}
+
 # Seconds since a `date +%s%N` stamp, one decimal.
 lab_since() { awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'; }
 

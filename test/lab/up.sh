@@ -11,7 +11,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
 lab_need_root
-lab_need_cmds ip nsenter socat systemd-nspawn ssh ssh-keygen mount flock pgrep dpkg-deb dpkg-scanpackages python3
+lab_need_cmds ip nsenter socat systemd-nspawn ssh ssh-keygen mount flock pgrep dpkg-deb dpkg-scanpackages /usr/bin/python3
 
 N=${1:-}
 if ! [[ $N =~ ^[0-9]+$ ]] || [ "$N" -lt 1 ] || [ "$N" -gt 240 ]; then
@@ -22,10 +22,7 @@ fi
 if ip netns list | grep -qE "^$LAB_PREFIX-(h[0-9]+|sw)( |$)"; then
   lab_die "instance '$LAB_NAME' is up (namespaces $LAB_PREFIX-*); run down first"
 fi
-if [ -e "$LAB_STATE" ]; then
-  if grep -qF " $LAB_STATE/" /proc/mounts; then lab_die "mounts left under $LAB_STATE; run down first"; fi
-  rm -rf --one-file-system "$LAB_STATE"
-fi
+lab_remove_state
 # The settings of the old state are gone: take the environment's.
 LAB_LO_PREFIX=${OTOPI_LAB_LO_PREFIX:-127.42.0}
 LAB_NET_PREFIX=${OTOPI_LAB_NET_PREFIX:-10.88.0}
@@ -56,8 +53,9 @@ fi
 "$LAB_HERE/build-base.sh" >/dev/null
 T1=$(date +%s%N)
 
-mkdir -p "$LAB_STATE/hosts" "$LAB_STATE/lab"
+mkdir -p "$LAB_STATE"
 lab_save_settings
+mkdir -p "$LAB_STATE/hosts" "$LAB_STATE/lab"
 ssh-keygen -q -t ed25519 -N '' -C "otopi-lab-$LAB_NAME" -f "$LAB_STATE/id_ed25519"
 
 # The lab switch: a bridge in a namespace of its own, with no uplink and no route out.
@@ -70,7 +68,7 @@ ip -n "$LAB_SWITCH_NS" link set labbr0 up
 # The fake packages, served from the switch; the hosts can reach nothing else.
 "$LAB_HERE/packages/build.sh" "$LAB_STATE/repo"
 lab_spawn "$LAB_STATE/lab/repo" "$LAB_STATE/repo" \
-  ip netns exec "$LAB_SWITCH_NS" python3 -m http.server "$LAB_REPO_PORT" \
+  ip netns exec "$LAB_SWITCH_NS" /usr/bin/python3 -m http.server "$LAB_REPO_PORT" \
   --bind "$LAB_NET_PREFIX.1" --directory "$LAB_STATE/repo"
 
 # Optional: the Debian mirror for the hosts, through apt-cacher-ng in the root namespace. The hosts

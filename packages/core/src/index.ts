@@ -35,8 +35,30 @@ export { RunLog } from './log/logger.js';
 export type { Logger, LogLevel, ConsoleRecord } from './log/logger.js';
 export { Redactor, REDACTED } from './log/redact.js';
 
-export type { Dialog, StringQuery, MultiStringQuery, ValueQuery, ConfirmQuery } from './dialog/types.js';
+export type { Dialog, StringQuery, MultiStringQuery, ValueQuery, ConfirmQuery, PlannedEvent } from './dialog/types.js';
 export { NullDialog, unanswerable } from './dialog/null-dialog.js';
+export { DialogBase } from './dialog/base.js';
+export type { DialogBaseOptions } from './dialog/base.js';
+export { HumanDialect } from './dialog/human.js';
+export type { HumanDialectOptions } from './dialog/human.js';
+export { MachineDialect, parseValueReply, parseConfirmReply } from './dialog/machine.js';
+export type { MachineDialectOptions } from './dialog/machine.js';
+export type { DialogInput } from './dialog/line-source.js';
+export {
+  DialogEnv,
+  QuestionAnswers,
+  HiddenQuestionAnswers,
+  DIALECTS,
+  BOUNDARY,
+  ABORT_BOUNDARY,
+  BOUNDARY_PLACEHOLDER,
+} from './dialog/keys.js';
+export type { DialectName } from './dialog/keys.js';
+export { formatAnswerFile, writeAnswerFile, compareAnswerKeys } from './dialog/answer-file.js';
+export type { AnswerFileOptions } from './dialog/answer-file.js';
+export { parseCommand, splitWords } from './dialog/command-line.js';
+export type { ParsedCommand } from './dialog/command-line.js';
+export { DIALOG_HANDLERS } from './dialog/plugins.js';
 export { ConsoleDialog } from './dialog/console-dialog.js';
 export { formatNote, formatRecord } from './dialog/console.js';
 

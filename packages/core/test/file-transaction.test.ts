@@ -299,7 +299,7 @@ describe('FileTransaction in a Transaction', () => {
     const error = await t.commit().catch((e: unknown) => e);
     expect(isOtopiError(error, 'TRANSACTION_COMMIT')).toBe(true);
     expect((error as OtopiError).message).toBe(
-      'Cannot commit service restart (rolled back 3 committed element(s)): systemctl failed',
+      'Cannot commit service restart: systemctl failed (rolled back 3 committed element(s))',
     );
     expect(listing()).toEqual(before);
     expect([readFileSync(a, 'utf8'), readFileSync(b, 'utf8')]).toEqual(['A\n', 'B\n']);
@@ -320,6 +320,9 @@ describe('FileTransaction in a Transaction', () => {
     const error = await t.commit().catch((e: unknown) => e);
     expect(isOtopiError(error, 'TRANSACTION_COMMIT')).toBe(true);
     expect(((error as OtopiError).cause as OtopiError).code).toBe('FILE_WRITE');
+    expect((error as OtopiError).message).toMatch(
+      /^Cannot replace .*\/b\.conf: ENOENT.*\(rolled back 1 committed element\(s\)\)$/,
+    );
     expect(listing()).toEqual(before);
     expect(readFileSync(a, 'utf8')).toBe('A\n');
   });
@@ -365,6 +368,9 @@ describe('FileTransaction on a full file system', () => {
       expect(cause.code).toBe('FILE_WRITE');
       expect(((cause.cause ?? {}) as NodeJS.ErrnoException).code).toBe('ENOSPC');
       expect((error as OtopiError).hint).toBe(`Free some space on the file system holding ${mnt}.`);
+      expect((error as OtopiError).message).toMatch(
+        new RegExp(`^Cannot write ${path}: ENOSPC: no space left on device`),
+      );
       expect(readFileSync(path).equals(old)).toBe(true);
       expect(statSync(path).mode & 0o7777).toBe(0o640);
       expect(readdirSync(mnt).sort()).toEqual(before);

@@ -170,7 +170,7 @@ it(`survives SIGKILL at ${POINTS} points of a 50-file commit`, { timeout: 60_000
 
   const exact = Math.ceil(POINTS / 2);
   const plan = Array.from({ length: POINTS }, (_, i) =>
-    i % 2 === 0 ? { step: 1 + Math.floor(((i / 2) * full.steps) / exact) } : { afterMs: Math.random() * full.ms * 1.2 },
+    i % 2 === 0 ? { step: 1 + Math.floor(((i / 2) * full.steps) / exact) } : { afterMs: Math.random() * full.ms * 1.5 },
   );
   const outcomes: Outcome[] = [];
   let next = 0;

@@ -99,6 +99,17 @@ describe('commit journal', () => {
     ]);
   });
 
+  it('journals an element appended after prepare before preparing it', async () => {
+    const before = oldTree();
+    const t = new Transaction({ journalDir: state, elements: files() });
+    await t.prepare();
+    await t.append(new FileTransaction({ path: join(root, 'etc/late/x.conf'), content: 'X' }));
+    expect(journalOf().entries.map((e) => e.path)).toContain(join(root, 'etc/late/x.conf'));
+    expect(existsSync(join(root, 'etc/late'))).toBe(true);
+    await recoverJournals(state);
+    expect(tree()).toEqual(before);
+  });
+
   it('is removed after an abort and after a rolled-back commit', async () => {
     const before = oldTree();
     const t = new Transaction({ journalDir: state, elements: files() });

@@ -133,7 +133,7 @@ describe('Transaction', () => {
     const error = await t.commit().catch((e: unknown) => e);
     expect(isOtopiError(error, 'TRANSACTION_COMMIT')).toBe(true);
     expect((error as OtopiError).message).toBe(
-      'Cannot commit fake d (rolled back 3 committed element(s)): commit d broke',
+      'Cannot commit fake d: commit d broke (rolled back 3 committed element(s))',
     );
     expect(calls).toEqual([
       'commit a',

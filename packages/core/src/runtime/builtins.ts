@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { OtopiError } from '../errors.js';
 import { readConfigFiles, resolveConfigFiles, type ConfigEntry } from '../config/files.js';
+import { dialogPlugins } from '../dialog/plugins.js';
 import { definePlugin, type HandlerContext, type Plugin } from '../plugin/define.js';
 import { Priority } from '../sequence/stages.js';
 import { BaseEnv, CoreEnv } from './keys.js';
@@ -27,7 +28,7 @@ export const CORE_HANDLERS = {
 } as const;
 
 export function builtinPlugins(runtime: Runtime): Plugin[] {
-  return [logPlugin(runtime), configPlugin(), miscPlugin(runtime), transactionPlugin(runtime)];
+  return [logPlugin(runtime), configPlugin(), miscPlugin(runtime), transactionPlugin(runtime), ...dialogPlugins(runtime)];
 }
 
 function logPlugin(runtime: Runtime): Plugin {

@@ -65,6 +65,10 @@ interface Plan {
 
 type Phase = 'new' | 'prepared' | 'committed' | 'aborted' | 'failed';
 
+/**
+ * Replaces (or creates) one file atomically. An existing file keeps its mode and owner
+ * unless `enforcePermissions`; identical content is a no-op that touches nothing.
+ */
 export class FileTransaction implements TransactionElement, JournalParticipant {
   /** The path as given (normalised). */
   readonly path: string;
@@ -127,7 +131,7 @@ export class FileTransaction implements TransactionElement, JournalParticipant {
     } catch (error) {
       this.phase = 'failed';
       await this.cleanUp().catch((e: unknown) => this.log.warn(`Cleaning up after ${this.path}: ${errorMessage(e)}`));
-      throw this.fileError('prepare', error);
+      throw this.fileError('write', error);
     }
   }
 
@@ -151,7 +155,7 @@ export class FileTransaction implements TransactionElement, JournalParticipant {
       await fsyncDir(plan.dir);
     } catch (error) {
       this.phase = 'failed';
-      throw this.fileError('commit', error);
+      throw this.fileError('replace', error);
     }
     this.phase = 'committed';
     const list = this.options.modifiedFiles;
@@ -193,18 +197,22 @@ export class FileTransaction implements TransactionElement, JournalParticipant {
       await this.rollback();
       await this.cleanUp();
     } catch (error) {
-      throw this.fileError('abort', error);
+      throw this.fileError('clean up after', error);
     }
     this.phase = 'aborted';
   }
 
   /** A unified diff of what the commit would do, from the file as it is now; `''` for no change. */
   async dryRun(): Promise<string> {
-    const plan = await this.makePlan();
-    const before = await readSnapshot(plan.target);
-    const perms = await this.wantedPermissions(before);
-    if (before !== null && before.bytes.equals(this.content) && samePermissions(before, perms)) return '';
-    return describeChange(this.path, before, perms, this.content);
+    try {
+      const plan = await this.makePlan();
+      const before = await readSnapshot(plan.target);
+      const perms = await this.wantedPermissions(before);
+      if (before !== null && before.bytes.equals(this.content) && samePermissions(before, perms)) return '';
+      return describeChange(this.path, before, perms, this.content);
+    } catch (error) {
+      throw this.fileError('read', error);
+    }
   }
 
   modifiedFiles(): readonly string[] {
@@ -213,7 +221,7 @@ export class FileTransaction implements TransactionElement, JournalParticipant {
 
   async journalIntent(): Promise<JournalEntry> {
     const plan = await this.makePlan().catch((error: unknown) => {
-      throw this.fileError('prepare', error);
+      throw this.fileError('write', error);
     });
     this.journaled = true;
     return { path: plan.target, temp: plan.temp, dirs: plan.dirs };

@@ -63,7 +63,11 @@ export interface JournalParticipant {
 
 export function isJournalParticipant(value: object): value is JournalParticipant {
   const v = value as Partial<JournalParticipant>;
-  return typeof v.journalIntent === 'function' && typeof v.journalCommit === 'function';
+  return (
+    typeof v.journalIntent === 'function' &&
+    typeof v.journalCommit === 'function' &&
+    typeof v.journalFinish === 'function'
+  );
 }
 
 interface JournalFile {
@@ -89,6 +93,11 @@ export class CommitJournal {
     readonly id: string,
   ) {
     this.file = join(dir, `transaction-${id}.journal`);
+  }
+
+  /** Whether the journal is on disk. */
+  get active(): boolean {
+    return this.written;
   }
 
   /** Atomically replaces the journal with this phase and entries. */

@@ -55,6 +55,8 @@ export class Transaction {
 
   constructor(options: TransactionOptions = {}) {
     this.id = options.id ?? `${Date.now().toString(36)}-${randomToken()}`;
+    if (!/^[\w.-]+$/.test(this.id))
+      throw new OtopiError('INTERNAL', `Bad transaction id '${this.id}': use letters, digits, '.', '-', '_'`);
     this.journalDir = options.journalDir;
     this.log = options.log ?? silentLog;
     this.list.push(...(options.elements ?? []));
@@ -233,7 +235,7 @@ export class Transaction {
       hint = `The journal ${this.journal.file} was kept; recovery will finish the rollback.`;
     const what = element?.description ?? 'the commit journal';
     const summary = `rolled back ${committed.length} committed element(s)${problems > 0 ? `, ${problems} undo step(s) failed` : ''}`;
-    return wrap('TRANSACTION_COMMIT', `Cannot commit ${what} (${summary})`, cause, hint);
+    return wrap('TRANSACTION_COMMIT', `Cannot commit ${what}`, cause, ` (${summary})`, hint);
   }
 
   /** Aborts each element in the order given; returns how many failed (they are logged). */
@@ -259,12 +261,12 @@ export class Transaction {
   }
 
   private async writeIntents(): Promise<void> {
-    await this.journal?.write('prepare', [...this.intents.values()]);
+    if (this.intents.size > 0) await this.journal?.write('prepare', [...this.intents.values()]);
   }
 
   /** Before the first commit: each file's previous-content location, so recovery can roll back. */
   private async journalCommitPhase(): Promise<void> {
-    if (this.journal === undefined) return;
+    if (this.journal?.active !== true) return;
     const entries: JournalEntry[] = [];
     for (const element of this.list) if (isJournalParticipant(element)) entries.push(await element.journalCommit());
     await this.journal.write('commit', entries);
@@ -276,8 +278,8 @@ export class Transaction {
    */
   private async finishJournal(): Promise<void> {
     const journal = this.journal;
-    if (journal === undefined) return;
     this.journal = undefined;
+    if (journal?.active !== true) return;
     try {
       await journal.write('committed', journal.entries);
     } catch (error) {
@@ -291,7 +293,9 @@ export class Transaction {
     }
     for (const element of this.list) {
       if (!isJournalParticipant(element)) continue;
-      await element.journalFinish().catch((e: unknown) => this.log.warn(`Tidying ${element.description}: ${errorMessage(e)}`));
+      await element
+        .journalFinish()
+        .catch((e: unknown) => this.log.warn(`Tidying ${element.description}: ${errorMessage(e)}`));
     }
     await journal.remove().catch((e: unknown) => this.log.warn(`Could not delete ${journal.file}: ${errorMessage(e)}`));
   }
@@ -319,15 +323,21 @@ export class Transaction {
   }
 }
 
+/**
+ * `<subject>: <cause><suffix>`; an element error that already names its file stands alone
+ * (`Cannot write /etc/x: ENOSPC…`), so messages do not say the same thing twice.
+ */
 function wrap(
   code: 'TRANSACTION_PREPARE' | 'TRANSACTION_COMMIT',
-  message: string,
+  subject: string,
   cause: unknown,
+  suffix = '',
   hint?: string,
 ): OtopiError {
   const inner = isOtopiError(cause) ? cause : undefined;
   const finalHint = hint ?? inner?.hint;
-  return new OtopiError(code, `${message}: ${errorMessage(cause)}`, {
+  const text = inner?.place.file === undefined ? `${subject}: ${errorMessage(cause)}` : inner.message;
+  return new OtopiError(code, `${text}${suffix}`, {
     cause,
     ...(inner?.place.file === undefined ? {} : { file: inner.place.file }),
     ...(finalHint === undefined ? {} : { hint: finalHint }),
