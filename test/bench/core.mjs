@@ -36,8 +36,9 @@ function series(argv, extraEnv) {
 }
 
 const logDir = mkdtempSync(join(tmpdir(), 'otopi-bench-'));
-const noop = series(['node', CLI, `CORE/logDir=str:${logDir}`, 'CORE/journalDir=str:' + join(logDir, 'journal')], {
+const noop = series(['node', CLI, `CORE/logDir=str:${logDir}`], {
   OTOPI_CONFIG: join(logDir, 'none.conf'),
+  OTOPI_STATEDIR: join(logDir, 'state'),
 });
 const nodeFloor = series(['node', '-e', '0']);
 const pythonFloor = series(['python3', '-c', 'pass']);

@@ -30,6 +30,7 @@ export function runCli(args: readonly string[], options: { dir?: string; env?: R
       PATH: process.env['PATH'] ?? '/usr/bin:/bin',
       OTOPI_CONFIG: join(dir, 'no-system.conf'),
       OTOPI_LOGDIR: dir,
+      OTOPI_STATEDIR: join(dir, 'state'),
       ...options.env,
     },
     timeout: 30_000,

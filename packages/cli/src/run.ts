@@ -1,14 +1,24 @@
 /**
- * The `otopi` run: environment statements, plugin groups, the plan, the stages.
+ * The `otopi` run: environment statements, the dialog dialect, plugin groups, the plan,
+ * the stages.
+ *
+ * The dialect (`DIALOG/dialect`, human by default) is chosen from the command line before
+ * plugins load, so that every error from then on, a bad statement or a plugin group that
+ * does not load included, is reported in it. In the machine dialect standard output
+ * carries the protocol only and nothing is written to standard error: stray writes to
+ * either go to the log.
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  AbortError,
   BaseEnv,
-  ConsoleDialog,
   CoreEnv,
+  DialogEnv,
+  HumanDialect,
   JsonEventWriter,
+  MachineDialect,
   Runtime,
   applyListOp,
   colonList,
@@ -44,35 +54,42 @@ export function defaultPluginPath(): string {
 }
 
 export async function runInstaller(options: InstallerOptions): Promise<number> {
-  const dialog = new ConsoleDialog(process.stdout);
-  const runtime = new Runtime({ dialog });
-  const fail = (error: unknown): number => {
-    const code = isOtopiError(error) && error.code.startsWith('PLUGIN_') ? EXIT.pluginLoad : EXIT.error;
-    reportError(dialog, runtime, error);
-    return code;
-  };
-
-  let statements: Statement[];
+  const runtime = new Runtime();
+  let statements: Statement[] = [];
+  let early: unknown;
   try {
     statements = parseStatements(options.statements);
-    // Where to find plugins must be known before the groups that declare other keys load.
-    applyStatements(runtime, statements.filter((s) => s.key.startsWith('BASE/')));
+    // Where to find plugins and how to talk must be known before the groups load.
+    applyStatements(runtime, statements.filter((s) => s.key.startsWith('BASE/') || s.key.startsWith('DIALOG/')));
     if (runtime.env.get(BaseEnv.pluginPath) === '') runtime.env.set(BaseEnv.pluginPath, defaultPluginPath());
   } catch (error) {
-    return fail(error);
+    early = error;
   }
+  const machine = early === undefined ? runtime.env.get(DialogEnv.dialect) === 'machine' : asksForMachine(options.statements);
+  const restoreStdio = openDialect(runtime, machine);
+  try {
+    if (early !== undefined) return fail(runtime, early);
+    return await run(runtime, options, statements, machine);
+  } catch (error) {
+    return fail(runtime, error);
+  } finally {
+    await runtime.dialog.terminate();
+    restoreStdio();
+  }
+}
 
+async function run(runtime: Runtime, options: InstallerOptions, statements: readonly Statement[], machine: boolean): Promise<number> {
   try {
     const env = runtime.env;
     const locations = locateGroups(colonList(env.get(BaseEnv.pluginPath)), colonList(env.get(BaseEnv.pluginGroups)), env.get(BaseEnv.executionDirectory));
     for (const { plugin, defaultName } of await importGroups(locations)) runtime.register(plugin, defaultName);
     void runtime.plan; // planning errors (cycles, duplicates, later-stage links) surface here
   } catch (error) {
-    return fail(error);
+    return fail(runtime, error);
   }
 
   try {
-    applyStatements(runtime, statements.filter((s) => !s.key.startsWith('BASE/')));
+    applyStatements(runtime, statements.filter((s) => !s.key.startsWith('BASE/') && !s.key.startsWith('DIALOG/')));
     const env = runtime.env;
     if (options.configAppend.length > 0) {
       const files = options.configAppend.map((f) => resolve(env.get(BaseEnv.executionDirectory), f));
@@ -84,12 +101,15 @@ export async function runInstaller(options: InstallerOptions): Promise<number> {
     if (options.dumpPlan !== undefined) env.setExternal('CORE/dumpPlan', options.dumpPlan, { kind: 'cmdline', where: '--dump-plan' });
     if (options.events !== undefined) env.set(CoreEnv.eventsFile, options.events, { kind: 'cmdline', where: '--events' });
   } catch (error) {
-    return fail(error);
+    return fail(runtime, error);
   }
 
   const dump = runtime.env.get(CoreEnv.dumpPlan);
   if (dump !== 'none') {
-    process.stdout.write(dump === 'json' ? `${JSON.stringify(planToJson(runtime.plan), null, 2)}\n` : formatPlanTable(runtime.plan));
+    const text = dump === 'json' ? `${JSON.stringify(planToJson(runtime.plan), null, 2)}\n` : formatPlanTable(runtime.plan);
+    // In the machine dialect the plan travels as notes, like any other text.
+    if (machine) runtime.dialog.note(text);
+    else process.stdout.write(text);
     return EXIT.ok;
   }
 
@@ -99,6 +119,8 @@ export async function runInstaller(options: InstallerOptions): Promise<number> {
   const onSignal = (signal: NodeJS.Signals): void => {
     if (runtime.env.get(BaseEnv.aborted)) process.exit(EXIT.error); // a second signal: leave now
     runtime.interrupt(signal);
+    // A handler waiting for an answer would otherwise keep waiting.
+    runtime.dialog.interrupt?.(new AbortError(`Interrupted by ${signal}`));
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
@@ -111,6 +133,68 @@ export async function runInstaller(options: InstallerOptions): Promise<number> {
   }
 }
 
+/** Whether the raw arguments ask for the machine dialect, for when they do not parse. */
+function asksForMachine(args: readonly string[]): boolean {
+  return args.some((a) => /(?:^|\s)DIALOG\/dialect=["']?str:["']?machine(?:["'\s]|$)/.test(a));
+}
+
+/**
+ * Installs the dialect as the runtime's dialog. For the machine dialect, standard output
+ * is kept for the protocol and stray writes to it or to standard error are logged
+ * instead. Returns what undoes that.
+ */
+function openDialect(runtime: Runtime, machine: boolean): () => void {
+  const common = { env: runtime.env, redactor: runtime.redactor, log: runtime.log.child({ plugin: 'otopi.dialog' }) };
+  if (!machine) {
+    runtime.dialog = new HumanDialect({ ...common, input: process.stdin, output: process.stdout });
+    return () => {};
+  }
+  const stdout = process.stdout;
+  const write = stdout.write.bind(stdout);
+  let broken = false;
+  const onError = (error: Error): void => {
+    // The manager closed its end (EPIPE): nobody hears us any more; stop like a hang-up.
+    broken = true;
+    runtime.log.debug({ console: false }, `dialog output failed: ${error.message}`);
+    runtime.interrupt('SIGPIPE');
+    runtime.dialog.interrupt?.(new AbortError('The manager closed the dialog'));
+  };
+  stdout.on('error', onError);
+  runtime.dialog = new MachineDialect({
+    ...common,
+    input: process.stdin,
+    write: (text) => {
+      if (!broken) write(text);
+    },
+  });
+  const undo = [divert(stdout, 'stdout', runtime), divert(process.stderr, 'stderr', runtime)];
+  return () => {
+    for (const u of undo) u();
+    stdout.off('error', onError);
+  };
+}
+
+/** Replaces a stream's `write` with one that logs the text at debug level. */
+function divert(stream: NodeJS.WriteStream, label: string, runtime: Runtime): () => void {
+  const original = stream.write;
+  const logged = (chunk: unknown, ...rest: unknown[]): boolean => {
+    const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk);
+    runtime.log.debug({ console: false }, `${label}: ${text.replace(/\n$/, '')}`);
+    const callback = rest.find((r): r is () => void => typeof r === 'function');
+    if (callback !== undefined) process.nextTick(callback);
+    return true;
+  };
+  stream.write = logged as typeof stream.write;
+  return () => {
+    stream.write = original;
+  };
+}
+
+function fail(runtime: Runtime, error: unknown): number {
+  reportError(runtime, error);
+  return isOtopiError(error) && error.code.startsWith('PLUGIN_') ? EXIT.pluginLoad : EXIT.error;
+}
+
 function applyStatements(runtime: Runtime, statements: readonly Statement[]): void {
   for (const s of statements) {
     const value = s.op === 'set' ? s.value : applyListOp(runtime.env.getRaw(s.key) as never, s.op, s.value, s.key);
@@ -118,12 +202,11 @@ function applyStatements(runtime: Runtime, statements: readonly Statement[]): vo
   }
 }
 
-/** One clear line (plus a hint) for the user; the stack goes to the log only. */
-function reportError(dialog: ConsoleDialog, runtime: Runtime, error: unknown): void {
-  const message = runtime.redactor.redact(
-    isOtopiError(error) ? `${error.location}${error.message}` : error instanceof Error ? error.message : String(error),
-  );
-  dialog.log({ level: 'ERROR', message });
+/** One clear line (plus a hint) in the dialect; the stack goes to the log (and to stderr when debugging a human run). */
+function reportError(runtime: Runtime, error: unknown): void {
+  const dialog = runtime.dialog;
+  const text = isOtopiError(error) ? `${error.location}${error.message}` : `Internal error: ${error instanceof Error ? error.message : String(error)}`;
+  dialog.log({ level: 'ERROR', message: runtime.redactor.redact(text) });
   if (isOtopiError(error) && error.hint !== undefined) dialog.note(runtime.redactor.redact(error.hint));
   runtime.log.debug({ err: error, console: false }, 'error details');
   const debug = runtime.env.get(BaseEnv.debug);

@@ -30,6 +30,11 @@ export type { ConfigEntry, ConfigSet } from './config/files.js';
 export { Transaction } from './transaction/transaction.js';
 export type { TransactionElement } from './transaction/transaction.js';
 export { FileTransaction } from './transaction/file-transaction.js';
+export type { FileTransactionOptions } from './transaction/file-transaction.js';
+export { recoverJournals } from './transaction/journal.js';
+export type { RecoveryReport } from './transaction/journal.js';
+export { RunLock } from './runtime/lock.js';
+export type { LockHolder } from './runtime/lock.js';
 
 export { RunLog } from './log/logger.js';
 export type { Logger, LogLevel, ConsoleRecord } from './log/logger.js';

@@ -22,6 +22,7 @@ function newRuntime(): { runtime: Runtime; events: RunEvent[]; logDir: string } 
   runtime.env.set(CoreEnv.logDir, logDir);
   runtime.env.set(CoreEnv.configFileName, join(logDir, 'absent.conf'));
   runtime.env.set(CoreEnv.journalDir, join(logDir, 'journal'));
+  runtime.env.set(CoreEnv.lockFile, join(logDir, 'run.lock'));
   return { runtime, events, logDir };
 }
 

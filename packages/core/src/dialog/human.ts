@@ -92,7 +92,7 @@ export class HumanDialect extends DialogBase {
     this.note(`Type the lines for '${query.name}', then a line holding only '${END_OF_LINES}'.`);
     const lines: string[] = [];
     for (;;) {
-      const line = await this.readLine(query, false);
+      const line = await this.readLine(query, false, 'multi-str', false);
       if (line === END_OF_LINES || line === this.boundary) return lines;
       if (line === ABORT_BOUNDARY) throw new AbortError(`Aborted at '${query.name}'`);
       lines.push(line);
@@ -122,10 +122,10 @@ export class HumanDialect extends DialogBase {
   }
 
   /** Reads one line for `query`; at end of input fails with a message naming the answer key. */
-  private async readLine(query: PreparedQuery & { readonly hidden?: boolean }, hidden: boolean, type = 'str'): Promise<string> {
+  private async readLine(query: PreparedQuery, hidden: boolean, type = 'str', afterPrompt = true): Promise<string> {
     const line = hidden ? await this.lines.readHidden() : await this.lines.read();
     // What the user typed was not echoed (a pipe, or a hidden answer): end the prompt line ourselves.
-    if (!this.lines.isTerminal || hidden) this.print('\n');
+    if (afterPrompt && (!this.lines.isTerminal || hidden)) this.print('\n');
     if (line === undefined) throw this.noInput(query, hidden, type);
     if (hidden) this.env.addSecret(line);
     this.transcript('RECEIVE', hidden ? '(hidden)' : line);

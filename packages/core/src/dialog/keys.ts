@@ -54,13 +54,15 @@ export const DialogEnv = defineEnv('DIALOG', {
   }),
 });
 
-const answerSchema: z.ZodType<EnvValue> = z.union([
-  z.null(),
-  z.boolean(),
-  z.number().int(),
-  z.string(),
-  z.array(z.string()).readonly(),
-]);
+const isAnswer = (v: unknown): v is EnvValue =>
+  v === null ||
+  typeof v === 'boolean' ||
+  typeof v === 'string' ||
+  (typeof v === 'number' && Number.isSafeInteger(v)) ||
+  (Array.isArray(v) && v.every((item) => typeof item === 'string'));
+
+/** Any serialisable value: an answer's type is the question's (str, multi-str, or any for a value query). */
+const answerSchema = z.custom<EnvValue>(isAnswer, 'an answer must be none, bool, int, str or multi-str');
 
 const answerSpec = (sensitive: boolean, description: string): KeySpec<EnvValue> => ({
   type: 'str',

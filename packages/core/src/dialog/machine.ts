@@ -77,15 +77,16 @@ export class MachineDialect extends DialogBase {
     this.send(this.boundary);
   }
 
+  // Plan and event lines stay out of the transcript: the log has the plan and every handler already.
   announcePlan(events: readonly PlannedEvent[]): void {
-    this.send('**%EventsListStart');
-    for (const e of events) this.send(`**%EventsListEntry ${eventText(e.stage, e.name)}`);
-    this.send('**%EventsListEnd');
+    this.send('**%EventsListStart', false);
+    for (const e of events) this.send(`**%EventsListEntry ${eventText(e.stage, e.name)}`, false);
+    this.send('**%EventsListEnd', false);
   }
 
   runEvent(event: RunEvent): void {
-    if (event.type === 'handler-start') this.send(`**%EventStart ${eventText(event.stage, event.handler)}`);
-    else if (event.type === 'handler-end') this.send(`**%EventEnd ${eventText(event.stage, event.handler)}`);
+    if (event.type === 'handler-start') this.send(`**%EventStart ${eventText(event.stage, event.handler)}`, false);
+    else if (event.type === 'handler-end') this.send(`**%EventEnd ${eventText(event.stage, event.handler)}`, false);
   }
 
   interrupt(error: Error): void {
@@ -125,7 +126,7 @@ export class MachineDialect extends DialogBase {
     this.send(`**%QEnd: ${query.name}`);
     const lines: string[] = [];
     for (;;) {
-      const line = await this.receive(query);
+      const line = await this.receive(query, false, 'multi-str');
       if (line === this.boundary) return lines;
       if (line === ABORT_BOUNDARY) throw new AbortError(`Aborted by the manager at '${query.name}'`);
       lines.push(line);
@@ -138,7 +139,7 @@ export class MachineDialect extends DialogBase {
     this.note(`Reply with VALUE ${query.name}=type:value, or ABORT ${query.name}`);
     this.send(`***Q:VALUE ${query.name}`);
     this.send(`**%QEnd: ${query.name}`);
-    return parseValueReply(await this.receive(query), query.name);
+    return parseValueReply(await this.receive(query, false, 'type'), query.name);
   }
 
   protected async readConfirm(query: PreparedConfirm): Promise<boolean> {
@@ -148,10 +149,10 @@ export class MachineDialect extends DialogBase {
     return parseConfirmReply(await this.receive(query), query.name);
   }
 
-  private async receive(query: { readonly name: string; readonly slot: PreparedQuery['slot'] }, hidden = false): Promise<string> {
+  private async receive(query: { readonly name: string; readonly slot: PreparedQuery['slot'] }, hidden = false, type = 'str'): Promise<string> {
     const line = await this.lines.read();
     if (line === undefined) {
-      const hint = this.answerHint({ slot: query.slot, hidden });
+      const hint = this.answerHint({ slot: query.slot, hidden }, type);
       throw new OtopiError('DIALOG_EOF', `end of input while waiting for the reply to '${query.name}'`, {
         ...(hint === '' ? {} : { hint }),
       });

@@ -26,13 +26,20 @@ export function dialogPlugins(runtime: Runtime): Plugin[] {
 }
 
 function miscPlugin(runtime: Runtime): Plugin {
-  // Events are forwarded from the handler after the announcement on, so every
-  // `**%EventStart` has its `**%EventEnd` (otopi's first event line was a lone end).
+  // Events are forwarded from the handler after the announcement on, and not for the
+  // handler that ends the dialog, so every `**%EventStart` has its `**%EventEnd` (otopi's
+  // first event line was a lone end, its last a lone start).
   let forwarding = false;
   const listener: RunEventListener = (event) => {
     const dialog: Dialog = runtime.dialog;
+    if (event.type === 'handler-start' || event.type === 'handler-end') {
+      if (event.handler === DIALOG_HANDLERS.terminate) return;
+      if (event.handler === DIALOG_HANDLERS.announce) {
+        if (event.type === 'handler-end') forwarding = true;
+        return;
+      }
+    }
     if (forwarding) dialog.runEvent?.(event);
-    else if (event.type === 'handler-end' && event.handler === DIALOG_HANDLERS.announce) forwarding = true;
   };
   runtime.on(listener);
   return definePlugin({

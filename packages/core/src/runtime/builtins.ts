@@ -12,6 +12,7 @@ import { dialogPlugins } from '../dialog/plugins.js';
 import { definePlugin, type HandlerContext, type Plugin } from '../plugin/define.js';
 import { Priority } from '../sequence/stages.js';
 import { BaseEnv, CoreEnv } from './keys.js';
+import { lockPlugin } from './lock.js';
 import type { Runtime } from './runtime.js';
 
 export const CORE_HANDLERS = {
@@ -28,7 +29,7 @@ export const CORE_HANDLERS = {
 } as const;
 
 export function builtinPlugins(runtime: Runtime): Plugin[] {
-  return [logPlugin(runtime), configPlugin(), miscPlugin(runtime), transactionPlugin(runtime), ...dialogPlugins(runtime)];
+  return [logPlugin(runtime), lockPlugin(), configPlugin(), miscPlugin(runtime), transactionPlugin(runtime), ...dialogPlugins(runtime)];
 }
 
 function logPlugin(runtime: Runtime): Plugin {

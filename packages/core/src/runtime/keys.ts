@@ -2,6 +2,7 @@
  * Environment keys owned by the runtime itself (groups BASE and CORE).
  */
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { defineEnv, key } from '../env/declare.js';
 
@@ -80,8 +81,14 @@ export const CoreEnv = defineEnv('CORE', {
     description: "Write a JSON-lines event stream (stages, handlers, results) to this file; '-' for standard error.",
   }),
   journalDir: key.str({
-    default: '/var/lib/otopi/journal',
-    description: 'Folder for transaction commit journals, used to recover from a run killed mid-commit.',
+    default: () => join(process.env['OTOPI_STATEDIR'] ?? '/var/lib/otopi', 'journal'),
+    defaultDoc: '$OTOPI_STATEDIR/journal, else /var/lib/otopi/journal',
+    description: 'Folder for transaction commit journals; a run killed mid-commit is rolled back from them by the next run.',
+  }),
+  lockFile: key.str({
+    default: () => join(process.env['OTOPI_STATEDIR'] ?? '/var/lib/otopi', 'run.lock'),
+    defaultDoc: '$OTOPI_STATEDIR/run.lock, else /var/lib/otopi/run.lock',
+    description: 'Lock file that keeps a second run on this host from starting while one is running.',
   }),
   dryRun: key.bool({
     default: false,
