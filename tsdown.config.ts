@@ -52,4 +52,17 @@ export default defineConfig([
     root: 'plugins/otopi/src',
     deps: { neverBundle: ['@otopi/core'] },
   },
+  // @otopi/engine: the manager side, one ESM file; ssh2 stays a run-time dependency.
+  {
+    entry: { index: 'packages/engine/src/index.ts' },
+    outDir: 'packages/engine/dist',
+    format: 'esm',
+    fixedExtension: false,
+    logLevel: 'warn',
+    platform: 'node',
+    target: 'node20',
+    dts: false,
+    clean: true,
+    deps: { neverBundle: ['ssh2'] },
+  },
 ]);

@@ -100,7 +100,8 @@ export function splitValidValues(text: string): string[] {
 
 /** Classifies every line of a transcript (standard output of a run). */
 export function classify(transcript: string): ClassifiedLine[] {
-  if (transcript.length > 0 && !transcript.endsWith('\n')) throw new ProtocolError('the transcript does not end with a line feed');
+  if (transcript.length > 0 && !transcript.endsWith('\n'))
+    throw new ProtocolError('the transcript does not end with a line feed');
   if (transcript.includes('\r')) throw new ProtocolError('the transcript holds a carriage return');
   const lines = transcript.length === 0 ? [] : transcript.slice(0, -1).split('\n');
   const out: ClassifiedLine[] = [];
@@ -129,14 +130,18 @@ export function classify(transcript: string): ClassifiedLine[] {
     m = EVENT_LINE.exec(text);
     if (m !== null) {
       if (m[3] !== m[4]) throw new ProtocolError(`line ${index + 1}: handler names differ: ${text}`);
-      const kind: LineKind = m[1] === 'EventsListEntry' ? 'events-entry' : m[1] === 'EventStart' ? 'event-start' : 'event-end';
+      const kind: LineKind =
+        m[1] === 'EventsListEntry' ? 'events-entry' : m[1] === 'EventStart' ? 'event-start' : 'event-end';
       out.push({ kind, text, stage: m[2]!, handler: m[3]! });
       return;
     }
     for (const [kind, re] of SIMPLE) {
       const s = re.exec(text);
       if (s === null) continue;
-      const name = kind === 'log' || kind === 'note' || kind.startsWith('q-default') || kind === 'q-valid' || kind === 'q-hidden' ? undefined : s[1];
+      const name =
+        kind === 'log' || kind === 'note' || kind.startsWith('q-default') || kind === 'q-valid' || kind === 'q-hidden'
+          ? undefined
+          : s[1];
       out.push({ kind, text, ...(name === undefined ? {} : { name }), ...(kind === 'log' ? { level: s[1]! } : {}) });
       return;
     }
@@ -151,7 +156,8 @@ export function checkTranscript(transcript: string): ClassifiedLine[] {
   const lines = classify(transcript);
   const last = lines[lines.length - 1];
   if (last?.kind !== 'terminate') throw new ProtocolError('the last line is not ***TERMINATE');
-  if (lines.filter((l) => l.kind === 'terminate').length !== 1) throw new ProtocolError('***TERMINATE appears more than once');
+  if (lines.filter((l) => l.kind === 'terminate').length !== 1)
+    throw new ProtocolError('***TERMINATE appears more than once');
   let frame: string | undefined;
   let frameSawQuestion = false;
   const open: string[] = [];
@@ -193,7 +199,8 @@ export function checkTranscript(transcript: string): ClassifiedLine[] {
         frameSawQuestion = true;
         break;
       case 'q-end':
-        if (frame !== line.name || !frameSawQuestion) throw new ProtocolError(`frame end for ${line.name} does not match`);
+        if (frame !== line.name || !frameSawQuestion)
+          throw new ProtocolError(`frame end for ${line.name} does not match`);
         frame = undefined;
         break;
       default:

@@ -60,12 +60,16 @@ export async function runInstaller(options: InstallerOptions): Promise<number> {
   try {
     statements = parseStatements(options.statements);
     // Where to find plugins and how to talk must be known before the groups load.
-    applyStatements(runtime, statements.filter((s) => s.key.startsWith('BASE/') || s.key.startsWith('DIALOG/')));
+    applyStatements(
+      runtime,
+      statements.filter((s) => s.key.startsWith('BASE/') || s.key.startsWith('DIALOG/')),
+    );
     if (runtime.env.get(BaseEnv.pluginPath) === '') runtime.env.set(BaseEnv.pluginPath, defaultPluginPath());
   } catch (error) {
     early = error;
   }
-  const machine = early === undefined ? runtime.env.get(DialogEnv.dialect) === 'machine' : asksForMachine(options.statements);
+  const machine =
+    early === undefined ? runtime.env.get(DialogEnv.dialect) === 'machine' : asksForMachine(options.statements);
   const restoreStdio = openDialect(runtime, machine);
   try {
     if (early !== undefined) return fail(runtime, early);
@@ -78,10 +82,19 @@ export async function runInstaller(options: InstallerOptions): Promise<number> {
   }
 }
 
-async function run(runtime: Runtime, options: InstallerOptions, statements: readonly Statement[], machine: boolean): Promise<number> {
+async function run(
+  runtime: Runtime,
+  options: InstallerOptions,
+  statements: readonly Statement[],
+  machine: boolean,
+): Promise<number> {
   try {
     const env = runtime.env;
-    const locations = locateGroups(colonList(env.get(BaseEnv.pluginPath)), colonList(env.get(BaseEnv.pluginGroups)), env.get(BaseEnv.executionDirectory));
+    const locations = locateGroups(
+      colonList(env.get(BaseEnv.pluginPath)),
+      colonList(env.get(BaseEnv.pluginGroups)),
+      env.get(BaseEnv.executionDirectory),
+    );
     for (const { plugin, defaultName } of await importGroups(locations)) runtime.register(plugin, defaultName);
     void runtime.plan; // planning errors (cycles, duplicates, later-stage links) surface here
   } catch (error) {
@@ -89,24 +102,34 @@ async function run(runtime: Runtime, options: InstallerOptions, statements: read
   }
 
   try {
-    applyStatements(runtime, statements.filter((s) => !s.key.startsWith('BASE/') && !s.key.startsWith('DIALOG/')));
+    applyStatements(
+      runtime,
+      statements.filter((s) => !s.key.startsWith('BASE/') && !s.key.startsWith('DIALOG/')),
+    );
     const env = runtime.env;
     if (options.configAppend.length > 0) {
       const files = options.configAppend.map((f) => resolve(env.get(BaseEnv.executionDirectory), f));
       const old = env.get(CoreEnv.configFileAppend);
-      env.set(CoreEnv.configFileAppend, [...(old === null ? [] : [old]), ...files].join(':'), { kind: 'cmdline', where: '--config-append' });
+      env.set(CoreEnv.configFileAppend, [...(old === null ? [] : [old]), ...files].join(':'), {
+        kind: 'cmdline',
+        where: '--config-append',
+      });
     }
     if (options.dryRun) env.set(CoreEnv.dryRun, true, { kind: 'cmdline', where: '--dry-run' });
-    if (options.logLevel !== undefined) env.setExternal('CORE/logLevel', options.logLevel, { kind: 'cmdline', where: '--log-level' });
-    if (options.dumpPlan !== undefined) env.setExternal('CORE/dumpPlan', options.dumpPlan, { kind: 'cmdline', where: '--dump-plan' });
-    if (options.events !== undefined) env.set(CoreEnv.eventsFile, options.events, { kind: 'cmdline', where: '--events' });
+    if (options.logLevel !== undefined)
+      env.setExternal('CORE/logLevel', options.logLevel, { kind: 'cmdline', where: '--log-level' });
+    if (options.dumpPlan !== undefined)
+      env.setExternal('CORE/dumpPlan', options.dumpPlan, { kind: 'cmdline', where: '--dump-plan' });
+    if (options.events !== undefined)
+      env.set(CoreEnv.eventsFile, options.events, { kind: 'cmdline', where: '--events' });
   } catch (error) {
     return fail(runtime, error);
   }
 
   const dump = runtime.env.get(CoreEnv.dumpPlan);
   if (dump !== 'none') {
-    const text = dump === 'json' ? `${JSON.stringify(planToJson(runtime.plan), null, 2)}\n` : formatPlanTable(runtime.plan);
+    const text =
+      dump === 'json' ? `${JSON.stringify(planToJson(runtime.plan), null, 2)}\n` : formatPlanTable(runtime.plan);
     // In the machine dialect the plan travels as notes, like any other text.
     if (machine) runtime.dialog.note(text);
     else process.stdout.write(text);
@@ -167,10 +190,20 @@ function openDialect(runtime: Runtime, machine: boolean): () => void {
       if (!broken) write(text);
     },
   });
+  // Node would print an uncaught error to stderr and exit; report it in the protocol instead.
+  const onFatal = (error: unknown): void => {
+    reportError(runtime, error);
+    void runtime.dialog.terminate();
+    process.exit(EXIT.error);
+  };
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
   const undo = [divert(stdout, 'stdout', runtime), divert(process.stderr, 'stderr', runtime)];
   return () => {
     for (const u of undo) u();
     stdout.off('error', onError);
+    process.off('uncaughtException', onFatal);
+    process.off('unhandledRejection', onFatal);
   };
 }
 
@@ -205,10 +238,13 @@ function applyStatements(runtime: Runtime, statements: readonly Statement[]): vo
 /** One clear line (plus a hint) in the dialect; the stack goes to the log (and to stderr when debugging a human run). */
 function reportError(runtime: Runtime, error: unknown): void {
   const dialog = runtime.dialog;
-  const text = isOtopiError(error) ? `${error.location}${error.message}` : `Internal error: ${error instanceof Error ? error.message : String(error)}`;
+  const text = isOtopiError(error)
+    ? `${error.location}${error.message}`
+    : `Internal error: ${error instanceof Error ? error.message : String(error)}`;
   dialog.log({ level: 'ERROR', message: runtime.redactor.redact(text) });
   if (isOtopiError(error) && error.hint !== undefined) dialog.note(runtime.redactor.redact(error.hint));
   runtime.log.debug({ err: error, console: false }, 'error details');
   const debug = runtime.env.get(BaseEnv.debug);
-  if (debug > 0 && error instanceof Error && error.stack !== undefined) process.stderr.write(`${runtime.redactor.redact(error.stack)}\n`);
+  if (debug > 0 && error instanceof Error && error.stack !== undefined)
+    process.stderr.write(`${runtime.redactor.redact(error.stack)}\n`);
 }

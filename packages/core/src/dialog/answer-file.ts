@@ -73,13 +73,25 @@ export function formatAnswerFile(env: Environment, options: AnswerFileOptions = 
     );
   }
   const sorted = [...entries.keys()].sort(compareAnswerKeys);
-  return formatIni([{ name: 'environment:default', entries: sorted.map((key) => ({ key, value: formatTypedValue(entries.get(key)!, { key }) })) }], {
-    header,
-  });
+  return formatIni(
+    [
+      {
+        name: 'environment:default',
+        entries: sorted.map((key) => ({ key, value: formatTypedValue(entries.get(key)!, { key }) })),
+      },
+    ],
+    {
+      header,
+    },
+  );
 }
 
 /** Writes the answer file named by `DIALOG/answerFile` (relative to `BASE/executionDirectory`); returns its path. */
-export async function writeAnswerFile(env: Environment, name: string, options: AnswerFileOptions = {}): Promise<string> {
+export async function writeAnswerFile(
+  env: Environment,
+  name: string,
+  options: AnswerFileOptions = {},
+): Promise<string> {
   const path = isAbsolute(name) ? name : resolve(env.get(BaseEnv.executionDirectory), name);
   const file = new FileTransaction({
     path,

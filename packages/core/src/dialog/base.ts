@@ -173,7 +173,11 @@ export abstract class DialogBase implements Dialog {
     const given = this.givenAnswer(prepared.slot, false);
     if (given !== undefined) {
       const value =
-        typeof given.value === 'boolean' ? given.value : typeof given.value === 'string' ? yesNo(given.value.trim()) : undefined;
+        typeof given.value === 'boolean'
+          ? given.value
+          : typeof given.value === 'string'
+            ? yesNo(given.value.trim())
+            : undefined;
       if (value === undefined) throw invalidGiven(given.key, "a confirmation is answered with 'yes' or 'no'");
       this.showAnswered(`Confirm ${prepared.description}`, value ? 'yes' : 'no');
       return value;
@@ -194,7 +198,10 @@ export abstract class DialogBase implements Dialog {
   }
 
   /** The `KEY=type:<answer>` hint naming where an unattended answer goes. */
-  protected answerHint(query: { readonly slot: AnswerSlot | undefined; readonly hidden?: boolean }, type = 'str'): string {
+  protected answerHint(
+    query: { readonly slot: AnswerSlot | undefined; readonly hidden?: boolean },
+    type = 'str',
+  ): string {
     const slot = query.slot;
     if (slot === undefined) return '';
     const key = query.hidden === true ? slot.hiddenKey : slot.key;

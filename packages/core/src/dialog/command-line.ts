@@ -17,7 +17,9 @@ export interface ParsedCommand {
 }
 
 function syntax(message: string): OtopiError {
-  return new OtopiError('USAGE', `Syntax error: ${message}`, { hint: "Type 'help' for the commands, '<command> -h' for one's options." });
+  return new OtopiError('USAGE', `Syntax error: ${message}`, {
+    hint: "Type 'help' for the commands, '<command> -h' for one's options.",
+  });
 }
 
 /** Splits a line into words; quotes group, a backslash escapes (inside double quotes only before `"`, `\`, `$`, `` ` ``). */
@@ -84,7 +86,9 @@ export function parseCommand(line: string): ParsedCommand | undefined {
       set(option, eq < 0 ? rest[++i] : word.slice(eq + 1), `--${long}`);
     } else if (word.startsWith('-') && word.length > 1) {
       const letter = word[1]!;
-      const option = Object.hasOwn(COMMAND_OPTIONS, letter) ? COMMAND_OPTIONS[letter as keyof typeof COMMAND_OPTIONS] : undefined;
+      const option = Object.hasOwn(COMMAND_OPTIONS, letter)
+        ? COMMAND_OPTIONS[letter as keyof typeof COMMAND_OPTIONS]
+        : undefined;
       if (option === undefined) throw syntax(`unknown option '${word}'`);
       set(option, word.length > 2 ? word.slice(2) : rest[++i], `-${letter}`);
     } else {
@@ -102,7 +106,8 @@ export function requireOptions(
 ): void {
   if (command.positional.length > 0) throw syntax(`'${command.name}' takes no argument '${command.positional[0]!}'`);
   for (const option of Object.keys(command.options) as CommandOption[]) {
-    if (!required.includes(option) && !optional.includes(option)) throw syntax(`'${command.name}' takes no --${option}`);
+    if (!required.includes(option) && !optional.includes(option))
+      throw syntax(`'${command.name}' takes no --${option}`);
   }
   for (const option of required) {
     if (command.options[option] === undefined) throw syntax(`'${command.name}' needs --${option} (-${option[0]!})`);

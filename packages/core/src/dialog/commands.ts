@@ -54,14 +54,24 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       throw new AbortError('Aborted by user');
     },
   },
-  install: { description: 'Leave the prompt and continue the installation', usage: 'install', phases: ['customization'], run: () => 'leave' },
+  install: {
+    description: 'Leave the prompt and continue the installation',
+    usage: 'install',
+    phases: ['customization'],
+    run: () => 'leave',
+  },
   quit: { description: 'Leave the prompt and end the run', usage: 'quit', phases: ['termination'], run: () => 'leave' },
   'env-show': {
     description: 'Show the whole environment as KEY=type:value notes (secrets redacted)',
     usage: 'env-show',
     phases: BOTH,
     run: (_c, { env, dialog }) => {
-      dialog.note(env.keys().map((k) => `${k}=${env.render(k)}`).join('\n'));
+      dialog.note(
+        env
+          .keys()
+          .map((k) => `${k}=${env.render(k)}`)
+          .join('\n'),
+      );
       return 'again';
     },
   },
@@ -92,7 +102,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     phases: BOTH,
     run: async (c, { env, dialog }): Promise<Outcome> => {
       const key = checkKey(c.options.key!);
-      env.setExternal(key, await dialog.queryValue({ name: key, remember: false }), { kind: 'dialog', question: 'env-query' });
+      env.setExternal(key, await dialog.queryValue({ name: key, remember: false }), {
+        kind: 'dialog',
+        question: 'env-query',
+      });
       return 'again';
     },
   },
@@ -102,7 +115,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     phases: BOTH,
     run: async (c, { env, dialog }): Promise<Outcome> => {
       const key = checkKey(c.options.key!);
-      env.setExternal(key, await dialog.queryMultiString({ name: key, remember: false }), { kind: 'dialog', question: 'env-query-multi' });
+      env.setExternal(key, await dialog.queryMultiString({ name: key, remember: false }), {
+        kind: 'dialog',
+        question: 'env-query-multi',
+      });
       return 'again';
     },
   },
@@ -112,7 +128,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     phases: BOTH,
     run: (_c, { env, dialog }, host) => {
       const boundary = env.get(DialogEnv.boundary);
-      dialog.displayMultiString('LOG', splitLines(host.logText()).map((l) => l.replaceAll(boundary, BOUNDARY_PLACEHOLDER)));
+      dialog.displayMultiString(
+        'LOG',
+        splitLines(host.logText()).map((l) => l.replaceAll(boundary, BOUNDARY_PLACEHOLDER)),
+      );
       return 'again';
     },
   },
@@ -123,14 +142,18 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     run: (_c, { env, dialog }, host) => {
       const messages = env.get(BaseEnv.errorMessages);
       const stack = host.error instanceof Error ? host.error.stack : undefined;
-      dialog.note(messages.length === 0 ? 'No errors so far.' : [...messages, ...(stack === undefined ? [] : [stack])].join('\n'));
+      dialog.note(
+        messages.length === 0 ? 'No errors so far.' : [...messages, ...(stack === undefined ? [] : [stack])].join('\n'),
+      );
       return 'again';
     },
   },
 };
 
 /** Which options each command takes: [required, optional]. */
-const OPTIONS: Readonly<Record<string, readonly [readonly ('key' | 'type' | 'value')[], readonly ('key' | 'type' | 'value')[]]>> = {
+const OPTIONS: Readonly<
+  Record<string, readonly [readonly ('key' | 'type' | 'value')[], readonly ('key' | 'type' | 'value')[]]>
+> = {
   'env-get': [['key'], []],
   'env-set': [['key', 'value'], ['type']],
   'env-query': [['key'], []],
@@ -196,7 +219,9 @@ async function runCommand(line: string, phase: PromptPhase, ctx: HandlerContext,
 
 function checkKey(key: string): string {
   if (!STATEMENT_KEY_RE.test(key)) {
-    throw new OtopiError('USAGE', `Syntax error: '${key}' is not an environment key`, { hint: 'Keys look like GROUP/name.' });
+    throw new OtopiError('USAGE', `Syntax error: '${key}' is not an environment key`, {
+      hint: 'Keys look like GROUP/name.',
+    });
   }
   return key;
 }
@@ -210,6 +235,11 @@ function shownValue(value: unknown, sensitive: boolean): EnvValue {
   if (value === undefined || value === null) return null;
   if (Array.isArray(value)) return value.map((v) => (sensitive ? REDACTED : String(v)));
   if (sensitive) return REDACTED;
-  if (typeof value === 'boolean' || typeof value === 'string' || (typeof value === 'number' && Number.isSafeInteger(value))) return value;
+  if (
+    typeof value === 'boolean' ||
+    typeof value === 'string' ||
+    (typeof value === 'number' && Number.isSafeInteger(value))
+  )
+    return value;
   return renderValue(value);
 }

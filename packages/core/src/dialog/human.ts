@@ -11,7 +11,14 @@
 import { AbortError, OtopiError } from '../errors.js';
 import { formatTypedValue, parseTypedValue, type EnvValue } from '../env/codec.js';
 import type { ConsoleRecord } from '../log/logger.js';
-import { DialogBase, yesNo, type DialogBaseOptions, type PreparedConfirm, type PreparedQuery, type PreparedString } from './base.js';
+import {
+  DialogBase,
+  yesNo,
+  type DialogBaseOptions,
+  type PreparedConfirm,
+  type PreparedQuery,
+  type PreparedString,
+} from './base.js';
 import { formatNote, formatRecord, type ConsoleWriter } from './console.js';
 import { ABORT_BOUNDARY, DialogEnv } from './keys.js';
 import { LineSource, type DialogInput } from './line-source.js';
@@ -53,7 +60,11 @@ export class HumanDialect extends DialogBase {
 
   displayValue(name: string, value: EnvValue, note?: string): void {
     if (Array.isArray(value) || (typeof value === 'string' && LINE_BREAKS.test(value))) {
-      this.displayMultiString(name, typeof value === 'string' ? value.split(LINE_BREAKS) : (value as readonly string[]), note);
+      this.displayMultiString(
+        name,
+        typeof value === 'string' ? value.split(LINE_BREAKS) : (value as readonly string[]),
+        note,
+      );
       return;
     }
     if (note !== undefined) this.note(note);
@@ -101,7 +112,9 @@ export class HumanDialect extends DialogBase {
 
   protected async readValue(query: PreparedQuery): Promise<EnvValue> {
     for (;;) {
-      this.prompt(`${query.note ?? `Value for '${query.name}'`}\nType it as type:value (str:text, int:7, bool:yes, none:): `);
+      this.prompt(
+        `${query.note ?? `Value for '${query.name}'`}\nType it as type:value (str:text, int:7, bool:yes, none:): `,
+      );
       const line = (await this.readLine(query, false, 'type')).trim();
       try {
         return parseTypedValue(line, { key: query.name }).value;
@@ -134,7 +147,10 @@ export class HumanDialect extends DialogBase {
 
   private noInput(query: PreparedQuery, hidden: boolean, type: string): OtopiError {
     const hint = this.answerHint({ slot: query.slot, hidden }, type);
-    const options = hint === '' ? {} : { hint, ...(query.slot === undefined ? {} : { key: hidden ? query.slot.hiddenKey : query.slot.key }) };
+    const options =
+      hint === ''
+        ? {}
+        : { hint, ...(query.slot === undefined ? {} : { key: hidden ? query.slot.hiddenKey : query.slot.key }) };
     if (this.lines.isTerminal) {
       return new OtopiError('DIALOG_EOF', `input closed while asking '${query.name}'`, options);
     }

@@ -23,6 +23,7 @@ export class LineSource {
   private ended = false;
   private closed = false;
   private cancel: ((error: Error) => void) | undefined;
+  private pending: Promise<IteratorResult<string>> | undefined;
 
   constructor(private readonly input: DialogInput) {}
 
@@ -40,12 +41,16 @@ export class LineSource {
   async read(): Promise<string | undefined> {
     if (this.atEnd) return undefined;
     const iterator = this.open();
+    // A read cut short by an interrupt leaves its request pending; the next read takes it
+    // over, so the line it brings is not lost.
+    const pending = (this.pending ??= iterator.next());
     const next = await new Promise<IteratorResult<string>>((resolve, reject) => {
       this.cancel = reject;
-      iterator.next().then(resolve, reject);
+      pending.then(resolve, reject);
     }).finally(() => {
       this.cancel = undefined;
     });
+    this.pending = undefined;
     if (next.done === true) {
       this.ended = true;
       return undefined;

@@ -59,7 +59,11 @@ export class MachineDialect extends DialogBase {
 
   displayValue(name: string, value: EnvValue, note?: string): void {
     if (Array.isArray(value) || (typeof value === 'string' && LINE_BREAKS.test(value))) {
-      this.displayMultiString(name, typeof value === 'string' ? value.split(LINE_BREAKS) : (value as readonly string[]), note);
+      this.displayMultiString(
+        name,
+        typeof value === 'string' ? value.split(LINE_BREAKS) : (value as readonly string[]),
+        note,
+      );
       return;
     }
     if (note !== undefined) this.note(note);
@@ -72,7 +76,8 @@ export class MachineDialect extends DialogBase {
     // The body is not copied to the transcript: `log` would otherwise grow the log by itself.
     this.transcript('SEND', `(${lines.length} lines)`);
     for (const item of lines) {
-      for (const line of item.split(LINE_BREAKS)) this.send(this.redact(line).replaceAll(this.boundary, BOUNDARY_PLACEHOLDER), false);
+      for (const line of item.split(LINE_BREAKS))
+        this.send(this.redact(line).replaceAll(this.boundary, BOUNDARY_PLACEHOLDER), false);
     }
     this.send(this.boundary);
   }
@@ -110,7 +115,9 @@ export class MachineDialect extends DialogBase {
     this.note(query.note);
     if (query.default !== undefined && query.default !== '') this.send(`**%QDefault: ${this.redact(query.default)}`);
     if (query.validValues !== undefined) {
-      this.send(`**%QValidValues: ${query.validValues.map((v) => v.replaceAll('\\', '\\\\').replaceAll('|', '\\|')).join('|')}`);
+      this.send(
+        `**%QValidValues: ${query.validValues.map((v) => v.replaceAll('\\', '\\\\').replaceAll('|', '\\|')).join('|')}`,
+      );
     }
     this.send(`**%QHidden: ${query.hidden ? 'TRUE' : 'FALSE'}`);
     this.send(`***Q:STRING ${query.name}`);
@@ -149,7 +156,11 @@ export class MachineDialect extends DialogBase {
     return parseConfirmReply(await this.receive(query), query.name);
   }
 
-  private async receive(query: { readonly name: string; readonly slot: PreparedQuery['slot'] }, hidden = false, type = 'str'): Promise<string> {
+  private async receive(
+    query: { readonly name: string; readonly slot: PreparedQuery['slot'] },
+    hidden = false,
+    type = 'str',
+  ): Promise<string> {
     const line = await this.lines.read();
     if (line === undefined) {
       const hint = this.answerHint({ slot: query.slot, hidden }, type);

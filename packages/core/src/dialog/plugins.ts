@@ -52,7 +52,12 @@ function miscPlugin(runtime: Runtime): Plugin {
         priority: Priority.FIRST,
         run: () => runtime.dialog.announcePlan?.(runtime.plan.handlers.map((h) => ({ stage: h.stage, name: h.name }))),
       });
-      p.on({ name: 'terminate', stage: 'terminate', priority: Priority.LAST + 10, run: () => runtime.dialog.terminate() });
+      p.on({
+        name: 'terminate',
+        stage: 'terminate',
+        priority: Priority.LAST + 10,
+        run: () => runtime.dialog.terminate(),
+      });
     },
   });
 }

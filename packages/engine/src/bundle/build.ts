@@ -1,0 +1,130 @@
+/**
+ * Builds the host bundle from the build output (`npm run build`): the CLI in `bin/`, the
+ * core as `node_modules/@otopi/core` (so the CLI and every plugin import one instance), the
+ * plugin groups in `plugins/`, and the sh launcher `bin/otopi`. Writes the folder and a
+ * deterministic `.tar.gz`: unchanged inputs give the same bytes and the same hash.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzip, constants as zlib } from 'node:zlib';
+import { EngineError } from '../errors.js';
+import { sha256Hex, writeFileAtomic, type BundleArtifact } from './artifact.js';
+import { MIN_NODE_VERSION, NODE_CHECK_SH } from './node-check.js';
+import { treeEntries, writeTar } from './tar.js';
+
+const gzipAsync = promisify(gzip);
+
+export interface BuildBundleOptions {
+  /** The repository root, holding `packages/*\/dist`, `plugins/*\/dist` and `bundle/launcher.sh`. */
+  readonly root: string;
+  /** Where the folder `otopi-bundle/` and `otopi-bundle.tar.gz` go. */
+  readonly outDir: string;
+  /** Plugin groups to carry besides the base group `otopi`. */
+  readonly groups?: readonly string[];
+}
+
+export interface BuiltBundle extends BundleArtifact {
+  /** The unpacked bundle folder. */
+  readonly dir: string;
+  /** Paths inside the bundle, sorted. */
+  readonly files: readonly string[];
+  /** Size of the uncompressed tar. */
+  readonly tarSize: number;
+}
+
+export const BUNDLE_NAME = 'otopi-bundle';
+
+type FileMap = Map<string, { data: Buffer; mode: number }>;
+
+function need(path: string, what: string): void {
+  if (!existsSync(path)) {
+    throw new EngineError('BUNDLE_INPUT_MISSING', `${what} is missing: ${path}`, { hint: 'Run npm run build first' });
+  }
+}
+
+function addTree(files: FileMap, from: string, to: string): void {
+  for (const name of readdirSync(from).sort()) {
+    const path = join(from, name);
+    if (statSync(path).isDirectory()) addTree(files, path, `${to}/${name}`);
+    else files.set(`${to}/${name}`, { data: readFileSync(path), mode: 0o644 });
+  }
+}
+
+const json = (value: unknown): Buffer => Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
+
+/** Collects the bundle's files (path → content and mode) without writing anything. */
+export function collectBundleFiles(options: BuildBundleOptions): { files: FileMap; version: string; groups: string[] } {
+  const { root } = options;
+  const groups = ['otopi', ...(options.groups ?? []).filter((g) => g !== 'otopi')];
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  const files: FileMap = new Map();
+
+  const launcher = join(root, 'bundle', 'launcher.sh');
+  need(launcher, 'the launcher template');
+  const template = readFileSync(launcher, 'utf8');
+  if (!template.includes('@NODE_CHECK@')) throw new EngineError('BUNDLE_INPUT_MISSING', `${launcher} has no @NODE_CHECK@ line`);
+  files.set('bin/otopi', { data: Buffer.from(template.replace('@NODE_CHECK@', NODE_CHECK_SH)), mode: 0o755 });
+
+  const cli = join(root, 'packages', 'cli', 'dist');
+  need(join(cli, 'otopi.js'), 'the CLI build');
+  for (const name of readdirSync(cli).sort()) {
+    if (name.endsWith('.js')) files.set(`bin/${name}`, { data: readFileSync(join(cli, name)), mode: 0o644 });
+  }
+
+  const core = join(root, 'packages', 'core', 'dist', 'index.js');
+  need(core, 'the core build');
+  files.set('node_modules/@otopi/core/index.js', { data: readFileSync(core), mode: 0o644 });
+  files.set('node_modules/@otopi/core/package.json', {
+    data: json({ name: '@otopi/core', version, private: true, type: 'module', exports: { '.': './index.js' } }),
+    mode: 0o644,
+  });
+
+  for (const group of groups) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(group)) throw new EngineError('USAGE', `not a plugin group name: '${group}'`);
+    const dist = join(root, 'plugins', group, 'dist');
+    need(dist, `the build of plugin group '${group}'`);
+    addTree(files, dist, `plugins/${group}`);
+  }
+
+  // "type": "module" makes every .js file in the bundle ESM; `otopi` records what is inside.
+  files.set('package.json', {
+    data: json({
+      name: BUNDLE_NAME,
+      version,
+      private: true,
+      type: 'module',
+      engines: { node: `>=${MIN_NODE_VERSION.major}.${MIN_NODE_VERSION.minor}` },
+      otopi: { groups },
+    }),
+    mode: 0o644,
+  });
+  return { files, version, groups };
+}
+
+export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBundle> {
+  const { files, version, groups } = collectBundleFiles(options);
+  const dir = join(options.outDir, BUNDLE_NAME);
+  rmSync(dir, { recursive: true, force: true });
+  for (const [path, { data, mode }] of files) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), data, { mode });
+  }
+  const tar = writeTar(treeEntries(files));
+  const compressed = await gzipAsync(tar, { level: zlib.Z_BEST_COMPRESSION });
+  const file = join(options.outDir, `${BUNDLE_NAME}.tar.gz`);
+  writeFileAtomic(file, compressed);
+  let rawSize = 0;
+  for (const f of files.values()) rawSize += f.data.length;
+  return {
+    file,
+    sha256: sha256Hex(compressed),
+    size: compressed.length,
+    version,
+    groups,
+    rawSize,
+    dir,
+    files: [...files.keys()].sort(),
+    tarSize: tar.length,
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * The engine's one error type. Every failure of a connection or a deploy has a code from
+ * {@link ENGINE_ERROR_CODES}, the host it concerns and, where the user can act, a one-line
+ * hint; the underlying error is kept as `cause`.
+ */
+
+export const ENGINE_ERROR_CODES = [
+  // host keys
+  'HOSTKEY_POLICY_MISSING',
+  'HOSTKEY_UNKNOWN',
+  'HOSTKEY_MISMATCH',
+  'HOSTKEY_REVOKED',
+  'HOSTKEY_BAD_FINGERPRINT',
+  'KNOWN_HOSTS_UNREADABLE',
+  'KNOWN_HOSTS_WRITE',
+  // the connection
+  'SSH_CONNECT',
+  'SSH_AUTH',
+  'SSH_CONNECT_TIMEOUT',
+  'SSH_EXEC',
+  'SSH_INACTIVITY_TIMEOUT',
+  'SSH_HARD_TIMEOUT',
+  'SSH_CLOSED',
+  // bundles and runtimes
+  'BUNDLE_INPUT_MISSING',
+  'BUNDLE_BAD_MANIFEST',
+  'BUNDLE_PROTOCOL',
+  'RUNTIME_UNAVAILABLE',
+  'USAGE',
+] as const;
+
+export type EngineErrorCode = (typeof ENGINE_ERROR_CODES)[number];
+
+export interface EngineErrorOptions {
+  cause?: unknown;
+  /** One line telling the user what to do about it. */
+  hint?: string;
+  /** `host` or `host:port` the error is about. */
+  host?: string;
+}
+
+export class EngineError extends Error {
+  override readonly name = 'EngineError';
+  readonly code: EngineErrorCode;
+  readonly hint: string | undefined;
+  readonly host: string | undefined;
+
+  constructor(code: EngineErrorCode, message: string, options: EngineErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+    this.host = options.host;
+  }
+}
+
+export function isEngineError(value: unknown, code?: EngineErrorCode): value is EngineError {
+  return value instanceof EngineError && (code === undefined || value.code === code);
+}

@@ -1,0 +1,41 @@
+/**
+ * @otopi/engine: the manager side. SSH connections with strict host keys, the host bundle
+ * and its Node.js runtime, and the one-exec deploy that ships what a host lacks and then
+ * carries the machine dialog. Everything public is exported here.
+ */
+export { ENGINE_ERROR_CODES, EngineError, isEngineError } from './errors.js';
+export type { EngineErrorCode, EngineErrorOptions } from './errors.js';
+
+export { fingerprintOf, keyTypeOf, hostKeyFromBlob, parseFingerprint } from './ssh/fingerprint.js';
+export type { HostKey } from './ssh/fingerprint.js';
+export {
+  parseKnownHosts,
+  checkKnownHost,
+  entryMatchesHost,
+  knownHostName,
+  formatKnownHostLine,
+  readKnownHostsFile,
+  appendKnownHost,
+} from './ssh/known-hosts.js';
+export type { KnownHostEntry, KnownHostMarker, KnownHostVerdict } from './ssh/known-hosts.js';
+export { assertHostKeyPolicy } from './ssh/host-key-policy.js';
+export type { HostKeyPolicy, KnownHostsPolicy, FingerprintPolicy, AcceptedHostKey } from './ssh/host-key-policy.js';
+export { connectSsh } from './ssh/connect.js';
+export type { ConnectOptions, SshConnection, SshAuth, KeyAuth, PasswordAuth } from './ssh/connect.js';
+
+export { writeTar, treeEntries, TAR_RECORD } from './bundle/tar.js';
+export type { TarEntry } from './bundle/tar.js';
+export { readManifest, writeManifest, sha256Hex, MANIFEST_FILE } from './bundle/artifact.js';
+export type { Artifact, BundleArtifact, RuntimeArtifact, Manifest } from './bundle/artifact.js';
+export { buildBundle, collectBundleFiles, BUNDLE_NAME } from './bundle/build.js';
+export type { BuildBundleOptions, BuiltBundle } from './bundle/build.js';
+export { buildRuntime, DEFAULT_RUNTIME_VERSION } from './bundle/runtime.js';
+export type { BuildRuntimeOptions } from './bundle/runtime.js';
+export { MIN_NODE_VERSION, NODE_CHECK_SH } from './bundle/node-check.js';
+
+export { shellQuote, shellJoin } from './deploy/shell-quote.js';
+export { bootstrapCommand, bootstrapProgram, BUNDLE_CACHED_LINE, BUNDLE_NEED_PREFIX, DEFAULT_CACHE_ROOT } from './deploy/bootstrap.js';
+export type { ArtifactKind, BootstrapOptions } from './deploy/bootstrap.js';
+export { deployBundle, parseBundleStatus } from './deploy/deploy.js';
+export type { DeployOptions, DeploySession } from './deploy/deploy.js';
+export type { LineSession, SessionResult, SessionLimits, ByteCounts } from './deploy/session.js';

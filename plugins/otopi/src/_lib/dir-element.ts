@@ -1,0 +1,77 @@
+/**
+ * A folder's mode and owner as a transaction element (`~/.ssh` must be 0700 and belong to
+ * its user, or sshd ignores the keys in it). Append it before the files that go into the
+ * folder: a missing folder is created by their prepare, and this element's commit then
+ * sets mode and owner; rollback puts back what an existing folder had.
+ */
+import { chmod, chown, lstat } from 'node:fs/promises';
+import type { TransactionElement } from '@otopi/core';
+
+interface Attrs {
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+export class DirectoryAttributes implements TransactionElement {
+  readonly description: string;
+  private before: Attrs | null | undefined;
+  private committed = false;
+
+  constructor(
+    readonly path: string,
+    private readonly wanted: Attrs,
+  ) {
+    this.description = `folder ${path} (mode ${wanted.mode.toString(8)}, owner ${wanted.uid}:${wanted.gid})`;
+  }
+
+  /** Whether the folder already has the wanted mode and owner. */
+  async upToDate(): Promise<boolean> {
+    const now = await current(this.path);
+    return now !== null && same(now, this.wanted);
+  }
+
+  async prepare(): Promise<void> {
+    this.before = await current(this.path);
+  }
+
+  async commit(): Promise<void> {
+    await chown(this.path, this.wanted.uid, this.wanted.gid);
+    await chmod(this.path, this.wanted.mode);
+    this.committed = true;
+  }
+
+  async rollback(): Promise<void> {
+    if (!this.committed) return;
+    this.committed = false;
+    const before = this.before;
+    // A folder that did not exist is removed by the file element that created it.
+    if (before === null || before === undefined || (await current(this.path)) === null) return;
+    await chown(this.path, before.uid, before.gid);
+    await chmod(this.path, before.mode);
+  }
+
+  abort(): Promise<void> {
+    return this.rollback();
+  }
+
+  async dryRun(): Promise<string> {
+    const now = await current(this.path);
+    if (now !== null && same(now, this.wanted)) return '';
+    const was = now === null ? 'missing' : `mode ${now.mode.toString(8)}, owner ${now.uid}:${now.gid}`;
+    return `${this.path}: ${was} → mode ${this.wanted.mode.toString(8)}, owner ${this.wanted.uid}:${this.wanted.gid}\n`;
+  }
+}
+
+async function current(path: string): Promise<Attrs | null> {
+  try {
+    const s = await lstat(path);
+    return { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid };
+  } catch {
+    return null;
+  }
+}
+
+function same(a: Attrs, b: Attrs): boolean {
+  return a.mode === b.mode && a.uid === b.uid && a.gid === b.gid;
+}

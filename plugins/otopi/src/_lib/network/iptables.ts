@@ -1,0 +1,89 @@
+/**
+ * Loading iptables rules as a transaction element: prepare checks them with
+ * `iptables-restore --test` and saves the live rules; commit loads them; abort and
+ * rollback load the saved rules back (and empty the tables that did not exist before).
+ */
+import { OtopiError, type TransactionElement } from '@otopi/core';
+import { need, type SystemAccess } from '../runner.js';
+
+/** Built-in chains per table, for emptying a table that was not loaded before. */
+const BUILTIN: Readonly<Record<string, readonly string[]>> = {
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  raw: ['PREROUTING', 'OUTPUT'],
+  security: ['INPUT', 'FORWARD', 'OUTPUT'],
+};
+
+/** iptables-save output per table, without comments and counters, for comparisons. */
+export function savedTables(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let name: string | undefined;
+  let lines: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim().replace(/ \[\d+:\d+\]$/, '');
+    if (line === '' || line.startsWith('#')) continue;
+    if (line.startsWith('*')) {
+      name = line.slice(1);
+      lines = [];
+    } else if (line === 'COMMIT' && name !== undefined) {
+      out.set(name, lines.join('\n'));
+      name = undefined;
+    } else lines.push(line);
+  }
+  return out;
+}
+
+export class IptablesRuleset implements TransactionElement {
+  readonly description = 'iptables rules (IPv4, loaded with iptables-restore)';
+  private previous: string | undefined;
+  private loaded = false;
+  /** Whether loading changed the live rules; known after commit. */
+  changed = false;
+
+  constructor(
+    private readonly sys: SystemAccess,
+    private readonly rules: string,
+    /** Tables the rules replace. */
+    private readonly tables: readonly string[],
+  ) {}
+
+  async prepare(): Promise<void> {
+    const test = await this.sys.run([need(this.sys, 'iptables-restore'), '--test'], { log: this.sys.log, input: this.rules, allowFailure: true });
+    if (test.code !== 0) {
+      throw new OtopiError('ENV_BAD_VALUE', `iptables-restore refuses the rules: ${test.stderr.trim().split('\n').slice(0, 3).join(' / ')}`, {
+        key: 'NETWORK/iptablesRules',
+      });
+    }
+    this.previous = (await this.sys.run([need(this.sys, 'iptables-save')], { log: this.sys.log })).stdout;
+  }
+
+  async commit(): Promise<void> {
+    await this.sys.run([need(this.sys, 'iptables-restore')], { log: this.sys.log, input: this.rules });
+    this.loaded = true;
+    const after = savedTables((await this.sys.run([need(this.sys, 'iptables-save')], { log: this.sys.log })).stdout);
+    const before = savedTables(this.previous ?? '');
+    this.changed = this.tables.some((t) => before.get(t) !== after.get(t));
+    this.sys.log.info(this.changed ? `iptables: loaded the rules into ${this.tables.join(', ')}` : 'iptables: the live rules already were these: no changes');
+  }
+
+  async rollback(): Promise<void> {
+    if (!this.loaded || this.previous === undefined) return;
+    const before = savedTables(this.previous);
+    // Tables the run loaded that were not there before are emptied, with ACCEPT policies.
+    const empty = this.tables
+      .filter((t) => !before.has(t) && BUILTIN[t] !== undefined)
+      .map((t) => [`*${t}`, ...BUILTIN[t]!.map((c) => `:${c} ACCEPT [0:0]`), 'COMMIT'].join('\n'));
+    await this.sys.run([need(this.sys, 'iptables-restore')], { log: this.sys.log, input: `${this.previous}\n${empty.join('\n')}\n` });
+    this.loaded = false;
+    this.sys.log.info('iptables: the previous rules are back');
+  }
+
+  abort(): Promise<void> {
+    return this.rollback();
+  }
+
+  dryRun(): string {
+    return `load into ${this.tables.join(', ')}:\n${this.rules.trimEnd()}\n`;
+  }
+}

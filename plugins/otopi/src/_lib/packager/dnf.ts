@@ -1,0 +1,131 @@
+/**
+ * EL and Fedora: dnf (4 or 5), or yum on legacy EL, through their command lines; rpm for
+ * what is installed. Undo is `history undo` of every transaction recorded after the one
+ * that was last before this run, newest first, so dependencies pulled in go too.
+ */
+import { compareRpmVersions } from '@otopi/core';
+import type { SystemAccess } from '../runner.js';
+import { need } from '../runner.js';
+import { RPM_FORMAT, availableFromList, parseHistoryIds, parseResolution, parseRpmQuery, rpmLockHolder, updatesFromCheck } from './dnf-parse.js';
+import { runTool, toolFailed } from './progress.js';
+import type { ToolSettings } from './apt.js';
+import type { InstalledSnapshot, PackageChanges, PackageInfo, PackageRequest, PackagerBackend, QueryOptions, UpdateInfo } from './types.js';
+
+export class DnfBackend implements PackagerBackend {
+  readonly versionScheme = 'rpm';
+  private refreshed = false;
+
+  constructor(
+    readonly name: 'dnf' | 'yum',
+    private readonly sys: SystemAccess,
+    private readonly settings: ToolSettings,
+  ) {}
+
+  private get tool(): string {
+    return need(this.sys, this.name);
+  }
+
+  async refresh(): Promise<void> {
+    if (this.refreshed || !this.settings.refresh) return;
+    this.refreshed = true;
+    await this.runTool(['makecache'], 'Refreshing the package metadata');
+  }
+
+  async queryInstalled(patterns: readonly string[]): Promise<PackageInfo[]> {
+    if (patterns.length === 0) return [];
+    const r = await this.sys.run([need(this.sys, 'rpm'), '-q', '--qf', RPM_FORMAT, ...patterns], { log: this.sys.log, allowFailure: true });
+    return parseRpmQuery(r.stdout);
+  }
+
+  async queryAvailable(patterns: readonly string[], options: QueryOptions = {}): Promise<PackageInfo[]> {
+    if (patterns.length === 0) return [];
+    await this.refresh();
+    const args = ['-q', 'list', '--available', ...(options.allVersions === true ? ['--showduplicates'] : []), ...patterns];
+    const r = await this.sys.run([this.tool, ...args], { log: this.sys.log, allowFailure: true });
+    // Exit 1 with "No matching Packages" is an empty answer, not an error.
+    if (r.code !== 0 && !/No match|No matching/i.test(`${r.stderr}${r.stdout}`)) throw toolFailed([this.tool, ...args], r);
+    return availableFromList(r.stdout);
+  }
+
+  async checkForUpdates(packages: readonly string[]): Promise<UpdateInfo[]> {
+    await this.refresh();
+    const argv = [this.tool, '-q', 'check-update', ...packages];
+    const r = await this.sys.run(argv, { log: this.sys.log, allowFailure: true });
+    if (r.code !== 0 && r.code !== 100) throw toolFailed(argv, r);
+    if (r.code === 0) return [];
+    const installed = packages.length > 0 ? await this.queryInstalled(packages) : await this.allInstalled();
+    return updatesFromCheck(r.stdout, installed);
+  }
+
+  async snapshot(): Promise<InstalledSnapshot> {
+    // Keyed by name.arch: multilib and install-only packages (kernels) have several entries per name.
+    const versions = new Map((await this.allInstalled()).map((p) => [`${p.name}.${p.arch}`, p.version]));
+    return { versions, configOnly: new Set() };
+  }
+
+  async undoMarker(): Promise<string | null> {
+    const ids = await this.historyIds();
+    return ids.length === 0 ? '0' : String(Math.max(...ids));
+  }
+
+  async apply(requests: readonly PackageRequest[]): Promise<void> {
+    await this.refresh();
+    for (const [args, what] of this.commands(requests)) await this.runTool(['-y', ...args], what);
+  }
+
+  async simulate(requests: readonly PackageRequest[]): Promise<string> {
+    const lines: string[] = [];
+    for (const [args] of this.commands(requests)) {
+      // --assumeno resolves and prints the transaction, then stops (exit 1 on dnf 4: "Operation aborted").
+      const r = await this.sys.run([this.tool, '--assumeno', ...args], { log: this.sys.log, allowFailure: true });
+      const actions = parseResolution(r.stdout);
+      if (actions.length === 0 && /^Error|^Problem/m.test(`${r.stderr}\n${r.stdout}`)) {
+        lines.push(`${this.name} ${args.join(' ')} would fail: ${r.stderr.trim().split('\n').slice(0, 3).join(' / ')}`);
+      } else if (actions.length === 0) lines.push('no package changes');
+      else lines.push(...actions.map((a) => `${a.action} ${a.name}.${a.arch} ${a.version}`));
+    }
+    return lines.join('\n');
+  }
+
+  async undo(_changes: PackageChanges, _before: InstalledSnapshot, marker: string | null): Promise<string[]> {
+    if (marker === null) return ['the package history was not readable before the run; nothing was undone'];
+    const newer = (await this.historyIds()).filter((id) => id > Number(marker)).sort((a, b) => b - a);
+    const problems: string[] = [];
+    for (const id of newer) {
+      try {
+        await this.runTool(['-y', 'history', 'undo', String(id)], `Undoing package transaction ${id}`);
+      } catch (error) {
+        problems.push(`${this.name} history undo ${id} failed: ${(error as Error).message}`);
+      }
+    }
+    return problems;
+  }
+
+  private commands(requests: readonly PackageRequest[]): [string[], string][] {
+    const names = (action: PackageRequest['action']): string[] => [...new Set(requests.filter((r) => r.action === action).flatMap((r) => r.packages))];
+    // best: fail rather than silently install an older version than asked for (otopi set it too).
+    const best = this.name === 'dnf' ? ['--best'] : [];
+    const out: [string[], string][] = [];
+    const install = names('install');
+    const update = names('update');
+    const remove = names('remove');
+    if (install.length > 0) out.push([['install', ...best, ...install], `Installing ${install.join(', ')}`]);
+    if (update.length > 0) out.push([[this.name === 'yum' ? 'update' : 'upgrade', ...best, ...update], `Updating ${update.join(', ')}`]);
+    if (remove.length > 0) out.push([['remove', ...remove], `Removing ${remove.join(', ')}`]);
+    return out;
+  }
+
+  private async allInstalled(): Promise<PackageInfo[]> {
+    const r = await this.sys.run([need(this.sys, 'rpm'), '-qa', '--qf', RPM_FORMAT], { allowFailure: true });
+    return parseRpmQuery(r.stdout).sort((a, b) => compareRpmVersions(a.version, b.version));
+  }
+
+  private async historyIds(): Promise<number[]> {
+    const r = await this.sys.run([this.tool, 'history', 'list'], { log: this.sys.log, allowFailure: true });
+    return parseHistoryIds(r.stdout);
+  }
+
+  private async runTool(args: readonly string[], what: string): Promise<void> {
+    await runTool([this.tool, ...args], { ...this.settings, run: this.sys.run, log: this.sys.log, what, lockHolder: rpmLockHolder });
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The packager provider: queues what plugins ask for and carries the queue out at the
+ * packages stage inside a transaction element, so a failure later in the run undoes it.
+ */
+import { OtopiError, compareVersions, type Logger, type TransactionElement, type VersionScheme } from '@otopi/core';
+import { describeChanges, diffInstalled, isEmpty } from './changes.js';
+import type { InstalledSnapshot, PackageChanges, PackageInfo, PackageRequest, Packager, PackagerBackend, PackagerName, QueryOptions, UpdateInfo } from './types.js';
+
+export type Phase = 'internal' | 'main';
+
+/**
+ * The transaction element of one phase. Its commit is a no-op (the package manager already
+ * ran at the packages stage); abort and rollback undo what that run changed.
+ */
+export class PackagesElement implements TransactionElement {
+  readonly description: string;
+  private changes: PackageChanges | undefined;
+  private before: InstalledSnapshot | undefined;
+  private marker: string | null = null;
+  private simulation = '';
+
+  constructor(
+    private readonly backend: PackagerBackend,
+    private readonly log: Logger,
+    private readonly undoEnabled: () => boolean,
+    phase: Phase,
+  ) {
+    this.description = `${phase === 'internal' ? 'internal ' : ''}packages (${backend.name})`;
+  }
+
+  record(changes: PackageChanges, before: InstalledSnapshot, marker: string | null): void {
+    this.changes = changes;
+    this.before = before;
+    this.marker = marker;
+  }
+
+  setSimulation(text: string): void {
+    this.simulation = text;
+  }
+
+  prepare(): void {}
+
+  commit(): void {}
+
+  async abort(): Promise<void> {
+    const changes = this.changes;
+    const before = this.before;
+    this.changes = undefined;
+    if (changes === undefined || before === undefined || isEmpty(changes)) return;
+    if (!this.undoEnabled()) {
+      this.log.warn(`The run failed; its package changes stay (PACKAGER/rollback is False): ${describeChanges(changes)}`);
+      return;
+    }
+    this.log.info(`Undoing the package changes of this run: ${describeChanges(changes)}`);
+    const notUndone = await this.backend.undo(changes, before, this.marker);
+    if (notUndone.length === 0) this.log.info('Package changes undone');
+    else this.log.warn(`Some package changes could not be undone:\n${notUndone.join('\n')}`);
+  }
+
+  rollback(): Promise<void> {
+    return this.abort();
+  }
+
+  dryRun(): string {
+    return this.simulation === '' ? '' : `${this.simulation}\n`;
+  }
+}
+
+export class PackagerService implements Packager {
+  private readonly queues: Record<Phase, PackageRequest[]> = { internal: [], main: [] };
+  private readonly done: Record<Phase, boolean> = { internal: false, main: false };
+
+  constructor(
+    readonly backend: PackagerBackend,
+    readonly elements: Readonly<Record<Phase, PackagesElement>>,
+    private readonly log: Logger,
+  ) {}
+
+  get name(): PackagerName {
+    return this.backend.name;
+  }
+
+  get versionScheme(): VersionScheme {
+    return this.backend.versionScheme;
+  }
+
+  install(packages: readonly string[], options: { internal?: boolean } = {}): void {
+    this.queue('install', packages, options.internal === true);
+  }
+
+  update(packages: readonly string[], options: { internal?: boolean } = {}): void {
+    this.queue('update', packages, options.internal === true);
+  }
+
+  remove(packages: readonly string[], options: { internal?: boolean } = {}): void {
+    this.queue('remove', packages, options.internal === true);
+  }
+
+  queryInstalled(patterns: readonly string[]): Promise<PackageInfo[]> {
+    return this.backend.queryInstalled(patterns);
+  }
+
+  queryAvailable(patterns: readonly string[], options?: QueryOptions): Promise<PackageInfo[]> {
+    return this.backend.queryAvailable(patterns, options);
+  }
+
+  checkForUpdates(packages: readonly string[] = []): Promise<UpdateInfo[]> {
+    return this.backend.checkForUpdates(packages);
+  }
+
+  compare(a: string, b: string): -1 | 0 | 1 {
+    return compareVersions(this.backend.versionScheme, a, b);
+  }
+
+  /** What is queued for a phase (for logs and tests). */
+  queued(phase: Phase): readonly PackageRequest[] {
+    return this.queues[phase];
+  }
+
+  /** Carries out a phase's queue; under dry run only says what it would do. */
+  async process(phase: Phase, dryRun: boolean): Promise<void> {
+    this.done[phase] = true;
+    const requests = this.queues[phase];
+    if (requests.length === 0) return;
+    const element = this.elements[phase];
+    const summary = requests.map((r) => `${r.action} ${r.packages.join(' ')}`).join('; ');
+    if (this.backend.name === 'offline' && requests.some((r) => r.action !== 'install')) {
+      this.log.warn(`The offline packager neither updates nor removes packages: ${summary}`);
+    }
+    if (dryRun) {
+      const text = await this.backend.simulate(requests);
+      element.setSimulation(text);
+      this.log.info(`Dry run: ${this.backend.name} would: ${text.replace(/\n/g, '; ')}`);
+      return;
+    }
+    this.log.info(`Packages (${this.backend.name}): ${summary}`);
+    const before = await this.backend.snapshot();
+    const marker = await this.backend.undoMarker();
+    try {
+      await this.backend.apply(requests);
+    } finally {
+      // Recorded even when the package manager failed midway, so abort can undo the part that happened.
+      const changes = diffInstalled(this.backend.versionScheme, before.versions, (await this.backend.snapshot()).versions);
+      element.record(changes, before, marker);
+      this.log.info(isEmpty(changes) ? 'Packages: no changes (everything requested is already in place)' : `Packages: ${describeChanges(changes)}`);
+    }
+  }
+
+  private queue(action: PackageRequest['action'], packages: readonly string[], internal: boolean): void {
+    const phase: Phase = internal ? 'internal' : 'main';
+    if (this.done[phase]) {
+      throw new OtopiError('INTERNAL', `Too late to ${action} ${packages.join(', ')}: the ${internal ? 'internal_packages' : 'packages'} stage has run`, {
+        hint: `Queue packages before that stage (${internal ? 'setup' : 'validation or early_misc'}).`,
+      });
+    }
+    const clean = packages.map((p) => p.trim()).filter(Boolean);
+    if (clean.length > 0) this.queues[phase].push({ action, packages: clean });
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The services provider: a backend plus a record of every service's state before this run
+ * first changed it. `restore()` puts each one back (newest first) when the run fails;
+ * under dry run changes are only described.
+ */
+import { errorMessage, type Logger } from '@otopi/core';
+import { isEnabledState, type ServiceBackend, type ServiceManager, type ServiceManagerName, type ServiceStatus } from './types.js';
+
+interface Recorded {
+  readonly service: string;
+  readonly before: ServiceStatus;
+  /** The run started, stopped or restarted it. */
+  runningChanged: boolean;
+  /** The run restarted it: a restore restarts it again, so it reads the restored configuration. */
+  restarted: boolean;
+  bootChanged: boolean;
+}
+
+export class RecordingServices implements ServiceManager {
+  private readonly records = new Map<string, Recorded>();
+
+  constructor(
+    readonly backend: ServiceBackend,
+    private readonly log: Logger,
+    private readonly dryRun: () => boolean,
+  ) {}
+
+  get name(): ServiceManagerName {
+    return this.backend.name;
+  }
+
+  exists(service: string): Promise<boolean> {
+    return this.backend.exists(service);
+  }
+
+  isRunning(service: string): Promise<boolean> {
+    return this.backend.isRunning(service);
+  }
+
+  async isEnabled(service: string): Promise<boolean> {
+    return isEnabledState(await this.backend.bootState(service));
+  }
+
+  async status(service: string): Promise<ServiceStatus> {
+    const [exists, running, bootState] = await Promise.all([
+      this.backend.exists(service),
+      this.backend.isRunning(service),
+      this.backend.bootState(service),
+    ]);
+    return { name: service, exists, running, enabled: isEnabledState(bootState), bootState };
+  }
+
+  async start(service: string): Promise<void> {
+    const rec = await this.record(service);
+    if (await this.backend.isRunning(service)) {
+      this.log.debug(`Service ${service} is already running`);
+      return;
+    }
+    if (this.skip(`start service ${service}`)) return;
+    rec.runningChanged = true;
+    this.log.info(`Starting service ${service}`);
+    await this.backend.start(service);
+  }
+
+  async stop(service: string): Promise<void> {
+    const rec = await this.record(service);
+    if (!(await this.backend.isRunning(service))) {
+      this.log.debug(`Service ${service} is already stopped`);
+      return;
+    }
+    if (this.skip(`stop service ${service}`)) return;
+    rec.runningChanged = true;
+    this.log.info(`Stopping service ${service}`);
+    await this.backend.stop(service);
+  }
+
+  async restart(service: string): Promise<void> {
+    const rec = await this.record(service);
+    if (this.skip(`restart service ${service}`)) return;
+    rec.runningChanged = true;
+    rec.restarted = true;
+    this.log.info(`Restarting service ${service}`);
+    await this.backend.restart(service);
+  }
+
+  async setEnabled(service: string, enabled: boolean): Promise<void> {
+    const rec = await this.record(service);
+    if (isEnabledState(await this.backend.bootState(service)) === enabled) {
+      this.log.debug(`Service ${service} is already ${enabled ? 'enabled' : 'disabled'} at boot`);
+      return;
+    }
+    if (this.skip(`${enabled ? 'enable' : 'disable'} service ${service} at boot`)) return;
+    rec.bootChanged = true;
+    this.log.info(`${enabled ? 'Enabling' : 'Disabling'} service ${service} at boot`);
+    await (enabled ? this.backend.enable(service) : this.backend.disable(service));
+  }
+
+  reload(): Promise<void> {
+    if (this.dryRun()) return Promise.resolve();
+    return this.backend.reload();
+  }
+
+  /** Services this run changed, in the order first changed. */
+  changed(): string[] {
+    return [...this.records.values()].filter((r) => r.runningChanged || r.bootChanged).map((r) => r.service);
+  }
+
+  /**
+   * Puts every changed service back, newest first: boot state, then running state. Errors
+   * are logged and the rest still restored; returns the services that could not be.
+   */
+  async restore(only?: readonly string[]): Promise<string[]> {
+    const failed: string[] = [];
+    const records = [...this.records.values()]
+      .filter((r) => (r.runningChanged || r.bootChanged) && (only === undefined || only.includes(r.service)))
+      .reverse();
+    for (const rec of records) {
+      const { service, before } = rec;
+      try {
+        if (rec.bootChanged) await this.backend.restoreBootState(service, before.bootState);
+        if (rec.runningChanged) {
+          const running = await this.backend.isRunning(service);
+          if (!before.running && running) await this.backend.stop(service);
+          else if (before.running && (!running || rec.restarted)) await this.backend.restart(service);
+        }
+        this.log.info(`Restored service ${service}: ${before.running ? 'running' : 'stopped'}, ${before.bootState} at boot`);
+      } catch (error) {
+        failed.push(service);
+        this.log.warn(`Could not restore service ${service}: ${errorMessage(error)}`);
+      }
+      this.records.delete(service);
+    }
+    return failed;
+  }
+
+  private async record(service: string): Promise<Recorded> {
+    let rec = this.records.get(service);
+    if (rec === undefined) {
+      rec = { service, before: await this.status(service), runningChanged: false, restarted: false, bootChanged: false };
+      this.records.set(service, rec);
+      this.log.debug(`Service ${service} before changes: ${JSON.stringify(rec.before)}`);
+    }
+    return rec;
+  }
+
+  private skip(what: string): boolean {
+    if (!this.dryRun()) return false;
+    this.log.info(`Dry run: would ${what}`);
+    return true;
+  }
+}
