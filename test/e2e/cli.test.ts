@@ -184,3 +184,23 @@ describe('otopi env-doc', () => {
     expect(committed, 'docs/environment.md is stale: run `npm run docs:env`').toBe(r.stdout);
   });
 });
+
+describe('otopi CLI: a reader that goes away', () => {
+  it('keeps running and commits when standard output is closed early (otopi ... | head)', async () => {
+    const { spawn } = await import('node:child_process');
+    const dir = tempDir();
+    const out = join(dir, 'greetings.txt');
+    const child = spawn(process.execPath, [join(ROOT, 'packages/cli/dist/otopi.js'), ...demoArgs(`DEMO/outputFile=str:${out}`, 'DEMO/sleepMs=int:300')], {
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', OTOPI_CONFIG: join(dir, 'none.conf'), OTOPI_LOGDIR: dir, OTOPI_STATEDIR: join(dir, 'state') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.stdout.destroy(); // like `head -1` exiting
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe('hello world #1\n');
+  });
+});

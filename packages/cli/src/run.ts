@@ -169,8 +169,22 @@ function asksForMachine(args: readonly string[]): boolean {
 function openDialect(runtime: Runtime, machine: boolean): () => void {
   const common = { env: runtime.env, redactor: runtime.redactor, log: runtime.log.child({ plugin: 'otopi.dialog' }) };
   if (!machine) {
-    runtime.dialog = new HumanDialect({ ...common, input: process.stdin, output: process.stdout });
-    return () => {};
+    // A reader that goes away (`otopi ... | head`) must not kill the run half way: like otopi,
+    // stop printing and go on; the log still has everything.
+    let gone = false;
+    const onError = (error: Error): void => {
+      gone = true;
+      runtime.log.debug({ console: false }, `console output failed, no longer printing: ${error.message}`);
+    };
+    process.stdout.on('error', onError);
+    const output = {
+      write: (text: string): void => {
+        if (!gone) process.stdout.write(text);
+      },
+      isTTY: process.stdout.isTTY,
+    };
+    runtime.dialog = new HumanDialect({ ...common, input: process.stdin, output });
+    return () => process.stdout.off('error', onError);
   }
   const stdout = process.stdout;
   const write = stdout.write.bind(stdout);
