@@ -54,11 +54,27 @@ export function writeFileAtomic(file: string, data: Buffer | string): void {
 
 /** Writes the manifest with file paths relative to its folder. */
 export function writeManifest(dir: string, manifest: Manifest): string {
-  const relative = <T extends Artifact>(a: T): T => ({ ...a, file: a.file.startsWith(`${dir}/`) ? a.file.slice(dir.length + 1) : a.file });
-  const data = { bundle: relative(manifest.bundle), ...(manifest.runtime === undefined ? {} : { runtime: relative(manifest.runtime) }) };
-  const file = join(dir, MANIFEST_FILE);
-  writeFileAtomic(file, `${JSON.stringify(data, null, 2)}\n`);
-  return file;
+  const file = (a: Artifact): string => (a.file.startsWith(`${dir}/`) ? a.file.slice(dir.length + 1) : a.file);
+  const { bundle, runtime } = manifest;
+  const data = {
+    bundle: { file: file(bundle), sha256: bundle.sha256, size: bundle.size, version: bundle.version, groups: bundle.groups, rawSize: bundle.rawSize },
+    ...(runtime === undefined
+      ? {}
+      : {
+          runtime: {
+            file: file(runtime),
+            sha256: runtime.sha256,
+            size: runtime.size,
+            nodeVersion: runtime.nodeVersion,
+            rawSize: runtime.rawSize,
+            originalSize: runtime.originalSize,
+            stripped: runtime.stripped,
+          },
+        }),
+  };
+  const path = join(dir, MANIFEST_FILE);
+  writeFileAtomic(path, `${JSON.stringify(data, null, 2)}\n`);
+  return path;
 }
 
 function checkArtifact(value: unknown, at: string, base: string): Artifact {

@@ -56,7 +56,7 @@ export interface SshConnection {
 const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 const DEFAULT_KEEPALIVE_MS = 15_000;
 
-export function connectSsh(options: ConnectOptions): Promise<SshConnection> {
+export async function connectSsh(options: ConnectOptions): Promise<SshConnection> {
   const port = options.port ?? 22;
   const user = options.user ?? 'root';
   const where = knownHostName(options.host, port);
@@ -64,7 +64,7 @@ export function connectSsh(options: ConnectOptions): Promise<SshConnection> {
   const check = prepareHostKeyCheck(options.hostKey, options.host, port);
   const auth = options.auth as Partial<KeyAuth & PasswordAuth> | undefined;
   if (auth?.privateKey === undefined && auth?.password === undefined) {
-    return Promise.reject(new EngineError('USAGE', `no credentials for ${user}@${where}`, { host: where }));
+    throw new EngineError('USAGE', `no credentials for ${user}@${where}`, { host: where });
   }
 
   return new Promise((resolve, reject) => {

@@ -58,7 +58,8 @@ async function validate(ctx: HandlerContext): Promise<Validated> {
     firewalldSettings: env.get(NetworkEnv.firewalldServices).length + env.get(NetworkEnv.firewalldPorts).length > 0,
   });
   services.provide(FIREWALL, choice);
-  ctx.log.info(`Firewall: ${choice.manager} (${choice.reason})`);
+  if (choice.manager === 'none') ctx.log.debug(`Firewall: none (${choice.reason})`);
+  else ctx.log.info(`Firewall: ${choice.manager} (${choice.reason})`);
   const packet = sshPacketFrom(process.env['SSH_CONNECTION']);
   let rules = '';
   let iptablesTables: string[] = [];

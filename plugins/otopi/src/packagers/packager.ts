@@ -60,7 +60,7 @@ export default definePlugin({
         const commands = services.get(COMMANDS);
         for (const tool of new Set(Object.values(PACKAGER_TOOLS).flat())) commands.detect(tool);
         const choice = choosePackager(env.get(PackagerEnv.packager), services.get(SYSTEM_INFO).os, (p) => commands.find(p) !== null);
-        log.info(`Packager: ${choice.name} (${choice.reason})`);
+        log.debug(`Packager: ${choice.name} (${choice.reason})`);
         const sys: SystemAccess = { run: systemRunner, log, which: (n) => commands.find(n) };
         const backend = makeBackend(choice.name, sys, settingsFrom(env));
         const undo = (): boolean => env.get(PackagerEnv.rollback);

@@ -138,6 +138,6 @@ export function rpmLockHolder(output: string): string | null {
   if (!/transaction lock|Failed to obtain.*lock|Could not obtain lock|Cannot lock|Another app is currently holding the yum lock|Waiting for process with pid/i.test(output)) {
     return null;
   }
-  const m = /pid (\d+)|process (\d+)/i.exec(output);
+  const m = /pid:? (\d+)|process (\d+)/i.exec(output);
   return m === null ? '' : `process ${m[1] ?? m[2]}`;
 }

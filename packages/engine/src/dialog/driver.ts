@@ -1,0 +1,303 @@
+/**
+ * Drives a host's run over the machine dialog, as the oVirt engine does: answers questions,
+ * sends one customization command per `CUSTOMIZATION_COMMAND` prompt, then at termination
+ * reads the outcome, fetches the log and quits.
+ *
+ * Each prompt takes exactly one step; a step that has nothing to do sends `noop`. A step
+ * (or an answer callback) that finds a problem calls `fail()`, and the next prompt sends
+ * `abort`, so the host rolls back. Questions nobody expects are refused (`ABORT`, `no`)
+ * and reported, never answered with a guess.
+ */
+import { DialogParser, DialogProtocolError, type DialogEvent, type HandlerRef, type LogLevel } from './parser.js';
+
+export type WireValue = null | boolean | number | string | readonly string[];
+
+/** The host side of a session: its output lines, and a way to answer. */
+export interface DialogChannel {
+  readonly lines: AsyncIterable<string>;
+  send(line: string): void;
+  /** Closes the host's standard input. */
+  end(): void;
+}
+
+export interface Displayed {
+  readonly type: string;
+  /** Text of a `***D:VALUE`, or the lines of a `***D:MULTI-STRING` block. */
+  readonly value: string | readonly string[];
+}
+
+export interface StepContext {
+  /** Values the host displayed so far (from `env-get` and displays), by name. */
+  readonly displayed: ReadonlyMap<string, Displayed>;
+  /** Marks the deploy failed; the next customization prompt sends `abort`. */
+  fail(message: string): void;
+}
+
+export type Step =
+  | { readonly kind: 'command'; readonly command: string }
+  | { readonly kind: 'get'; readonly key: string; readonly receive?: (value: Displayed, ctx: StepContext) => void }
+  | { readonly kind: 'set'; readonly key: string; readonly value: WireValue }
+  | { readonly kind: 'dynamic'; readonly next: (ctx: StepContext) => Step | undefined };
+
+export const steps = {
+  command: (command: string): Step => ({ kind: 'command', command }),
+  noop: (): Step => ({ kind: 'command', command: 'noop' }),
+  get: (key: string, receive?: (value: Displayed, ctx: StepContext) => void): Step =>
+    receive === undefined ? { kind: 'get', key } : { kind: 'get', key, receive },
+  set: (key: string, value: WireValue): Step => ({ kind: 'set', key, value }),
+  /** Decided when its prompt comes; `undefined` sends `noop`. */
+  dynamic: (next: (ctx: StepContext) => Step | undefined): Step => ({ kind: 'dynamic', next }),
+};
+
+export type Answer = string | boolean | WireValue;
+
+export interface DialogProgram {
+  /** One step per customization prompt; `install` follows the last. */
+  readonly customization?: readonly Step[];
+  /** Termination steps before the standard ones (outcome, log, quit). */
+  readonly termination?: readonly Step[];
+  /** Answers to host questions by name (string, multi-string, value, confirm). */
+  readonly answers?: Readonly<Record<string, Answer>>;
+  /** Asked for questions not in `answers`; return undefined to refuse the question. */
+  readonly answer?: (event: Extract<DialogEvent, { kind: `query-${string}` | 'confirm' }>, ctx: StepContext) => Answer | undefined;
+  /** Called for every `***D:` display (e.g. a certificate request to sign). */
+  readonly onDisplay?: (name: string, value: Displayed, ctx: StepContext) => void | Promise<void>;
+  readonly onLog?: (level: LogLevel, text: string) => void;
+  readonly onEvent?: (kind: 'start' | 'end', handler: HandlerRef) => void;
+  /** Receives the host's log (the `log` command's block), line by line at the end. */
+  readonly onHostLog?: (lines: readonly string[]) => void | Promise<void>;
+  /** Every line sent and received; hidden answers are replaced by `(hidden)`. */
+  readonly transcript?: (direction: 'in' | 'out', line: string) => void;
+  /** No line from the host for this long fails the session. Default 300 s. */
+  readonly inactivityMs?: number;
+  /** The whole session may take at most this long. Default 1800 s. */
+  readonly hardLimitMs?: number;
+}
+
+export interface DialogOutcome {
+  /** `BASE/error` as the host reported it; undefined if it never said. */
+  readonly hostError: boolean | undefined;
+  readonly hostAborted: boolean | undefined;
+  /** Problems the driver found (unexpected questions, failed steps, timeouts, protocol errors). */
+  readonly failures: readonly string[];
+  /** Whether `***TERMINATE` arrived. */
+  readonly terminated: boolean;
+  /** The last stage the host announced (`Stage: <description>`), for reporting where a run stopped. */
+  readonly lastStage: string | undefined;
+  readonly displayed: ReadonlyMap<string, Displayed>;
+  /** Lines of the host log fetched with `log`, or undefined if not fetched. */
+  readonly hostLogLines: number | undefined;
+}
+
+const CUSTOMIZATION = 'CUSTOMIZATION_COMMAND';
+const TERMINATION = 'TERMINATION_COMMAND';
+
+export async function driveDialog(channel: DialogChannel, program: DialogProgram): Promise<DialogOutcome> {
+  const parser = new DialogParser();
+  const displayed = new Map<string, Displayed>();
+  const failures: string[] = [];
+  let failedStep = false;
+  const ctx: StepContext = {
+    displayed,
+    fail: (message) => {
+      failures.push(message);
+      failedStep = true;
+    },
+  };
+  const pendingValues = new Map<string, WireValue>();
+  const receivers = new Map<string, (value: Displayed, ctx: StepContext) => void>();
+  const customization = [...(program.customization ?? [])];
+  const termination: Step[] = [
+    ...(program.termination ?? []),
+    steps.get('BASE/error'),
+    steps.get('BASE/aborted'),
+    steps.command('log'),
+    steps.set('CORE/logRemoveAtExit', true),
+  ];
+  let customizationDone = false;
+  let terminationDone = false;
+  let terminated = false;
+  let lastStage: string | undefined;
+  let hostLogLines: number | undefined;
+
+  const send = (line: string, hidden = false): void => {
+    program.transcript?.('out', hidden ? '(hidden)' : line);
+    channel.send(line);
+  };
+  const sendValue = (name: string, value: WireValue, multi: { boundary: string } | undefined, hidden = false): void => {
+    if (multi !== undefined) {
+      const lines = Array.isArray(value) ? value : value === null ? [] : String(value).split('\n');
+      for (const line of lines) send(line, hidden);
+      send(multi.boundary);
+    } else {
+      send(`VALUE ${name}=${encodeValue(value)}`, hidden);
+    }
+  };
+  /** Turns a step into the command to send (and remembers what its reply will need). */
+  const commandFor = (step: Step | undefined): string => {
+    if (step === undefined) return 'noop';
+    switch (step.kind) {
+      case 'command':
+        return step.command;
+      case 'get':
+        if (step.receive !== undefined) receivers.set(step.key, step.receive);
+        return `env-get -k ${step.key}`;
+      case 'set':
+        pendingValues.set(step.key, step.value);
+        return `${Array.isArray(step.value) ? 'env-query-multi' : 'env-query'} -k ${step.key}`;
+      case 'dynamic':
+        return commandFor(step.next(ctx));
+    }
+  };
+  const refuse = (event: DialogEvent & { name: string }, reply: string): void => {
+    failures.push(`the host asked '${event.name}', which this deploy does not answer`);
+    failedStep = true;
+    send(reply);
+  };
+
+  const handle = async (event: DialogEvent): Promise<void> => {
+    switch (event.kind) {
+      case 'log':
+        if (event.text.startsWith('Stage: ')) lastStage = event.text.slice('Stage: '.length);
+        program.onLog?.(event.level, event.text);
+        return;
+      case 'event-start':
+        program.onEvent?.('start', event.handler);
+        return;
+      case 'event-end':
+        program.onEvent?.('end', event.handler);
+        return;
+      case 'display-value':
+      case 'display-multi-string': {
+        const value: Displayed =
+          event.kind === 'display-value' ? { type: event.type, value: event.value } : { type: 'multi-str', value: event.lines };
+        if (event.name === 'LOG' && event.kind === 'display-multi-string') {
+          hostLogLines = event.lines.length;
+          await program.onHostLog?.(event.lines);
+          return;
+        }
+        displayed.set(event.name, value);
+        const receive = receivers.get(event.name);
+        receivers.delete(event.name);
+        receive?.(value, ctx);
+        await program.onDisplay?.(event.name, value, ctx);
+        return;
+      }
+      case 'query-string': {
+        if (event.name === CUSTOMIZATION) {
+          if (failedStep) return send('abort');
+          if (customizationDone) return send('install');
+          const step = customization.shift();
+          if (step === undefined) {
+            customizationDone = true;
+            return send('install');
+          }
+          return send(commandFor(step));
+        }
+        if (event.name === TERMINATION) {
+          if (terminationDone) return send('quit');
+          const step = termination.shift();
+          if (step === undefined) {
+            terminationDone = true;
+            return send('quit');
+          }
+          return send(commandFor(step));
+        }
+        const answer = program.answers?.[event.name] ?? program.answer?.(event, ctx);
+        if (answer === undefined) {
+          // A string question has no ABORT reply; ending our side makes the host stop cleanly.
+          failures.push(`the host asked '${event.name}', which this deploy does not answer`);
+          channel.end();
+          return;
+        }
+        const text = typeof answer === 'string' ? answer : typeof answer === 'boolean' ? (answer ? 'yes' : 'no') : String(answer);
+        send(text, event.info.hidden === true);
+        return;
+      }
+      case 'query-value':
+      case 'query-multi-string': {
+        const multi = event.kind === 'query-multi-string' ? { boundary: event.boundary } : undefined;
+        if (pendingValues.has(event.name)) {
+          const value = pendingValues.get(event.name)!;
+          pendingValues.delete(event.name);
+          return sendValue(event.name, value, multi);
+        }
+        const answer = program.answers?.[event.name] ?? program.answer?.(event, ctx);
+        if (answer === undefined) {
+          return refuse(event, event.kind === 'query-multi-string' ? event.abortBoundary : `ABORT ${event.name}`);
+        }
+        return sendValue(event.name, answer as WireValue, multi, event.info.hidden === true);
+      }
+      case 'confirm': {
+        const answer = program.answers?.[event.name] ?? program.answer?.(event, ctx);
+        if (typeof answer !== 'boolean') return refuse(event, `CONFIRM ${event.name}=no`);
+        return send(`CONFIRM ${event.name}=${answer ? 'yes' : 'no'}`);
+      }
+      case 'terminate':
+        terminated = true;
+        return;
+      case 'note':
+      case 'events-list':
+        return;
+    }
+  };
+
+  const inactivityMs = program.inactivityMs ?? 300_000;
+  const hardLimitMs = program.hardLimitMs ?? 1_800_000;
+  const started = Date.now();
+  const iterator = channel.lines[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await withTimeout(iterator.next(), Math.min(inactivityMs, hardLimitMs - (Date.now() - started)));
+      if (next === TIMEOUT) {
+        const hard = Date.now() - started >= hardLimitMs;
+        failures.push(hard ? `the session exceeded its hard limit of ${hardLimitMs / 1000} s` : `no output from the host for ${inactivityMs / 1000} s`);
+        channel.end();
+        break;
+      }
+      if (next.done === true) break;
+      program.transcript?.('in', next.value);
+      let events: DialogEvent[];
+      try {
+        events = parser.push(next.value);
+      } catch (error) {
+        if (!(error instanceof DialogProtocolError)) throw error;
+        failures.push(error.message);
+        channel.end();
+        break;
+      }
+      for (const event of events) await handle(event);
+      if (terminated) break;
+    }
+  } finally {
+    void iterator.return?.();
+  }
+  const flag = (name: string): boolean | undefined => {
+    const v = displayed.get(name);
+    return v === undefined || typeof v.value !== 'string' ? undefined : /^(true|1|yes)$/i.test(v.value);
+  };
+  if (!terminated && failures.length === 0) failures.push('the host closed the session before the dialog ended');
+  return { hostError: flag('BASE/error'), hostAborted: flag('BASE/aborted'), failures, terminated, lastStage, displayed, hostLogLines };
+}
+
+/** `type:value` as the run reads it in a `VALUE` reply; lists go as `multi-str` blocks instead. */
+export function encodeValue(value: WireValue): string {
+  if (value === null) return 'none:None';
+  if (typeof value === 'boolean') return `bool:${value ? 'True' : 'False'}`;
+  if (typeof value === 'number') return `int:${value}`;
+  if (typeof value === 'string') {
+    if (/[\r\n]/.test(value)) throw new Error('a VALUE reply cannot hold a line break; send it as a list');
+    return `str:${value}`;
+  }
+  throw new Error('a list is sent with env-query-multi, not as a VALUE reply');
+}
+
+const TIMEOUT = Symbol('timeout');
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMEOUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMEOUT), Math.max(0, ms));
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
