@@ -23,7 +23,9 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('Usage: node bundle/build.mjs [--group NAME]... [--runtime-version X.Y.Z] [--no-runtime] [--no-strip] [--out DIR]');
+  console.log(
+    'Usage: node bundle/build.mjs [--group NAME]... [--runtime-version X.Y.Z] [--no-runtime] [--no-strip] [--out DIR]',
+  );
   process.exit(0);
 }
 

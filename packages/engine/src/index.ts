@@ -34,7 +34,13 @@ export type { BuildRuntimeOptions } from './bundle/runtime.js';
 export { MIN_NODE_VERSION, NODE_CHECK_SH } from './bundle/node-check.js';
 
 export { shellQuote, shellJoin } from './deploy/shell-quote.js';
-export { bootstrapCommand, bootstrapProgram, BUNDLE_CACHED_LINE, BUNDLE_NEED_PREFIX, DEFAULT_CACHE_ROOT } from './deploy/bootstrap.js';
+export {
+  bootstrapCommand,
+  bootstrapProgram,
+  BUNDLE_CACHED_LINE,
+  BUNDLE_NEED_PREFIX,
+  DEFAULT_CACHE_ROOT,
+} from './deploy/bootstrap.js';
 export type { ArtifactKind, BootstrapOptions } from './deploy/bootstrap.js';
 export { deployBundle, parseBundleStatus } from './deploy/deploy.js';
 export type { DeployOptions, DeploySession } from './deploy/deploy.js';

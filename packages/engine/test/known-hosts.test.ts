@@ -26,7 +26,11 @@ function keygen(...args: string[]): string {
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'otopi-known-hosts-'));
-  for (const [name, args] of Object.entries({ ed: ['-t', 'ed25519'], rsa: ['-t', 'rsa', '-b', '2048'], ecdsa: ['-t', 'ecdsa'] })) {
+  for (const [name, args] of Object.entries({
+    ed: ['-t', 'ed25519'],
+    rsa: ['-t', 'rsa', '-b', '2048'],
+    ecdsa: ['-t', 'ecdsa'],
+  })) {
     const file = join(dir, name);
     keygen(...args, '-N', '', '-q', '-C', '', '-f', file);
     const pub = readFileSync(`${file}.pub`, 'utf8').trim();
@@ -126,7 +130,9 @@ describe('known_hosts matching', () => {
   });
 
   it('refuses a key marked @revoked for every host, and never trusts @cert-authority lines as keys', () => {
-    const entries = parseKnownHosts(`alpha ${keyPart('ed')}\n@revoked * ${keyPart('ed')}\n@cert-authority beta ${keyPart('rsa')}\n@bogus beta ${keyPart('ecdsa')}\n`);
+    const entries = parseKnownHosts(
+      `alpha ${keyPart('ed')}\n@revoked * ${keyPart('ed')}\n@cert-authority beta ${keyPart('rsa')}\n@bogus beta ${keyPart('ecdsa')}\n`,
+    );
     expect(checkKnownHost(entries, 'alpha', 22, k('ed').key)).toEqual({ kind: 'revoked', line: 2 });
     expect(checkKnownHost(entries, 'beta', 22, k('rsa').key).kind).toBe('unknown');
     expect(checkKnownHost(entries, 'beta', 22, k('ecdsa').key).kind).toBe('unknown');
@@ -182,6 +188,10 @@ describe('host key policies', () => {
   it('offers the RSA signature algorithms for a recorded ssh-rsa key', () => {
     const file = join(dir, 'rsa-only');
     writeFileSync(file, `alpha ${keyPart('rsa')}\n`);
-    expect(prepareHostKeyCheck({ kind: 'known-hosts', file }, 'alpha', 22).algorithms).toEqual(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
+    expect(prepareHostKeyCheck({ kind: 'known-hosts', file }, 'alpha', 22).algorithms).toEqual([
+      'rsa-sha2-512',
+      'rsa-sha2-256',
+      'ssh-rsa',
+    ]);
   });
 });

@@ -10,7 +10,10 @@ const echoBack = (words: readonly string[]): string[] => {
 };
 
 // Printable ASCII, line breaks and tabs: every character the shell treats specially is in there.
-const shellish = fc.oneof(fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 1 }), fc.constantFrom('\n', '\t', "'"));
+const shellish = fc.oneof(
+  fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 1 }),
+  fc.constantFrom('\n', '\t', "'"),
+);
 
 describe('shellQuote', () => {
   it('uses POSIX single quotes', () => {
@@ -22,7 +25,7 @@ describe('shellQuote', () => {
   it('passes statements with spaces, quotes, dollars, globs and line breaks unchanged', () => {
     const words = [
       'DEMO/name=str:Ada Lovelace',
-      "DEMO/quote=str:it's \"quoted\"",
+      'DEMO/quote=str:it\'s "quoted"',
       'DEMO/dollar=str:$HOME $(id) `id` ${x}',
       'DEMO/glob=str:* ? [a]',
       'DEMO/multi=str:line one\nline two',
@@ -34,9 +37,15 @@ describe('shellQuote', () => {
 
   it('round-trips any string without NUL (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ unit: fc.oneof(shellish, fc.constantFrom('é', '☃', '𝄞')) }), { minLength: 1, maxLength: 5 }), (words) => {
-        expect(echoBack(words)).toEqual(words);
-      }),
+      fc.property(
+        fc.array(fc.string({ unit: fc.oneof(shellish, fc.constantFrom('é', '☃', '𝄞')) }), {
+          minLength: 1,
+          maxLength: 5,
+        }),
+        (words) => {
+          expect(echoBack(words)).toEqual(words);
+        },
+      ),
       { numRuns: 60 },
     );
   });

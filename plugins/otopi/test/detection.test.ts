@@ -8,20 +8,31 @@ import { chooseServiceManager } from '../src/_lib/services/detect.js';
 import { Environment, keysOf } from '@otopi/core';
 import { fakeFs } from './helpers.js';
 
-const DEBIAN = parseOsRelease('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n');
+const DEBIAN = parseOsRelease(
+  'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n',
+);
 const UBUNTU = parseOsRelease('NAME="Ubuntu"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID="24.04"\n');
 const ROCKY = parseOsRelease('NAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\n');
 const CENTOS7 = parseOsRelease('NAME="CentOS Linux"\nID="centos"\nID_LIKE="rhel fedora"\nVERSION_ID="7"\n');
 const ARCH = parseOsRelease('NAME="Arch Linux"\nID=arch\n');
 
-const tools = (...names: string[]) => (p: string) => names.includes(p);
+const tools =
+  (...names: string[]) =>
+  (p: string) =>
+    names.includes(p);
 const APT = ['apt-get', 'apt-cache', 'dpkg-query'];
 
 describe('os-release', () => {
   it('parses quoting and families', () => {
     expect(DEBIAN).toEqual({ id: 'debian', idLike: [], versionId: '12', prettyName: 'Debian GNU/Linux 12 (bookworm)' });
     expect(ROCKY.idLike).toEqual(['rhel', 'centos', 'fedora']);
-    expect([DEBIAN, UBUNTU, ROCKY, CENTOS7, ARCH].map(osFamily)).toEqual(['debian', 'debian', 'rhel', 'rhel', 'unknown']);
+    expect([DEBIAN, UBUNTU, ROCKY, CENTOS7, ARCH].map(osFamily)).toEqual([
+      'debian',
+      'debian',
+      'rhel',
+      'rhel',
+      'unknown',
+    ]);
     expect(parseOsRelease('NAME="A \\"quoted\\" name"\nID=x').prettyName).toBe('A "quoted" name');
   });
 });
@@ -60,10 +71,16 @@ describe('packager detection', () => {
 
 describe('service manager detection', () => {
   it('prefers systemd when it runs, then OpenRC, then SysV scripts', () => {
-    expect(chooseServiceManager('auto', fakeFs({ '/run/systemd/system': [], '/etc/init.d': [] }), tools('systemctl')).name).toBe('systemd');
+    expect(
+      chooseServiceManager('auto', fakeFs({ '/run/systemd/system': [], '/etc/init.d': [] }), tools('systemctl')).name,
+    ).toBe('systemd');
     // systemctl installed but systemd not PID 1 (a container, a chroot): not systemd.
-    expect(chooseServiceManager('auto', fakeFs({ '/etc/init.d': [] }), tools('systemctl', 'service')).name).toBe('sysv');
-    expect(chooseServiceManager('auto', fakeFs({ '/run/openrc': [], '/etc/init.d': [] }), tools('rc-service')).name).toBe('openrc');
+    expect(chooseServiceManager('auto', fakeFs({ '/etc/init.d': [] }), tools('systemctl', 'service')).name).toBe(
+      'sysv',
+    );
+    expect(
+      chooseServiceManager('auto', fakeFs({ '/run/openrc': [], '/etc/init.d': [] }), tools('rc-service')).name,
+    ).toBe('openrc');
     expect(chooseServiceManager('auto', fakeFs({}), tools()).name).toBe('none');
   });
 });

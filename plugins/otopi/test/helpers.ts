@@ -19,13 +19,25 @@ export interface FakeRunner {
 }
 
 /** A runner answering from `answer` (undefined: exit 0, no output); a non-zero exit rejects unless allowFailure. */
-export function fakeRunner(answer: (argv: readonly string[], input: string | undefined) => Reply | undefined): FakeRunner {
+export function fakeRunner(
+  answer: (argv: readonly string[], input: string | undefined) => Reply | undefined,
+): FakeRunner {
   const calls: Call[] = [];
   const run: Runner = (argv: readonly string[], options: ExecOptions = {}) => {
     const input = options.input === undefined ? undefined : String(options.input);
-    calls.push({ argv, ...(input === undefined ? {} : { input }), ...(options.env === undefined ? {} : { env: options.env }) });
+    calls.push({
+      argv,
+      ...(input === undefined ? {} : { input }),
+      ...(options.env === undefined ? {} : { env: options.env }),
+    });
     const reply = answer(argv, input) ?? {};
-    const result: ExecResult = { argv, code: reply.code ?? 0, signal: null, stdout: reply.stdout ?? '', stderr: reply.stderr ?? '' };
+    const result: ExecResult = {
+      argv,
+      code: reply.code ?? 0,
+      signal: null,
+      stdout: reply.stdout ?? '',
+      stderr: reply.stderr ?? '',
+    };
     if (reply.stdout !== undefined) options.onOutput?.(reply.stdout);
     if (result.code !== 0 && options.allowFailure !== true) {
       return Promise.reject(new Error(`${argv.join(' ')} failed with exit code ${result.code}: ${result.stderr}`));

@@ -43,7 +43,8 @@ ovirt-host:
 
 describe('apt and dpkg output', () => {
   it('reads dpkg-query lines, telling installed, config-files and not-installed apart', () => {
-    const text = 'vdsm\t4.50.2-1\tamd64\tii \nnano\t7.2-1\tamd64\trc \nlibc6:i386\t2.36-9\ti386\tii \nfoo\t\tamd64\tun \nhalf\t1.0\tamd64\tiU \n';
+    const text =
+      'vdsm\t4.50.2-1\tamd64\tii \nnano\t7.2-1\tamd64\trc \nlibc6:i386\t2.36-9\ti386\tii \nfoo\t\tamd64\tun \nhalf\t1.0\tamd64\tiU \n';
     expect(parseDpkgQuery(text)).toEqual([
       { name: 'vdsm', version: '4.50.2-1', arch: 'amd64', state: 'installed' },
       { name: 'nano', version: '7.2-1', arch: 'amd64', state: 'config-files' },
@@ -63,8 +64,15 @@ describe('apt and dpkg output', () => {
     // bash is only in the dpkg status file: not available from anywhere.
     expect(entries[1]!.versions).toEqual([]);
     expect(entries[0]!.versions.map((v) => v.version)).toEqual(['4.50.2-1', '4.50.1-1']);
-    expect(availableFromPolicy(entries, false).map((p) => `${p.name} ${p.version}`)).toEqual(['vdsm 4.50.2-1', 'ovirt-host 4.5.0-1']);
-    expect(availableFromPolicy(entries, true).map((p) => `${p.name} ${p.version}`)).toEqual(['vdsm 4.50.2-1', 'vdsm 4.50.1-1', 'ovirt-host 4.5.0-1']);
+    expect(availableFromPolicy(entries, false).map((p) => `${p.name} ${p.version}`)).toEqual([
+      'vdsm 4.50.2-1',
+      'ovirt-host 4.5.0-1',
+    ]);
+    expect(availableFromPolicy(entries, true).map((p) => `${p.name} ${p.version}`)).toEqual([
+      'vdsm 4.50.2-1',
+      'vdsm 4.50.1-1',
+      'ovirt-host 4.5.0-1',
+    ]);
   });
 
   it('reads apt-get -s: installs, upgrades, downgrades and removals', () => {
@@ -92,14 +100,22 @@ describe('apt and dpkg output', () => {
         'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)\nN: Be aware that removing the lock file is not a solution',
       ),
     ).toBe('process 4242, apt-get');
-    expect(aptLockHolder('E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?')).toBe('');
-    expect(aptLockHolder("E: Unable to locate package nosuch")).toBeNull();
+    expect(
+      aptLockHolder(
+        'E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?',
+      ),
+    ).toBe('');
+    expect(aptLockHolder('E: Unable to locate package nosuch')).toBeNull();
   });
 });
 
 describe('rpm, dnf and yum output', () => {
   it('reads rpm -q lines and skips "not installed" messages', () => {
-    expect(parseRpmQuery('vim-enhanced\t2:8.2.2637-20.el9_1\tx86_64\npackage nosuch is not installed\nbash\t5.1.8-6.el9\tx86_64\n')).toEqual([
+    expect(
+      parseRpmQuery(
+        'vim-enhanced\t2:8.2.2637-20.el9_1\tx86_64\npackage nosuch is not installed\nbash\t5.1.8-6.el9\tx86_64\n',
+      ),
+    ).toEqual([
       { name: 'vim-enhanced', version: '2:8.2.2637-20.el9_1', arch: 'x86_64', source: 'installed' },
       { name: 'bash', version: '5.1.8-6.el9', arch: 'x86_64', source: 'installed' },
     ]);
@@ -122,16 +138,30 @@ describe('rpm, dnf and yum output', () => {
       'available:python3-ovirt-engine-sdk4-very-long-name.x86_64=4.6.2-1.el9@ovirt-4.5',
       'available:vim-enhanced.x86_64=2:8.2.2637-20.el9_1@appstream',
     ]);
-    expect(availableFromList(text).map((p) => p.name)).toEqual(['vdsm', 'python3-ovirt-engine-sdk4-very-long-name', 'vim-enhanced']);
+    expect(availableFromList(text).map((p) => p.name)).toEqual([
+      'vdsm',
+      'python3-ovirt-engine-sdk4-very-long-name',
+      'vim-enhanced',
+    ]);
   });
 
   it('reads dnf 5 list output (lower-case header, single spaces)', () => {
-    const text = 'Updating and loading repositories:\nRepositories loaded.\nAvailable packages\nvim-enhanced.x86_64 2:9.1.083-1.fc40 updates\n';
-    expect(availableFromList(text)).toEqual([{ name: 'vim-enhanced', version: '2:9.1.083-1.fc40', arch: 'x86_64', source: 'updates' }]);
+    const text =
+      'Updating and loading repositories:\nRepositories loaded.\nAvailable packages\nvim-enhanced.x86_64 2:9.1.083-1.fc40 updates\n';
+    expect(availableFromList(text)).toEqual([
+      { name: 'vim-enhanced', version: '2:9.1.083-1.fc40', arch: 'x86_64', source: 'updates' },
+    ]);
   });
 
   it('matches check-update rows with the installed versions and ignores obsoletes', () => {
-    const text = ['', 'vdsm.x86_64        4.50.2-1.el9     ovirt-4.5', 'kernel.x86_64   5.14.0-427.el9   baseos', 'Obsoleting Packages', 'new.x86_64  1.0-1.el9  baseos', '    old.x86_64  0.9-1.el9  @baseos'].join('\n');
+    const text = [
+      '',
+      'vdsm.x86_64        4.50.2-1.el9     ovirt-4.5',
+      'kernel.x86_64   5.14.0-427.el9   baseos',
+      'Obsoleting Packages',
+      'new.x86_64  1.0-1.el9  baseos',
+      '    old.x86_64  0.9-1.el9  @baseos',
+    ].join('\n');
     const installed = [
       { name: 'vdsm', version: '4.50.1-1.el9', arch: 'x86_64', source: 'installed' },
       { name: 'kernel', version: '5.14.0-362.el9', arch: 'x86_64', source: 'installed' },
@@ -143,9 +173,12 @@ describe('rpm, dnf and yum output', () => {
   });
 
   it('reads transaction ids from dnf 4, yum and dnf 5 history lists', () => {
-    const dnf4 = 'ID     | Command line     | Date and time    | Action(s)      | Altered\n-----------------\n     7 | install -y vdsm  | 2024-10-01 10:00 | Install        |    3   \n     6 | remove nano      | 2024-09-30 09:00 | Removed        |    1   \n';
-    const yum = 'Loaded plugins: fastestmirror\nID     | Login user               | Date and time    | Action(s)      | Altered\n-------------------------------------------------------------------------------\n    12 | root <root>              | 2020-01-01 10:00 | Install        |    1   \nhistory list\n';
-    const dnf5 = 'ID Command line                Date and time       Action(s) Altered\n 3 dnf5 install vim-enhanced  2024-10-01 10:00:00                 2\n 2 dnf5 remove nano           2024-09-30 09:00:00                 1\n';
+    const dnf4 =
+      'ID     | Command line     | Date and time    | Action(s)      | Altered\n-----------------\n     7 | install -y vdsm  | 2024-10-01 10:00 | Install        |    3   \n     6 | remove nano      | 2024-09-30 09:00 | Removed        |    1   \n';
+    const yum =
+      'Loaded plugins: fastestmirror\nID     | Login user               | Date and time    | Action(s)      | Altered\n-------------------------------------------------------------------------------\n    12 | root <root>              | 2020-01-01 10:00 | Install        |    1   \nhistory list\n';
+    const dnf5 =
+      'ID Command line                Date and time       Action(s) Altered\n 3 dnf5 install vim-enhanced  2024-10-01 10:00:00                 2\n 2 dnf5 remove nano           2024-09-30 09:00:00                 1\n';
     expect(parseHistoryIds(dnf4)).toEqual([7, 6]);
     expect(parseHistoryIds(yum)).toEqual([12]);
     expect(parseHistoryIds(dnf5)).toEqual([3, 2]);
@@ -178,9 +211,17 @@ describe('rpm, dnf and yum output', () => {
   });
 
   it('recognises rpm, dnf 5 and yum lock messages', () => {
-    expect(rpmLockHolder('error: can\'t create transaction lock on /var/lib/rpm/.rpm.lock (Resource temporarily unavailable)')).toBe('');
+    expect(
+      rpmLockHolder(
+        "error: can't create transaction lock on /var/lib/rpm/.rpm.lock (Resource temporarily unavailable)",
+      ),
+    ).toBe('');
     expect(rpmLockHolder('Failed to obtain rpm transaction lock. Another transaction is in progress.')).toBe('');
-    expect(rpmLockHolder('Another app is currently holding the yum lock; waiting for it to exit...\n  The other application is: yum\n    Memory :  40 M RSS\n    State  : Sleeping, pid: 1234')).toBe('process 1234');
+    expect(
+      rpmLockHolder(
+        'Another app is currently holding the yum lock; waiting for it to exit...\n  The other application is: yum\n    Memory :  40 M RSS\n    State  : Sleeping, pid: 1234',
+      ),
+    ).toBe('process 1234');
     expect(rpmLockHolder('Error: Unable to find a match: nosuch')).toBeNull();
   });
 });

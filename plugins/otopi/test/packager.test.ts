@@ -9,31 +9,53 @@ import { fakeRunner, fakeSystem, memoryLog, type FakeRunner } from './helpers.js
 
 const settings = (over: Partial<ToolSettings> = {}): ToolSettings & { slept: number[] } => {
   const slept: number[] = [];
-  return { sleep: (ms) => (slept.push(ms), Promise.resolve()), keepAliveS: 0, lockTimeoutS: 20, lockRetryS: 5, refresh: true, slept, ...over };
+  return {
+    sleep: (ms) => (slept.push(ms), Promise.resolve()),
+    keepAliveS: 0,
+    lockTimeoutS: 20,
+    lockRetryS: 5,
+    refresh: true,
+    slept,
+    ...over,
+  };
 };
 
 /** A dpkg database the fake apt-get changes, so snapshots before and after differ as on a host. */
-function fakeDpkg(initial: Record<string, string>, configOnly: string[] = []): { runner: FakeRunner; db: Map<string, string> } {
+function fakeDpkg(
+  initial: Record<string, string>,
+  configOnly: string[] = [],
+): { runner: FakeRunner; db: Map<string, string> } {
   const db = new Map(Object.entries(initial));
   const rc = new Set(configOnly);
-  const repo: Record<string, string[]> = { vdsm: ['4.50.2-1', '4.50.1-1'], 'vdsm-client': ['4.50.2-1', '4.50.1-1'], 'ovirt-host': ['4.5.0-1'] };
+  const repo: Record<string, string[]> = {
+    vdsm: ['4.50.2-1', '4.50.1-1'],
+    'vdsm-client': ['4.50.2-1', '4.50.1-1'],
+    'ovirt-host': ['4.5.0-1'],
+  };
   const runner = fakeRunner((argv) => {
     const [prog, ...args] = [argv[0]!.slice(argv[0]!.lastIndexOf('/') + 1), ...argv.slice(1)];
     if (prog === 'dpkg-query') {
-      const lines = [...db].map(([n, v]) => `${n}\t${v}\tamd64\tii `).concat([...rc].map((n) => `${n}\t1.0\tamd64\trc `));
+      const lines = [...db]
+        .map(([n, v]) => `${n}\t${v}\tamd64\tii `)
+        .concat([...rc].map((n) => `${n}\t1.0\tamd64\trc `));
       return { stdout: `${lines.join('\n')}\n` };
     }
     if (prog === 'apt-cache') {
       return {
         stdout: args
           .slice(1)
-          .map((n) => `${n}:\n  Installed: ${db.get(n) ?? '(none)'}\n  Candidate: ${repo[n]?.[0] ?? '(none)'}\n  Version table:\n${(repo[n] ?? []).map((v) => `     ${v} 500\n        500 http://10.88.0.1:8080 ./ Packages\n`).join('')}`)
+          .map(
+            (n) =>
+              `${n}:\n  Installed: ${db.get(n) ?? '(none)'}\n  Candidate: ${repo[n]?.[0] ?? '(none)'}\n  Version table:\n${(repo[n] ?? []).map((v) => `     ${v} 500\n        500 http://10.88.0.1:8080 ./ Packages\n`).join('')}`,
+          )
           .join(''),
       };
     }
     if (prog === 'apt-get') {
       const verb = args[0];
-      const names = args.filter((a) => !a.startsWith('-') && !a.includes('::') && a !== verb && a !== 'Dpkg::Use-Pty=0');
+      const names = args.filter(
+        (a) => !a.startsWith('-') && !a.includes('::') && a !== verb && a !== 'Dpkg::Use-Pty=0',
+      );
       if (verb === 'install') {
         for (const spec of names) {
           const [n, v] = spec.split('=') as [string, string | undefined];
@@ -45,7 +67,12 @@ function fakeDpkg(initial: Record<string, string>, configOnly: string[] = []): {
           }
         }
       }
-      if (verb === 'purge') for (const n of names) (db.delete(n), rc.delete(n));
+      if (verb === 'purge') {
+        for (const n of names) {
+          db.delete(n);
+          rc.delete(n);
+        }
+      }
       if (verb === 'remove') for (const n of names) if (db.delete(n)) rc.add(n);
     }
     return undefined;
@@ -56,7 +83,10 @@ function fakeDpkg(initial: Record<string, string>, configOnly: string[] = []): {
 function aptService(runner: FakeRunner, s = settings()) {
   const sys = fakeSystem(runner);
   const backend = new AptBackend(sys, s);
-  const elements = { internal: new PackagesElement(backend, sys.log, () => true, 'internal'), main: new PackagesElement(backend, sys.log, () => true, 'main') };
+  const elements = {
+    internal: new PackagesElement(backend, sys.log, () => true, 'internal'),
+    main: new PackagesElement(backend, sys.log, () => true, 'main'),
+  };
   return { service: new PackagerService(backend, elements, sys.log), elements, sys };
 }
 
@@ -93,7 +123,12 @@ describe('apt packager', () => {
     expect(db.get('vdsm-client')).toBe('4.50.2-1');
     runner.calls.length = 0;
     await elements.main.abort();
-    expect(runner.commands().filter((c) => c.startsWith('apt-get')).map((c) => c.replace(/ -y -q.*Dpkg::Use-Pty=0/, ''))).toEqual([
+    expect(
+      runner
+        .commands()
+        .filter((c) => c.startsWith('apt-get'))
+        .map((c) => c.replace(/ -y -q.*Dpkg::Use-Pty=0/, '')),
+    ).toEqual([
       'apt-get purge ovirt-host',
       'apt-get remove vdsm',
       'apt-get install --allow-downgrades vdsm-client=4.50.1-1',
@@ -118,7 +153,10 @@ describe('apt packager', () => {
     let held = 2;
     const runner = fakeRunner((argv) =>
       argv[0]!.endsWith('apt-get') && argv[1] === 'install' && held-- > 0
-        ? { code: 100, stderr: 'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 777 (unattended-upgr)' }
+        ? {
+            code: 100,
+            stderr: 'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 777 (unattended-upgr)',
+          }
         : undefined,
     );
     const s = settings({ refresh: false });
@@ -126,22 +164,34 @@ describe('apt packager', () => {
     service.install(['vdsm']);
     await service.process('main', false);
     expect(s.slept).toEqual([5000, 5000]);
-    expect(sys.logText()).toContain('another process holds the package manager lock (process 777, unattended-upgr); retrying in 5 s (waited 0 of 20 s)');
+    expect(sys.logText()).toContain(
+      'another process holds the package manager lock (process 777, unattended-upgr); retrying in 5 s (waited 0 of 20 s)',
+    );
   });
 
   it('gives up on a lock held too long, with a hint', async () => {
-    const runner = fakeRunner((argv) => (argv[1] === 'install' ? { code: 100, stderr: 'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 9' } : undefined));
+    const runner = fakeRunner((argv) =>
+      argv[1] === 'install'
+        ? { code: 100, stderr: 'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 9' }
+        : undefined,
+    );
     const s = settings({ refresh: false, lockTimeoutS: 12 });
     const { service } = aptService(runner, s);
     service.install(['vdsm']);
     const error = await service.process('main', false).catch((e: unknown) => e);
     expect(isOtopiError(error, 'HANDLER_FAILED')).toBe(true);
-    expect((error as Error).message).toBe('Installing vdsm: the package manager lock is still held (process 9) after 12 s');
+    expect((error as Error).message).toBe(
+      'Installing vdsm: the package manager lock is still held (process 9) after 12 s',
+    );
     expect(s.slept).toEqual([5000, 5000, 2000]);
   });
 
   it('under dry run only simulates, and the element shows it', async () => {
-    const runner = fakeRunner((argv) => (argv.includes('-s') ? { stdout: 'Inst vdsm (4.50.2-1 lab:./ [amd64])\nConf vdsm (4.50.2-1 lab:./ [amd64])\n' } : undefined));
+    const runner = fakeRunner((argv) =>
+      argv.includes('-s')
+        ? { stdout: 'Inst vdsm (4.50.2-1 lab:./ [amd64])\nConf vdsm (4.50.2-1 lab:./ [amd64])\n' }
+        : undefined,
+    );
     const { service, elements } = aptService(runner);
     service.install(['vdsm']);
     await service.process('main', true);
@@ -166,7 +216,10 @@ describe('dnf packager', () => {
   it('installs with --best and undoes with history undo of the new transactions, newest first', async () => {
     let history = [5];
     const runner = fakeRunner((argv) => {
-      if (argv[1] === 'history' && argv[2] === 'list') return { stdout: `ID | Command line | Date | Action | Altered\n${history.map((id) => `  ${id} | x | 2024 | Install | 1`).join('\n')}\n` };
+      if (argv[1] === 'history' && argv[2] === 'list')
+        return {
+          stdout: `ID | Command line | Date | Action | Altered\n${history.map((id) => `  ${id} | x | 2024 | Install | 1`).join('\n')}\n`,
+        };
       if (argv[1] === '-y' && argv[2] === 'install') history = [7, 6, 5];
       return undefined;
     });
@@ -174,14 +227,27 @@ describe('dnf packager', () => {
     const backend = new DnfBackend('dnf', sys, settings({ refresh: false }));
     const marker = await backend.undoMarker();
     await backend.apply([{ action: 'install', packages: ['vdsm'] }]);
-    expect(await backend.undo({ installed: [], upgraded: [], downgraded: [], removed: [] }, { versions: new Map(), configOnly: new Set() }, marker)).toEqual([]);
-    expect(runner.commands().filter((c) => c.startsWith('dnf -y'))).toEqual(['dnf -y install --best vdsm', 'dnf -y history undo 7', 'dnf -y history undo 6']);
+    expect(
+      await backend.undo(
+        { installed: [], upgraded: [], downgraded: [], removed: [] },
+        { versions: new Map(), configOnly: new Set() },
+        marker,
+      ),
+    ).toEqual([]);
+    expect(runner.commands().filter((c) => c.startsWith('dnf -y'))).toEqual([
+      'dnf -y install --best vdsm',
+      'dnf -y history undo 7',
+      'dnf -y history undo 6',
+    ]);
   });
 
   it('yum uses update for updates and has no --best', async () => {
     const runner = fakeRunner(() => undefined);
     const backend = new DnfBackend('yum', fakeSystem(runner), settings({ refresh: false }));
-    await backend.apply([{ action: 'update', packages: ['vdsm'] }, { action: 'install', packages: ['x'] }]);
+    await backend.apply([
+      { action: 'update', packages: ['vdsm'] },
+      { action: 'install', packages: ['x'] },
+    ]);
     expect(runner.commands()).toEqual(['yum -y install x', 'yum -y update vdsm']);
   });
 
@@ -194,13 +260,17 @@ describe('dnf packager', () => {
           : undefined,
     );
     const backend = new DnfBackend('dnf', fakeSystem(runner), settings({ refresh: false }));
-    expect(await backend.checkForUpdates(['vdsm'])).toEqual([{ name: 'vdsm', installed: '4.50.1-1.el9', available: '4.50.2-1.el9' }]);
+    expect(await backend.checkForUpdates(['vdsm'])).toEqual([
+      { name: 'vdsm', installed: '4.50.1-1.el9', available: '4.50.2-1.el9' },
+    ]);
   });
 });
 
 describe('offline packager', () => {
   it('installs nothing and fails naming what is missing', async () => {
-    const runner = fakeRunner((argv) => (argv[0]!.endsWith('dpkg-query') ? { code: 1, stdout: 'vdsm\t4.50.2-1\tamd64\tii \n' } : undefined));
+    const runner = fakeRunner((argv) =>
+      argv[0]!.endsWith('dpkg-query') ? { code: 1, stdout: 'vdsm\t4.50.2-1\tamd64\tii \n' } : undefined,
+    );
     const sys = fakeSystem(runner);
     const offline = new OfflineBackend(new AptBackend(sys, settings()));
     await expect(offline.apply([{ action: 'install', packages: ['vdsm=4.50.2-1', 'ovirt-host'] }])).rejects.toThrow(
@@ -223,7 +293,9 @@ describe('keepalive', () => {
     });
     await vi.advanceTimersByTimeAsync(65_000);
     expect(await done).toBe('ok');
-    const lines = text().split('\n').filter((l) => l.includes('still working'));
+    const lines = text()
+      .split('\n')
+      .filter((l) => l.includes('still working'));
     expect(lines).toHaveLength(2);
     expect(lines[0]).toContain('Installing vdsm: still working (30 s): Unpacking vdsm (4.50.2-1) ...');
   });

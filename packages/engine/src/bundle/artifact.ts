@@ -57,7 +57,14 @@ export function writeManifest(dir: string, manifest: Manifest): string {
   const file = (a: Artifact): string => (a.file.startsWith(`${dir}/`) ? a.file.slice(dir.length + 1) : a.file);
   const { bundle, runtime } = manifest;
   const data = {
-    bundle: { file: file(bundle), sha256: bundle.sha256, size: bundle.size, version: bundle.version, groups: bundle.groups, rawSize: bundle.rawSize },
+    bundle: {
+      file: file(bundle),
+      sha256: bundle.sha256,
+      size: bundle.size,
+      version: bundle.version,
+      groups: bundle.groups,
+      rawSize: bundle.rawSize,
+    },
     ...(runtime === undefined
       ? {}
       : {
@@ -79,7 +86,12 @@ export function writeManifest(dir: string, manifest: Manifest): string {
 
 function checkArtifact(value: unknown, at: string, base: string): Artifact {
   const a = value as Partial<Artifact> | undefined;
-  if (typeof a?.file !== 'string' || typeof a.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(a.sha256) || !Number.isSafeInteger(a.size)) {
+  if (
+    typeof a?.file !== 'string' ||
+    typeof a.sha256 !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(a.sha256) ||
+    !Number.isSafeInteger(a.size)
+  ) {
     throw new EngineError('BUNDLE_BAD_MANIFEST', `${at}: expected file, sha256 and size`);
   }
   const file = isAbsolute(a.file) ? a.file : resolve(base, a.file);
@@ -87,9 +99,13 @@ function checkArtifact(value: unknown, at: string, base: string): Artifact {
   try {
     size = statSync(file).size;
   } catch (error) {
-    throw new EngineError('BUNDLE_INPUT_MISSING', `${at}: ${file} is missing`, { cause: error, hint: 'Run npm run bundle' });
+    throw new EngineError('BUNDLE_INPUT_MISSING', `${at}: ${file} is missing`, {
+      cause: error,
+      hint: 'Run npm run bundle',
+    });
   }
-  if (size !== a.size) throw new EngineError('BUNDLE_BAD_MANIFEST', `${at}: ${file} has ${size} bytes, the manifest says ${a.size}`);
+  if (size !== a.size)
+    throw new EngineError('BUNDLE_BAD_MANIFEST', `${at}: ${file} has ${size} bytes, the manifest says ${a.size}`);
   return { ...(a as Artifact), file };
 }
 
@@ -99,7 +115,10 @@ export function readManifest(file: string): Manifest {
   try {
     data = JSON.parse(readFileSync(file, 'utf8')) as typeof data;
   } catch (error) {
-    throw new EngineError('BUNDLE_INPUT_MISSING', `cannot read the bundle manifest ${file}`, { cause: error, hint: 'Run npm run bundle' });
+    throw new EngineError('BUNDLE_INPUT_MISSING', `cannot read the bundle manifest ${file}`, {
+      cause: error,
+      hint: 'Run npm run bundle',
+    });
   }
   const base = dirname(file);
   const bundle = checkArtifact(data.bundle, `${file}: bundle`, base) as BundleArtifact;

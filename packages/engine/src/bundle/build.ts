@@ -57,13 +57,15 @@ const json = (value: unknown): Buffer => Buffer.from(`${JSON.stringify(value, nu
 export function collectBundleFiles(options: BuildBundleOptions): { files: FileMap; version: string; groups: string[] } {
   const { root } = options;
   const groups = ['otopi', ...(options.groups ?? []).filter((g) => g !== 'otopi')];
+  need(join(root, 'package.json'), 'the root package.json');
   const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
   const files: FileMap = new Map();
 
   const launcher = join(root, 'bundle', 'launcher.sh');
   need(launcher, 'the launcher template');
   const template = readFileSync(launcher, 'utf8');
-  if (!template.includes('@NODE_CHECK@')) throw new EngineError('BUNDLE_INPUT_MISSING', `${launcher} has no @NODE_CHECK@ line`);
+  if (!template.includes('@NODE_CHECK@'))
+    throw new EngineError('BUNDLE_INPUT_MISSING', `${launcher} has no @NODE_CHECK@ line`);
   files.set('bin/otopi', { data: Buffer.from(template.replace('@NODE_CHECK@', NODE_CHECK_SH)), mode: 0o755 });
 
   const cli = join(root, 'packages', 'cli', 'dist');
@@ -81,7 +83,8 @@ export function collectBundleFiles(options: BuildBundleOptions): { files: FileMa
   });
 
   for (const group of groups) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(group)) throw new EngineError('USAGE', `not a plugin group name: '${group}'`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(group))
+      throw new EngineError('USAGE', `not a plugin group name: '${group}'`);
     const dist = join(root, 'plugins', group, 'dist');
     need(dist, `the build of plugin group '${group}'`);
     addTree(files, dist, `plugins/${group}`);

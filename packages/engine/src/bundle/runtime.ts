@@ -80,7 +80,8 @@ export async function buildRuntime(options: BuildRuntimeOptions): Promise<Runtim
       run(['strip', '-o', binary, original], 'strip');
     }
     const reported = run([binary, '--version'], `${binary} --version`).trim();
-    if (reported !== `v${version}`) throw new EngineError('RUNTIME_UNAVAILABLE', `${binary} reports ${reported}, expected v${version}`);
+    if (reported !== `v${version}`)
+      throw new EngineError('RUNTIME_UNAVAILABLE', `${binary} reports ${reported}, expected v${version}`);
     const data = readFileSync(binary);
     const files = new Map([
       ['bin/node', { data, mode: 0o755 }],

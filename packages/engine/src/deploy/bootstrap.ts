@@ -66,11 +66,16 @@ export function bootstrapProgram(options: BootstrapOptions): string {
   if (!cache.startsWith('/')) throw new EngineError('USAGE', `the host cache folder must be absolute: ${cache}`);
   const exports: string[] = [];
   for (const [name, value] of Object.entries(options.environment ?? {})) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new EngineError('USAGE', `not an environment variable name: ${name}`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new EngineError('USAGE', `not an environment variable name: ${name}`);
     exports.push(`${name}=${shellQuote(value)}; export ${name}`);
   }
   const runtime = options.runtime;
-  const args = shellJoin(['DIALOG/dialect=str:machine', 'DIALOG/customization=bool:True', ...(options.statements ?? [])]);
+  const args = shellJoin([
+    'DIALOG/dialect=str:machine',
+    'DIALOG/customization=bool:True',
+    ...(options.statements ?? []),
+  ]);
 
   return `umask 0077
 C=${shellQuote(cache)}
@@ -86,7 +91,7 @@ otopi_private() {
 }
 otopi_valid() {
   [ -f "$2/.otopi-complete" ] || return 1
-  [ "$1" = bundle ] || [ "$("$2/bin/node" --version 2>/dev/null)" = "$RV" ]
+  [ "$1" = bundle ] || [ "$({ "$2/bin/node" --version; } 2>/dev/null)" = "$RV" ]
 }
 otopi_private "$C"; otopi_private "$C/bundles"; otopi_private "$C/runtimes"
 T=$(mktemp -d "$C/.incoming-XXXXXXXXXX") || exit 1

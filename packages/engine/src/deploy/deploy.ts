@@ -95,18 +95,24 @@ export async function deployBundle(connection: SshConnection, options: DeployOpt
     shipped = await status;
     for (const kind of shipped ?? []) {
       const artifact = kind === 'bundle' ? options.bundle : options.runtime;
-      if (artifact === undefined) throw new EngineError('BUNDLE_PROTOCOL', `${where} asked for a ${kind} that was not offered`, { host: where });
+      if (artifact === undefined)
+        throw new EngineError('BUNDLE_PROTOCOL', `${where} asked for a ${kind} that was not offered`, { host: where });
       let sent = 0;
       for await (const chunk of createReadStream(artifact.file)) {
         sent += (chunk as Buffer).length;
         await control.writePayload(chunk as Buffer);
       }
       if (sent !== artifact.size) {
-        throw new EngineError('BUNDLE_PROTOCOL', `${artifact.file} has ${sent} bytes, expected ${artifact.size}`, { host: where });
+        throw new EngineError('BUNDLE_PROTOCOL', `${artifact.file} has ${sent} bytes, expected ${artifact.size}`, {
+          host: where,
+        });
       }
     }
   } catch (error) {
-    const reason = error instanceof EngineError ? error : new EngineError('BUNDLE_PROTOCOL', String(error), { host: where, cause: error });
+    const reason =
+      error instanceof EngineError
+        ? error
+        : new EngineError('BUNDLE_PROTOCOL', String(error), { host: where, cause: error });
     control.session.abort(reason);
     throw reason;
   }

@@ -33,11 +33,17 @@ export interface ByteCounts {
   dialog: number;
 }
 
-export interface LineSession extends AsyncIterable<string> {
+/**
+ * The command's standard input and output as lines. It has the shape of the dialog
+ * driver's `DialogChannel` (`lines`, `send`, `end`), so a deploy session can be driven as is.
+ */
+export interface LineSession {
+  /** Standard output, line by line without line breaks; ends when the channel closes. Iterate it once. */
+  readonly lines: AsyncIterable<string>;
   /** Sends one line (a line break is added); the line must not contain one. */
-  writeLine(line: string): void;
+  send(line: string): void;
   /** Closes the command's standard input. */
-  endInput(): void;
+  end(): void;
   /** Ends the command now; `done` rejects with `reason`. */
   abort(reason: EngineError): void;
   /** Settles when the channel has closed: the exit code and standard error, or the reason it was ended. */
@@ -84,7 +90,22 @@ export function openLineSession(channel: ClientChannel, options: LineSessionOpti
     async writePayload(chunk) {
       touch();
       bytes.payload += chunk.length;
-      if (!channel.write(chunk)) await new Promise<void>((resolve) => channel.once('drain', resolve));
+      if (ended)
+        throw new EngineError('SSH_CLOSED', `the session with ${options.where} ended during the transfer`, {
+          host: options.where,
+        });
+      if (!channel.write(chunk)) {
+        // Wait for room, or for the end: a closed channel never drains.
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            channel.off('drain', done);
+            channel.off('close', done);
+            resolve();
+          };
+          channel.on('drain', done);
+          channel.on('close', done);
+        });
+      }
     },
   };
 
@@ -126,9 +147,6 @@ export function openLineSession(channel: ClientChannel, options: LineSessionOpti
     touch();
     stderr += data.toString('utf8');
   });
-  channel.on('exit', (code: number | null, signal?: string) => {
-    exit = { code: code ?? null, signal: signal ?? null };
-  });
 
   const abort = (reason: EngineError): void => {
     if (failure !== undefined || ended) return;
@@ -142,7 +160,9 @@ export function openLineSession(channel: ClientChannel, options: LineSessionOpti
   };
 
   const done = new Promise<SessionResult>((resolve, reject) => {
-    channel.on('close', () => {
+    // The exit status comes with 'close': an 'exit' event can fire before anyone could listen.
+    channel.on('close', (code?: number | null, signal?: string) => {
+      exit = { code: code ?? null, signal: signal ?? null };
       for (const t of timers) clearTimeout(t);
       options.signal?.removeEventListener('abort', onAbort);
       finishLines();
@@ -154,14 +174,27 @@ export function openLineSession(channel: ClientChannel, options: LineSessionOpti
   done.catch(() => {});
 
   const onAbort = (): void =>
-    abort(new EngineError('SSH_CLOSED', `the session with ${options.where} was aborted`, { host: options.where, cause: options.signal?.reason }));
+    abort(
+      new EngineError('SSH_CLOSED', `the session with ${options.where} was aborted`, {
+        host: options.where,
+        cause: options.signal?.reason,
+      }),
+    );
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted === true) onAbort();
 
   if (options.hardTimeoutMs !== undefined) {
     const ms = options.hardTimeoutMs;
     timers.push(
-      setTimeout(() => abort(new EngineError('SSH_HARD_TIMEOUT', `SSH session hard timeout with ${options.where} (${ms} ms)`, { host: options.where })), ms),
+      setTimeout(
+        () =>
+          abort(
+            new EngineError('SSH_HARD_TIMEOUT', `SSH session hard timeout with ${options.where} (${ms} ms)`, {
+              host: options.where,
+            }),
+          ),
+        ms,
+      ),
     );
   }
   if (options.inactivityTimeoutMs !== undefined) {
@@ -169,7 +202,11 @@ export function openLineSession(channel: ClientChannel, options: LineSessionOpti
     const check = (): void => {
       const idle = performance.now() - lastActivity;
       if (idle >= ms) {
-        abort(new EngineError('SSH_INACTIVITY_TIMEOUT', `SSH session with ${options.where} inactive for ${ms} ms`, { host: options.where }));
+        abort(
+          new EngineError('SSH_INACTIVITY_TIMEOUT', `SSH session with ${options.where} inactive for ${ms} ms`, {
+            host: options.where,
+          }),
+        );
       } else {
         timers.push(setTimeout(check, ms - idle));
       }
@@ -177,15 +214,27 @@ export function openLineSession(channel: ClientChannel, options: LineSessionOpti
     timers.push(setTimeout(check, ms));
   }
 
+  // A write on a closed channel would otherwise be an unhandled 'error' event.
+  channel.on('error', (error: Error) =>
+    abort(
+      new EngineError('SSH_CLOSED', `the session with ${options.where} failed: ${error.message}`, {
+        host: options.where,
+        cause: error,
+      }),
+    ),
+  );
+
   control.session = {
-    writeLine(line) {
+    send(line) {
       if (line.includes('\n')) throw new EngineError('USAGE', 'a dialog line cannot contain a line break');
+      if (ended)
+        throw new EngineError('SSH_CLOSED', `the session with ${options.where} has ended`, { host: options.where });
       touch();
       const data = `${line}\n`;
       bytes.dialog += Buffer.byteLength(data);
       channel.write(data);
     },
-    endInput() {
+    end() {
       channel.end();
     },
     abort,
@@ -197,17 +246,19 @@ export function openLineSession(channel: ClientChannel, options: LineSessionOpti
       return lastActivity;
     },
     bytes,
-    [Symbol.asyncIterator](): AsyncIterator<string> {
-      return {
-        next() {
-          const line = queue.shift();
-          if (line !== undefined) return Promise.resolve({ value: line, done: false });
-          if (ended) return Promise.resolve({ value: undefined, done: true });
-          return new Promise((resolve) => {
-            waiting = resolve;
-          });
-        },
-      };
+    lines: {
+      [Symbol.asyncIterator](): AsyncIterator<string> {
+        return {
+          next() {
+            const line = queue.shift();
+            if (line !== undefined) return Promise.resolve({ value: line, done: false });
+            if (ended) return Promise.resolve({ value: undefined, done: true });
+            return new Promise((resolve) => {
+              waiting = resolve;
+            });
+          },
+        };
+      },
     },
   };
   return control;

@@ -82,7 +82,12 @@ export async function connectSsh(options: ConnectOptions): Promise<SshConnection
       reject(error);
     };
     const onAbort = (): void => {
-      fail(new EngineError('SSH_CONNECT', `connection to ${where} aborted`, { host: where, cause: options.signal?.reason }));
+      fail(
+        new EngineError('SSH_CONNECT', `connection to ${where} aborted`, {
+          host: where,
+          cause: options.signal?.reason,
+        }),
+      );
       client.end();
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -105,7 +110,10 @@ export async function connectSsh(options: ConnectOptions): Promise<SshConnection
         } catch (error) {
           refusal = isEngineError(error)
             ? error
-            : new EngineError('HOSTKEY_MISMATCH', `host key of ${where} could not be checked`, { host: where, cause: error });
+            : new EngineError('HOSTKEY_MISMATCH', `host key of ${where} could not be checked`, {
+                host: where,
+                cause: error,
+              });
           return false;
         }
       },
@@ -118,7 +126,9 @@ export async function connectSsh(options: ConnectOptions): Promise<SshConnection
       const password = auth.password;
       config.password = password;
       config.tryKeyboard = true;
-      client.on('keyboard-interactive', (_name, _instructions, _lang, prompts, finish) => finish(prompts.map(() => password)));
+      client.on('keyboard-interactive', (_name, _instructions, _lang, prompts, finish) =>
+        finish(prompts.map(() => password)),
+      );
     }
 
     client.once('handshake', () => {
@@ -148,7 +158,12 @@ export async function connectSsh(options: ConnectOptions): Promise<SshConnection
           }),
         );
       }
-      fail(new EngineError('SSH_CONNECT', `SSH connection to ${where} failed: ${error.message}`, { host: where, cause: error }));
+      fail(
+        new EngineError('SSH_CONNECT', `SSH connection to ${where} failed: ${error.message}`, {
+          host: where,
+          cause: error,
+        }),
+      );
     });
     client.on('ready', () => {
       if (settled || accepted === undefined) {
@@ -170,7 +185,13 @@ export async function connectSsh(options: ConnectOptions): Promise<SshConnection
           execCount++;
           return new Promise((done, failed) => {
             client.exec(command, (error, channel) => {
-              if (error) failed(new EngineError('SSH_EXEC', `cannot start a command on ${where}: ${error.message}`, { host: where, cause: error }));
+              if (error)
+                failed(
+                  new EngineError('SSH_EXEC', `cannot start a command on ${where}: ${error.message}`, {
+                    host: where,
+                    cause: error,
+                  }),
+                );
               else done(channel);
             });
           });

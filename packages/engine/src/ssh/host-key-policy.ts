@@ -85,7 +85,10 @@ export function prepareHostKeyCheck(policy: HostKeyPolicy, host: string, port: n
           throw new EngineError(
             'HOSTKEY_MISMATCH',
             `host key of ${where} does not match: it presented ${key.type} ${fingerprint}, expected ${pinned}`,
-            { host: where, hint: 'If the host was reinstalled, check its new key out of band and update the pinned fingerprint' },
+            {
+              host: where,
+              hint: 'If the host was reinstalled, check its new key out of band and update the pinned fingerprint',
+            },
           );
         }
         return { type: key.type, fingerprint, learnt: false, publicKey: blob };
@@ -112,7 +115,9 @@ export function prepareHostKeyCheck(policy: HostKeyPolicy, host: string, port: n
             { host: where },
           );
         case 'mismatch': {
-          const expected = verdict.expected.map((e) => `${e.type} ${e.fingerprint} (${policy.file}:${e.line})`).join(', ');
+          const expected = verdict.expected
+            .map((e) => `${e.type} ${e.fingerprint} (${policy.file}:${e.line})`)
+            .join(', ');
           throw new EngineError(
             'HOSTKEY_MISMATCH',
             `host key of ${where} does not match: it presented ${key.type} ${fingerprint}, expected ${expected}`,
@@ -124,15 +129,21 @@ export function prepareHostKeyCheck(policy: HostKeyPolicy, host: string, port: n
         }
         case 'unknown':
           if (policy.trustOnFirstUse === true) return { type: key.type, fingerprint, learnt: true, publicKey: blob };
-          throw new EngineError('HOSTKEY_UNKNOWN', `host ${where} is not in ${policy.file}; it presented ${key.type} ${fingerprint}`, {
-            host: where,
-            hint: 'Check the fingerprint on the host (ssh-keygen -lf) and pin it, add the key to known_hosts, or allow trust on first use',
-          });
+          throw new EngineError(
+            'HOSTKEY_UNKNOWN',
+            `host ${where} is not in ${policy.file}; it presented ${key.type} ${fingerprint}`,
+            {
+              host: where,
+              hint: 'Check the fingerprint on the host (ssh-keygen -lf) and pin it, add the key to known_hosts, or allow trust on first use',
+            },
+          );
       }
     },
     commit(accepted) {
       if (!accepted.learnt) return;
-      const line = formatKnownHostLine(host, port, hostKeyFromBlob(accepted.publicKey), { hash: policy.hashNewEntries === true });
+      const line = formatKnownHostLine(host, port, hostKeyFromBlob(accepted.publicKey), {
+        hash: policy.hashNewEntries === true,
+      });
       appendKnownHost(policy.file, line);
     },
   };

@@ -54,7 +54,10 @@ export function knownHostName(host: string, port: number): string {
 }
 
 function wildcardMatch(pattern: string, name: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${re}$`, 'i').test(name);
 }
 
@@ -91,7 +94,12 @@ export type KnownHostVerdict =
   | { readonly kind: 'unknown' };
 
 /** Looks a presented key up for `host:port`. */
-export function checkKnownHost(entries: readonly KnownHostEntry[], host: string, port: number, key: HostKey): KnownHostVerdict {
+export function checkKnownHost(
+  entries: readonly KnownHostEntry[],
+  host: string,
+  port: number,
+  key: HostKey,
+): KnownHostVerdict {
   const revoked = entries.find((e) => e.marker === 'revoked' && sameKey(e.key, key));
   if (revoked !== undefined) return { kind: 'revoked', line: revoked.line };
   const name = knownHostName(host, port);
@@ -113,7 +121,12 @@ export function knownKeyTypes(entries: readonly KnownHostEntry[], host: string, 
 }
 
 /** A known_hosts line for a key; with `hash`, the name is stored hashed as `ssh-keygen -H` does. */
-export function formatKnownHostLine(host: string, port: number, key: HostKey, options: { hash?: boolean } = {}): string {
+export function formatKnownHostLine(
+  host: string,
+  port: number,
+  key: HostKey,
+  options: { hash?: boolean } = {},
+): string {
   const name = knownHostName(host, port);
   let field = name;
   if (options.hash === true) {

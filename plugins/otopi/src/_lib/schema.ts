@@ -22,5 +22,7 @@ export function asChoice<const V extends readonly string[]>(values: V, value: st
 
 /** Integers of at least `min`, for intervals and timeouts. */
 export function atLeast(min: number): NonNullable<KeyOptions<number>['schema']> {
-  return key.int({ default: min, description: '' }).schema.refine((v) => v >= min, { message: `must be at least ${min}` });
+  return key
+    .int({ default: min, description: '' })
+    .schema.refine((v) => v >= min, { message: `must be at least ${min}` });
 }

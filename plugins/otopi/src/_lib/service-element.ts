@@ -51,7 +51,8 @@ export class ServiceChanges implements TransactionElement {
     const lines: string[] = [];
     for (const step of this.steps) {
       const status = await this.services.status(step.service);
-      if (step.enabled !== undefined && status.enabled !== step.enabled) lines.push(`${step.enabled ? 'enable' : 'disable'} ${step.service} at boot`);
+      if (step.enabled !== undefined && status.enabled !== step.enabled)
+        lines.push(`${step.enabled ? 'enable' : 'disable'} ${step.service} at boot`);
       if (step.running === 'start' && !status.running) lines.push(`start ${step.service}`);
       if (step.running === 'stop' && status.running) lines.push(`stop ${step.service}`);
       if (step.running === 'restart') lines.push(`restart ${step.service}`);
@@ -61,6 +62,8 @@ export class ServiceChanges implements TransactionElement {
 }
 
 function describe(step: ServiceStep): string {
-  const parts = [step.enabled === undefined ? '' : step.enabled ? 'enable' : 'disable', step.running ?? ''].filter(Boolean);
+  const parts = [step.enabled === undefined ? '' : step.enabled ? 'enable' : 'disable', step.running ?? ''].filter(
+    Boolean,
+  );
   return `${parts.join('+')} ${step.service}`;
 }

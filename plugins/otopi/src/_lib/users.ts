@@ -32,9 +32,12 @@ export async function lookupAccount(name: string, sys: SystemAccess): Promise<Ac
     const r = await sys.run([getent, 'passwd', name], { log: sys.log, allowFailure: true });
     line = r.code === 0 ? r.stdout.split('\n')[0] : undefined;
   } else {
-    line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+    line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${name}:`));
   }
   const account = line === undefined ? null : parsePasswdLine(line);
-  if (account === null) throw new OtopiError('HANDLER_FAILED', `User '${name}' does not exist`, { key: 'NETWORK/sshUser' });
+  if (account === null)
+    throw new OtopiError('HANDLER_FAILED', `User '${name}' does not exist`, { key: 'NETWORK/sshUser' });
   return account;
 }

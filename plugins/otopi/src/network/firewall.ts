@@ -7,9 +7,16 @@
 import { OtopiError, Priority, definePlugin, type HandlerContext } from '@otopi/core';
 import { NetworkEnv } from '../_lib/keys.js';
 import { chooseFirewall } from '../_lib/network/firewall-detect.js';
-import { firewalldPlan, iptablesPlan, nftablesPlan, type FirewallPlan, type PlanInput } from '../_lib/network/firewall-plan.js';
+import {
+  firewalldPlan,
+  iptablesPlan,
+  nftablesPlan,
+  type FirewallPlan,
+  type PlanInput,
+} from '../_lib/network/firewall-plan.js';
 import { checkIptablesSsh, parseIptablesRestore, RulesSyntaxError } from '../_lib/network/iptables-rules.js';
-import { checkNftSsh, parseNftRuleset } from '../_lib/network/nft-rules.js';
+import { checkNftSsh } from '../_lib/network/nft-check.js';
+import { parseNftRuleset } from '../_lib/network/nft-rules.js';
 import { sshPacketFrom } from '../_lib/network/packet.js';
 import type { SafetyVerdict } from '../_lib/network/iptables-rules.js';
 import type { TableName } from '../_lib/network/nftables.js';
@@ -27,13 +34,16 @@ interface Validated {
 }
 
 function sshVerdict(ctx: HandlerContext, verdict: SafetyVerdict, key: string): void {
-  for (const doubt of verdict.doubts) ctx.log.warn(`Firewall rule '${doubt}' may refuse SSH, depending on where the connection comes from`);
+  for (const doubt of verdict.doubts)
+    ctx.log.warn(`Firewall rule '${doubt}' may refuse SSH, depending on where the connection comes from`);
   if (verdict.safe) {
     ctx.log.debug(`SSH check: ${verdict.reason}`);
     return;
   }
   if (!ctx.env.get(NetworkEnv.firewallSshCheck)) {
-    ctx.log.warn(`These firewall rules may cut SSH off (${verdict.reason}); applying them anyway as NETWORK/firewallSshCheck is False`);
+    ctx.log.warn(
+      `These firewall rules may cut SSH off (${verdict.reason}); applying them anyway as NETWORK/firewallSshCheck is False`,
+    );
     return;
   }
   throw new OtopiError('ENV_BAD_VALUE', `Refusing firewall rules that would cut SSH off: ${verdict.reason}`, {
@@ -71,10 +81,15 @@ async function validate(ctx: HandlerContext): Promise<Validated> {
       tables = parseIptablesRestore(rules);
     } catch (error) {
       if (!(error instanceof RulesSyntaxError)) throw error;
-      throw new OtopiError('ENV_BAD_VALUE', `NETWORK/iptablesRules: ${error.message}`, { key: NetworkEnv.iptablesRules.key });
+      throw new OtopiError('ENV_BAD_VALUE', `NETWORK/iptablesRules: ${error.message}`, {
+        key: NetworkEnv.iptablesRules.key,
+      });
     }
     iptablesTables = [...tables.keys()];
-    if (iptablesTables.length === 0) throw new OtopiError('ENV_BAD_VALUE', 'NETWORK/iptablesRules holds no *table', { key: NetworkEnv.iptablesRules.key });
+    if (iptablesTables.length === 0)
+      throw new OtopiError('ENV_BAD_VALUE', 'NETWORK/iptablesRules holds no *table', {
+        key: NetworkEnv.iptablesRules.key,
+      });
     sshVerdict(ctx, checkIptablesSsh(tables, packet), NetworkEnv.iptablesRules.key);
     const info = services.get(SYSTEM_INFO);
     if (info.family === 'rhel' && !(await manager.exists('iptables'))) {
@@ -83,8 +98,18 @@ async function validate(ctx: HandlerContext): Promise<Validated> {
     }
   } else if (choice.manager === 'nftables') {
     rules = `${(nftRules ?? []).join('\n')}\n`;
+    if (/^\s*flush\s+ruleset\b/m.test(rules)) {
+      // It would also drop every other table (firewalld's, iptables-nft's, a container runtime's).
+      throw new OtopiError('ENV_BAD_VALUE', "NETWORK/nftablesRules must not contain 'flush ruleset'", {
+        key: NetworkEnv.nftablesRules.key,
+        hint: 'Leave it out: the tables the rules declare are replaced as a whole, and others are left alone.',
+      });
+    }
     const parsed = parseNftRuleset(rules);
-    if (parsed.length === 0) throw new OtopiError('ENV_BAD_VALUE', 'NETWORK/nftablesRules declares no table', { key: NetworkEnv.nftablesRules.key });
+    if (parsed.length === 0)
+      throw new OtopiError('ENV_BAD_VALUE', 'NETWORK/nftablesRules declares no table', {
+        key: NetworkEnv.nftablesRules.key,
+      });
     nftTables = parsed.map((t) => ({ family: t.family, name: t.name }));
     sshVerdict(ctx, checkNftSsh(parsed, packet), NetworkEnv.nftablesRules.key);
   }
@@ -126,19 +151,28 @@ export default definePlugin({
           family: services.get(SYSTEM_INFO).family,
           firewalldRunning: v.firewalldRunning,
         };
-        if (v.choice.manager === 'iptables') plan = await iptablesPlan(input, v.rules, v.iptablesTables, env.get(NetworkEnv.iptablesRulesFile));
-        else if (v.choice.manager === 'nftables') plan = await nftablesPlan(input, v.rules, v.nftTables, env.get(NetworkEnv.nftablesFile));
+        if (v.choice.manager === 'iptables')
+          plan = await iptablesPlan(input, v.rules, v.iptablesTables, env.get(NetworkEnv.iptablesRulesFile));
+        else if (v.choice.manager === 'nftables')
+          plan = await nftablesPlan(input, v.rules, v.nftTables, env.get(NetworkEnv.nftablesFile));
         else {
           if (!v.firewalldRunning) {
             if (ctx.dryRun) {
-              log.info(`Dry run: would start and enable firewalld, then allow ${[...env.get(NetworkEnv.firewalldServices), ...env.get(NetworkEnv.firewalldPorts)].join(', ')}`);
+              log.info(
+                `Dry run: would start and enable firewalld, then allow ${[...env.get(NetworkEnv.firewalldServices), ...env.get(NetworkEnv.firewalldPorts)].join(', ')}`,
+              );
               return;
             }
             // firewall-cmd needs the daemon even for permanent settings; this is recorded and undone on failure.
             await manager.start('firewalld');
             await manager.setEnabled('firewalld', true);
           }
-          plan = firewalldPlan(input, env.get(NetworkEnv.firewalldServices), env.get(NetworkEnv.firewalldPorts), env.get(NetworkEnv.firewalldZone));
+          plan = firewalldPlan(
+            input,
+            env.get(NetworkEnv.firewalldServices),
+            env.get(NetworkEnv.firewalldPorts),
+            env.get(NetworkEnv.firewalldZone),
+          );
         }
         for (const element of plan.elements) await ctx.transaction.append(element);
       },

@@ -21,7 +21,8 @@ export default definePlugin({
         const local = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
         const warnings = checkHostname({ name, resolved, local });
         for (const w of warnings) log.warn(w);
-        if (warnings.length === 0) log.debug(`Host name '${name}' resolves to ${(resolved as string[]).join(', ')}, an address of this host`);
+        if (warnings.length === 0)
+          log.debug(`Host name '${name}' resolves to ${(resolved as string[]).join(', ')}, an address of this host`);
       },
     });
   },

@@ -25,15 +25,23 @@ export default definePlugin({
       run: async ({ env, log, services }) => {
         const text = env.get(NetworkEnv.sshKey);
         if (text === null || text.trim() === '') {
-          throw new OtopiError('ENV_BAD_VALUE', 'NETWORK/sshEnable is True but NETWORK/sshKey is not set', { key: NetworkEnv.sshKey.key });
+          throw new OtopiError('ENV_BAD_VALUE', 'NETWORK/sshEnable is True but NETWORK/sshKey is not set', {
+            key: NetworkEnv.sshKey.key,
+          });
         }
         try {
           key = validatePublicKey(text);
         } catch (error) {
-          throw new OtopiError('ENV_BAD_VALUE', `SSH public key is invalid: ${(error as Error).message}`, { key: NetworkEnv.sshKey.key });
+          throw new OtopiError('ENV_BAD_VALUE', `SSH public key is invalid: ${(error as Error).message}`, {
+            key: NetworkEnv.sshKey.key,
+          });
         }
         const commands = services.get(COMMANDS);
-        account = await lookupAccount(env.get(NetworkEnv.sshUser), { run: systemRunner, log, which: (n) => commands.find(n) });
+        account = await lookupAccount(env.get(NetworkEnv.sshUser), {
+          run: systemRunner,
+          log,
+          which: (n) => commands.find(n),
+        });
       },
     });
     plugin.on({
@@ -62,8 +70,12 @@ export default definePlugin({
         await transaction.append(folder);
         await transaction.append(file);
         const what = `${key!.type} key${key!.comment === '' ? '' : ` '${key!.comment}'`} for ${user.name}`;
-        if (merged.action === 'unchanged' && !file.changed && (await folder.upToDate())) log.info(`SSH ${what} is already authorized: no changes`);
-        else log.info(`SSH ${what}: ${merged.action === 'added' ? 'added to' : merged.action === 'replaced' ? 'replaced in' : 'permissions fixed on'} ${path}`);
+        if (merged.action === 'unchanged' && !file.changed && (await folder.upToDate()))
+          log.info(`SSH ${what} is already authorized: no changes`);
+        else
+          log.info(
+            `SSH ${what}: ${merged.action === 'added' ? 'added to' : merged.action === 'replaced' ? 'replaced in' : 'permissions fixed on'} ${path}`,
+          );
       },
     });
   },

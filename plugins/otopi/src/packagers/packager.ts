@@ -41,7 +41,12 @@ export function makeBackend(name: PackagerName, sys: SystemAccess, settings: Too
       return new DnfBackend(name, sys, settings);
     case 'offline': {
       // Queries of what is installed still work through whichever database exists.
-      const inner = sys.which('dpkg-query') !== null ? new AptBackend(sys, settings) : sys.which('rpm') !== null ? new DnfBackend('dnf', sys, settings) : null;
+      const inner =
+        sys.which('dpkg-query') !== null
+          ? new AptBackend(sys, settings)
+          : sys.which('rpm') !== null
+            ? new DnfBackend('dnf', sys, settings)
+            : null;
       return new OfflineBackend(inner);
     }
   }
@@ -59,7 +64,11 @@ export default definePlugin({
         const { env, log, services } = ctx;
         const commands = services.get(COMMANDS);
         for (const tool of new Set(Object.values(PACKAGER_TOOLS).flat())) commands.detect(tool);
-        const choice = choosePackager(env.get(PackagerEnv.packager), services.get(SYSTEM_INFO).os, (p) => commands.find(p) !== null);
+        const choice = choosePackager(
+          env.get(PackagerEnv.packager),
+          services.get(SYSTEM_INFO).os,
+          (p) => commands.find(p) !== null,
+        );
         log.debug(`Packager: ${choice.name} (${choice.reason})`);
         const sys: SystemAccess = { run: systemRunner, log, which: (n) => commands.find(n) };
         const backend = makeBackend(choice.name, sys, settingsFrom(env));
@@ -75,7 +84,12 @@ export default definePlugin({
       },
     });
     const carryOut = (phase: 'internal' | 'main') => (ctx: HandlerContext) => service?.process(phase, ctx.dryRun);
-    plugin.on({ name: 'internalPackages', stage: 'internal_packages', priority: Priority.LAST, run: carryOut('internal') });
+    plugin.on({
+      name: 'internalPackages',
+      stage: 'internal_packages',
+      priority: Priority.LAST,
+      run: carryOut('internal'),
+    });
     plugin.on({ name: 'packages', stage: 'packages', priority: Priority.LAST, run: carryOut('main') });
   },
 });

@@ -59,7 +59,8 @@ export default definePlugin({
       name: 'restore',
       stage: 'cleanup',
       priority: Priority.FIRST,
-      condition: ({ env }) => env.get(BaseEnv.error) && env.get(ServicesEnv.restoreOnError) && (manager?.changed().length ?? 0) > 0,
+      condition: ({ env }) =>
+        env.get(BaseEnv.error) && env.get(ServicesEnv.restoreOnError) && (manager?.changed().length ?? 0) > 0,
       run: async ({ log }) => {
         log.info(`The run failed: restoring services ${manager!.changed().join(', ')}`);
         const failed = await manager!.restore();

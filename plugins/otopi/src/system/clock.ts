@@ -13,7 +13,11 @@ async function chronySync(sys: SystemAccess, chronyc: string, maxWait: number): 
   const tracking = await sys.run([chronyc, '-n', 'tracking'], { log: sys.log, allowFailure: true, timeoutMs: 10_000 });
   if (tracking.code !== 0) return false;
   // waitsync <tries> <max correction s> <max skew ppm, 0 = any> <interval s>
-  const r = await sys.run([chronyc, 'waitsync', String(maxWait), '0.1', '0', '1'], { log: sys.log, allowFailure: true, timeoutMs: (maxWait + 10) * 1000 });
+  const r = await sys.run([chronyc, 'waitsync', String(maxWait), '0.1', '0', '1'], {
+    log: sys.log,
+    allowFailure: true,
+    timeoutMs: (maxWait + 10) * 1000,
+  });
   return r.code === 0;
 }
 
@@ -38,7 +42,9 @@ export default definePlugin({
         const chronyc = commands.find('chronyc');
         const ntpdate = commands.find('ntpdate');
         if (dryRun) {
-          log.info(`Dry run: would synchronise the clock with ${chronyc !== null ? 'chrony' : ntpdate !== null ? 'ntpdate' : 'nothing (neither chrony nor ntpdate is installed)'}`);
+          log.info(
+            `Dry run: would synchronise the clock with ${chronyc !== null ? 'chrony' : ntpdate !== null ? 'ntpdate' : 'nothing (neither chrony nor ntpdate is installed)'}`,
+          );
           return;
         }
         let synced = false;
@@ -48,7 +54,9 @@ export default definePlugin({
           how = 'chrony';
         } else if (ntpdate !== null) {
           const servers = env.get(SystemEnv.clockServers);
-          const r = await sys.run([ntpdate, '-u', '-b', ...servers], { log, allowFailure: true, timeoutMs: maxWait * 1000 }).catch(() => null);
+          const r = await sys
+            .run([ntpdate, '-u', '-b', ...servers], { log, allowFailure: true, timeoutMs: maxWait * 1000 })
+            .catch(() => null);
           synced = r?.code === 0;
           how = `ntpdate (${servers.join(', ')})`;
         }

@@ -54,7 +54,14 @@ export default definePlugin({
         const systemdRun = commands.find('systemd-run');
         if (systemdRun !== null && existsSync('/run/systemd/system')) {
           await exec(
-            [systemdRun, `--on-active=${Math.max(seconds, 1)}s`, '--timer-property=AccuracySec=1s', `--unit=otopi-reboot-${Date.now()}`, '--description=Reboot requested by otopi', reboot],
+            [
+              systemdRun,
+              `--on-active=${Math.max(seconds, 1)}s`,
+              '--timer-property=AccuracySec=1s',
+              `--unit=otopi-reboot-${Date.now()}`,
+              '--description=Reboot requested by otopi',
+              reboot,
+            ],
             { log: ctx.log },
           );
         } else detachedReboot(reboot, seconds);

@@ -22,17 +22,25 @@ const TOOLS: Readonly<Record<Exclude<FirewallChoice['manager'], 'none'>, readonl
   firewalld: ['firewall-cmd'],
 };
 
-const INPUT_KEY = { iptables: 'NETWORK/iptablesRules', nftables: 'NETWORK/nftablesRules', firewalld: 'NETWORK/firewalldServices or NETWORK/firewalldPorts' } as const;
+const INPUT_KEY = {
+  iptables: 'NETWORK/iptablesRules',
+  nftables: 'NETWORK/nftablesRules',
+  firewalld: 'NETWORK/firewalldServices or NETWORK/firewalldPorts',
+} as const;
 
 export function chooseFirewall(f: FirewallFacts): FirewallChoice {
   const given = { iptables: f.iptablesRules, nftables: f.nftablesRules, firewalld: f.firewalldSettings };
   const checked = (manager: Exclude<FirewallChoice['manager'], 'none'>, reason: string): FirewallChoice => {
     const missing = TOOLS[manager].filter((t) => !f.has(t));
     if (missing.length > 0) {
-      throw new OtopiError('COMMAND_MISSING', `The ${manager} firewall needs ${missing.join(', ')}, which cannot be found`, {
-        key: 'NETWORK/firewallManager',
-        hint: `Install ${manager}, or set COMMAND/${missing[0]!}=str:/path.`,
-      });
+      throw new OtopiError(
+        'COMMAND_MISSING',
+        `The ${manager} firewall needs ${missing.join(', ')}, which cannot be found`,
+        {
+          key: 'NETWORK/firewallManager',
+          hint: `Install ${manager}, or set COMMAND/${missing[0]!}=str:/path.`,
+        },
+      );
     }
     return { manager, reason };
   };
@@ -40,10 +48,14 @@ export function chooseFirewall(f: FirewallFacts): FirewallChoice {
   if (f.requested !== 'auto') {
     const manager = f.requested as Exclude<FirewallChoice['manager'], 'none'>;
     if (!given[manager]) {
-      throw new OtopiError('ENV_BAD_VALUE', `NETWORK/firewallManager is '${manager}', but ${INPUT_KEY[manager]} is not set`, {
-        key: 'NETWORK/firewallManager',
-        hint: `Set ${INPUT_KEY[manager]}, or NETWORK/firewallManager=str:auto.`,
-      });
+      throw new OtopiError(
+        'ENV_BAD_VALUE',
+        `NETWORK/firewallManager is '${manager}', but ${INPUT_KEY[manager]} is not set`,
+        {
+          key: 'NETWORK/firewallManager',
+          hint: `Set ${INPUT_KEY[manager]}, or NETWORK/firewallManager=str:auto.`,
+        },
+      );
     }
     return checked(manager, 'set by NETWORK/firewallManager');
   }
@@ -51,10 +63,14 @@ export function chooseFirewall(f: FirewallFacts): FirewallChoice {
   if (wanted.length === 0) return { manager: 'none', reason: 'no firewall rules, services or ports were given' };
   if (f.firewalldRunning) {
     if (given.firewalld) return checked('firewalld', 'firewalld is running');
-    throw new OtopiError('ENV_BAD_VALUE', `firewalld is running, and only ${wanted.map((m) => INPUT_KEY[m]).join(' and ')} ${wanted.length > 1 ? 'are' : 'is'} set`, {
-      key: 'NETWORK/firewallManager',
-      hint: `Give NETWORK/firewalldServices/Ports, or set NETWORK/firewallManager=str:${wanted[0]!} to stop and disable firewalld and use ${wanted[0]!}.`,
-    });
+    throw new OtopiError(
+      'ENV_BAD_VALUE',
+      `firewalld is running, and only ${wanted.map((m) => INPUT_KEY[m]).join(' and ')} ${wanted.length > 1 ? 'are' : 'is'} set`,
+      {
+        key: 'NETWORK/firewallManager',
+        hint: `Give NETWORK/firewalldServices/Ports, or set NETWORK/firewallManager=str:${wanted[0]!} to stop and disable firewalld and use ${wanted[0]!}.`,
+      },
+    );
   }
   const direct = wanted.filter((m) => m !== 'firewalld');
   if (direct.length > 1) {
@@ -64,5 +80,8 @@ export function chooseFirewall(f: FirewallFacts): FirewallChoice {
     });
   }
   const manager = direct[0] ?? 'firewalld';
-  return checked(manager, manager === 'firewalld' ? 'firewalld settings given (it will be started)' : `${INPUT_KEY[manager]} is set`);
+  return checked(
+    manager,
+    manager === 'firewalld' ? 'firewalld settings given (it will be started)' : `${INPUT_KEY[manager]} is set`,
+  );
 }

@@ -37,24 +37,34 @@ function fileElement(path: string, content: string, mode: number): FileTransacti
 
 /** Stopping firewalld first: its stop flushes the rules, and it would replace ours at boot. */
 function firewalldOff(input: PlanInput): ServiceChanges[] {
-  return input.firewalldRunning ? [new ServiceChanges(input.services, [{ service: 'firewalld', running: 'stop', enabled: false }])] : [];
+  return input.firewalldRunning
+    ? [new ServiceChanges(input.services, [{ service: 'firewalld', running: 'stop', enabled: false }])]
+    : [];
 }
 
-export async function iptablesPlan(input: PlanInput, rules: string, tables: readonly string[], fileOverride: string | null): Promise<FirewallPlan> {
+export async function iptablesPlan(
+  input: PlanInput,
+  rules: string,
+  tables: readonly string[],
+  fileOverride: string | null,
+): Promise<FirewallPlan> {
   const el = input.family === 'rhel';
   const path = fileOverride ?? (el ? '/etc/sysconfig/iptables' : '/etc/iptables/rules.v4');
   const files = [fileElement(path, `${HEADER}\n${rules.trimEnd()}\n`, 0o600)];
   const steps: ServiceStep[] = [];
   let reload = false;
   if (el) steps.push({ service: 'iptables', enabled: true });
-  else if (path === '/etc/iptables/rules.v4' && (await input.services.exists('netfilter-persistent'))) steps.push({ service: 'netfilter-persistent', enabled: true });
+  else if (path === '/etc/iptables/rules.v4' && (await input.services.exists('netfilter-persistent')))
+    steps.push({ service: 'netfilter-persistent', enabled: true });
   else if (input.services.name === 'systemd') {
     const restore = input.sys.which('iptables-restore') ?? '/usr/sbin/iptables-restore';
     files.push(fileElement(`/etc/systemd/system/${IPTABLES_UNIT}.service`, iptablesUnit(restore, path), 0o644));
     steps.push({ service: IPTABLES_UNIT, enabled: true });
     reload = true;
   } else {
-    input.log.warn(`The iptables rules are saved in ${path}, but nothing will load them at boot: install netfilter-persistent`);
+    input.log.warn(
+      `The iptables rules are saved in ${path}, but nothing will load them at boot: install netfilter-persistent`,
+    );
   }
   const ruleset = new IptablesRuleset(input.sys, rules, tables);
   const enabledBefore = await enabledNow(input, steps);
@@ -62,7 +72,11 @@ export async function iptablesPlan(input: PlanInput, rules: string, tables: read
   if (steps.length > 0) elements.push(new ServiceChanges(input.services, steps, reload));
   return {
     elements,
-    changed: () => ruleset.changed || files.some((f) => f.changed) || input.firewalldRunning || steps.some((s) => !enabledBefore.has(s.service)),
+    changed: () =>
+      ruleset.changed ||
+      files.some((f) => f.changed) ||
+      input.firewalldRunning ||
+      steps.some((s) => !enabledBefore.has(s.service)),
   };
 }
 
@@ -74,7 +88,8 @@ export function iptablesUnit(restore: string, rulesFile: string): string {
     'DefaultDependencies=no',
     'Wants=network-pre.target',
     'Before=network-pre.target shutdown.target',
-    'After=local-fs.target',
+    // nftables.service starts with 'flush ruleset', which would drop rules loaded before it.
+    'After=local-fs.target nftables.service',
     'Conflicts=shutdown.target',
     `ConditionFileNotEmpty=${rulesFile}`,
     '',
@@ -89,7 +104,12 @@ export function iptablesUnit(restore: string, rulesFile: string): string {
   ].join('\n');
 }
 
-export async function nftablesPlan(input: PlanInput, rules: string, tables: readonly TableName[], fileOverride: string | null): Promise<FirewallPlan> {
+export async function nftablesPlan(
+  input: PlanInput,
+  rules: string,
+  tables: readonly TableName[],
+  fileOverride: string | null,
+): Promise<FirewallPlan> {
   const el = input.family === 'rhel';
   const path = fileOverride ?? (el ? '/etc/nftables/otopi.nft' : '/etc/nftables.d/otopi.nft');
   const mainConf = el ? '/etc/sysconfig/nftables.conf' : '/etc/nftables.conf';
@@ -99,7 +119,9 @@ export async function nftablesPlan(input: PlanInput, rules: string, tables: read
   const include = `include "${path}"`;
   if (current === null || !current.split('\n').some((l) => l.trim() === include)) {
     const base = current ?? `#!${input.sys.which('nft') ?? '/usr/sbin/nft'} -f\n`;
-    files.push(new FileTransaction({ path: mainConf, content: `${base.replace(/\n?$/, '\n')}${include}\n`, mode: 0o755 }));
+    files.push(
+      new FileTransaction({ path: mainConf, content: `${base.replace(/\n?$/, '\n')}${include}\n`, mode: 0o755 }),
+    );
   }
   const steps: ServiceStep[] = input.services.name === 'none' ? [] : [{ service: 'nftables', enabled: true }];
   const enabledBefore = await enabledNow(input, steps);
@@ -108,15 +130,27 @@ export async function nftablesPlan(input: PlanInput, rules: string, tables: read
   if (steps.length > 0) elements.push(new ServiceChanges(input.services, steps));
   return {
     elements,
-    changed: () => element.changed || files.some((f) => f.changed) || input.firewalldRunning || steps.some((s) => !enabledBefore.has(s.service)),
+    changed: () =>
+      element.changed ||
+      files.some((f) => f.changed) ||
+      input.firewalldRunning ||
+      steps.some((s) => !enabledBefore.has(s.service)),
   };
 }
 
 /** firewalld must already run (firewall-cmd talks to the daemon, even for --permanent). */
-export function firewalldPlan(input: PlanInput, services: readonly string[], ports: readonly string[], zone: string | null): FirewallPlan {
+export function firewalldPlan(
+  input: PlanInput,
+  services: readonly string[],
+  ports: readonly string[],
+  zone: string | null,
+): FirewallPlan {
   const settings = new FirewalldSettings(
     input.sys,
-    [...services.map((value) => ({ kind: 'service' as const, value })), ...ports.map((value) => ({ kind: 'port' as const, value }))],
+    [
+      ...services.map((value) => ({ kind: 'service' as const, value })),
+      ...ports.map((value) => ({ kind: 'port' as const, value })),
+    ],
     zone,
   );
   return { elements: [settings], changed: () => settings.pending.length > 0 };

@@ -40,12 +40,19 @@ export class FirewalldSettings implements TransactionElement {
     this.missing = [];
     for (const item of this.items) {
       for (const permanent of [true, false]) {
-        const r = await this.cmd([...(permanent ? ['--permanent'] : []), `--zone=${zone}`, `--query-${item.kind}=${item.value}`], true);
+        const r = await this.cmd(
+          [...(permanent ? ['--permanent'] : []), `--zone=${zone}`, `--query-${item.kind}=${item.value}`],
+          true,
+        );
         if (r.code === 0) continue;
         if (r.code !== 1) {
-          throw new OtopiError('ENV_BAD_VALUE', `firewalld does not accept ${item.kind} '${item.value}': ${(r.stderr.trim() || r.stdout.trim()).split('\n')[0] ?? ''}`, {
-            key: item.kind === 'service' ? 'NETWORK/firewalldServices' : 'NETWORK/firewalldPorts',
-          });
+          throw new OtopiError(
+            'ENV_BAD_VALUE',
+            `firewalld does not accept ${item.kind} '${item.value}': ${(r.stderr.trim() || r.stdout.trim()).split('\n')[0] ?? ''}`,
+            {
+              key: item.kind === 'service' ? 'NETWORK/firewalldServices' : 'NETWORK/firewalldPorts',
+            },
+          );
         }
         this.missing.push({ ...item, permanent });
       }
@@ -54,7 +61,11 @@ export class FirewalldSettings implements TransactionElement {
 
   async commit(): Promise<void> {
     for (const a of this.missing) {
-      await this.cmd([...(a.permanent ? ['--permanent'] : []), `--zone=${this.zone_ ?? ''}`, `--add-${a.kind}=${a.value}`]);
+      await this.cmd([
+        ...(a.permanent ? ['--permanent'] : []),
+        `--zone=${this.zone_ ?? ''}`,
+        `--add-${a.kind}=${a.value}`,
+      ]);
       this.added.push(a);
     }
     this.sys.log.info(
@@ -66,7 +77,10 @@ export class FirewalldSettings implements TransactionElement {
 
   async rollback(): Promise<void> {
     for (const a of [...this.added].reverse()) {
-      await this.cmd([...(a.permanent ? ['--permanent'] : []), `--zone=${this.zone_ ?? ''}`, `--remove-${a.kind}=${a.value}`], true);
+      await this.cmd(
+        [...(a.permanent ? ['--permanent'] : []), `--zone=${this.zone_ ?? ''}`, `--remove-${a.kind}=${a.value}`],
+        true,
+      );
     }
     if (this.added.length > 0) this.sys.log.info(`firewalld: removed what this run added to zone ${this.zone_ ?? ''}`);
     this.added = [];

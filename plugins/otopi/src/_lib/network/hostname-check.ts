@@ -41,7 +41,8 @@ export function checkHostname(facts: HostnameFacts): string[] {
   const { name } = facts;
   const syntax = hostnameSyntaxProblem(name);
   if (syntax !== null) warnings.push(`Host name '${name}' is not a valid DNS name: ${syntax}`);
-  if (/^localhost(\.localdomain)?$/i.test(name)) warnings.push(`Host name '${name}' is a loopback name; other hosts cannot reach this one by it`);
+  if (/^localhost(\.localdomain)?$/i.test(name))
+    warnings.push(`Host name '${name}' is a loopback name; other hosts cannot reach this one by it`);
   if (facts.resolved instanceof Error) {
     warnings.push(`Host name '${name}' does not resolve: ${facts.resolved.message}`);
     return warnings;
@@ -53,7 +54,9 @@ export function checkHostname(facts: HostnameFacts): string[] {
   }
   const outward = resolved.filter((a) => !isLoopback(a));
   if (outward.length === 0) {
-    warnings.push(`Host name '${name}' resolves only to loopback (${resolved.join(', ')}); other hosts cannot reach this one by it`);
+    warnings.push(
+      `Host name '${name}' resolves only to loopback (${resolved.join(', ')}); other hosts cannot reach this one by it`,
+    );
     return warnings;
   }
   const local = new Set(facts.local.map(normalizeAddress));
@@ -61,7 +64,9 @@ export function checkHostname(facts: HostnameFacts): string[] {
   if (foreign.length === outward.length) {
     warnings.push(`Host name '${name}' resolves to ${foreign.join(', ')}, none of which is an address of this host`);
   } else if (foreign.length > 0) {
-    warnings.push(`Host name '${name}' also resolves to ${foreign.join(', ')}, which ${foreign.length === 1 ? 'is not an address' : 'are not addresses'} of this host`);
+    warnings.push(
+      `Host name '${name}' also resolves to ${foreign.join(', ')}, which ${foreign.length === 1 ? 'is not an address' : 'are not addresses'} of this host`,
+    );
   }
   return warnings;
 }

@@ -21,7 +21,8 @@ export class RulesSyntaxError extends Error {}
 export function splitWords(line: string): string[] {
   const words: string[] = [];
   const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
-  for (let m = re.exec(line); m !== null; m = re.exec(line)) words.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!);
+  for (let m = re.exec(line); m !== null; m = re.exec(line))
+    words.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!);
   return words;
 }
 
@@ -104,11 +105,16 @@ export function checkIptablesSsh(tables: Map<string, IptablesTable>, packet: Ssh
     const table = tables.get(tableName);
     if (table === undefined || !table.policies.has(chain)) continue;
     const outcome = walk(table, chain, packet, doubts, 0);
-    if (outcome.kind === 'drop') return { safe: false, reason: `${tableName} ${chain}: '${outcome.rule ?? ''}' drops ${what}`, doubts };
+    if (outcome.kind === 'drop')
+      return { safe: false, reason: `${tableName} ${chain}: '${outcome.rule ?? ''}' drops ${what}`, doubts };
     if (outcome.kind === 'accept') continue;
     const policy = table.policies.get(chain) ?? 'ACCEPT';
     if (policy !== 'ACCEPT') {
-      return { safe: false, reason: `${tableName} ${chain}: no rule surely accepts ${what}, and the policy is ${policy}`, doubts };
+      return {
+        safe: false,
+        reason: `${tableName} ${chain}: no rule surely accepts ${what}, and the policy is ${policy}`,
+        doubts,
+      };
     }
   }
   return { safe: true, reason: `${what} are accepted`, doubts };
@@ -173,7 +179,13 @@ function evaluateRule(words: readonly string[], p: SshPacket): { match: Match; t
       case '-d':
       case '--destination':
       case '--dst':
-        takes(p.destination === undefined ? 'maybe' : value.split(',').some((c) => inCidr(p.destination!, c)) ? 'yes' : 'no');
+        takes(
+          p.destination === undefined
+            ? 'maybe'
+            : value.split(',').some((c) => inCidr(p.destination!, c))
+              ? 'yes'
+              : 'no',
+        );
         break;
       case '-i':
       case '--in-interface':

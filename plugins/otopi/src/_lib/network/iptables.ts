@@ -49,11 +49,19 @@ export class IptablesRuleset implements TransactionElement {
   ) {}
 
   async prepare(): Promise<void> {
-    const test = await this.sys.run([need(this.sys, 'iptables-restore'), '--test'], { log: this.sys.log, input: this.rules, allowFailure: true });
+    const test = await this.sys.run([need(this.sys, 'iptables-restore'), '--test'], {
+      log: this.sys.log,
+      input: this.rules,
+      allowFailure: true,
+    });
     if (test.code !== 0) {
-      throw new OtopiError('ENV_BAD_VALUE', `iptables-restore refuses the rules: ${test.stderr.trim().split('\n').slice(0, 3).join(' / ')}`, {
-        key: 'NETWORK/iptablesRules',
-      });
+      throw new OtopiError(
+        'ENV_BAD_VALUE',
+        `iptables-restore refuses the rules: ${test.stderr.trim().split('\n').slice(0, 3).join(' / ')}`,
+        {
+          key: 'NETWORK/iptablesRules',
+        },
+      );
     }
     this.previous = (await this.sys.run([need(this.sys, 'iptables-save')], { log: this.sys.log })).stdout;
   }
@@ -64,7 +72,11 @@ export class IptablesRuleset implements TransactionElement {
     const after = savedTables((await this.sys.run([need(this.sys, 'iptables-save')], { log: this.sys.log })).stdout);
     const before = savedTables(this.previous ?? '');
     this.changed = this.tables.some((t) => before.get(t) !== after.get(t));
-    this.sys.log.info(this.changed ? `iptables: loaded the rules into ${this.tables.join(', ')}` : 'iptables: the live rules already were these: no changes');
+    this.sys.log.info(
+      this.changed
+        ? `iptables: loaded the rules into ${this.tables.join(', ')}`
+        : 'iptables: the live rules already were these: no changes',
+    );
   }
 
   async rollback(): Promise<void> {
@@ -74,7 +86,10 @@ export class IptablesRuleset implements TransactionElement {
     const empty = this.tables
       .filter((t) => !before.has(t) && BUILTIN[t] !== undefined)
       .map((t) => [`*${t}`, ...BUILTIN[t]!.map((c) => `:${c} ACCEPT [0:0]`), 'COMMIT'].join('\n'));
-    await this.sys.run([need(this.sys, 'iptables-restore')], { log: this.sys.log, input: `${this.previous}\n${empty.join('\n')}\n` });
+    await this.sys.run([need(this.sys, 'iptables-restore')], {
+      log: this.sys.log,
+      input: `${this.previous}\n${empty.join('\n')}\n`,
+    });
     this.loaded = false;
     this.sys.log.info('iptables: the previous rules are back');
   }

@@ -39,11 +39,19 @@ export class NftRuleset implements TransactionElement {
   }
 
   async prepare(): Promise<void> {
-    const check = await this.sys.run([need(this.sys, 'nft'), '-c', '-f', '-'], { log: this.sys.log, input: this.ruleset, allowFailure: true });
+    const check = await this.sys.run([need(this.sys, 'nft'), '-c', '-f', '-'], {
+      log: this.sys.log,
+      input: this.ruleset,
+      allowFailure: true,
+    });
     if (check.code !== 0) {
-      throw new OtopiError('ENV_BAD_VALUE', `nft refuses the ruleset: ${check.stderr.trim().split('\n').slice(0, 4).join(' / ')}`, {
-        key: 'NETWORK/nftablesRules',
-      });
+      throw new OtopiError(
+        'ENV_BAD_VALUE',
+        `nft refuses the ruleset: ${check.stderr.trim().split('\n').slice(0, 4).join(' / ')}`,
+        {
+          key: 'NETWORK/nftablesRules',
+        },
+      );
     }
     for (const t of this.tables) this.previous.set(key(t), await this.list(t));
   }
@@ -57,7 +65,11 @@ export class NftRuleset implements TransactionElement {
       const after = await this.list(t);
       if (before === null || after === null || normalize(before) !== normalize(after)) this.changed = true;
     }
-    this.sys.log.info(this.changed ? `nftables: loaded ${this.description}` : `nftables: ${this.description} already were these: no changes`);
+    this.sys.log.info(
+      this.changed
+        ? `nftables: loaded ${this.description}`
+        : `nftables: ${this.description} already were these: no changes`,
+    );
   }
 
   async rollback(): Promise<void> {
@@ -82,7 +94,10 @@ export class NftRuleset implements TransactionElement {
   }
 
   private async list(t: TableName): Promise<string | null> {
-    const r = await this.sys.run([need(this.sys, 'nft'), 'list', 'table', t.family, t.name], { log: this.sys.log, allowFailure: true });
+    const r = await this.sys.run([need(this.sys, 'nft'), 'list', 'table', t.family, t.name], {
+      log: this.sys.log,
+      allowFailure: true,
+    });
     return r.code === 0 ? r.stdout : null;
   }
 }

@@ -76,14 +76,23 @@ function toBits(address: string): string | null {
   const t = tail === undefined || tail === '' ? [] : tail.split(':');
   const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
   if (groups.length !== 8) return null;
-  return groups.map((g) => parseInt(g || '0', 16).toString(2).padStart(16, '0')).join('');
+  return groups
+    .map((g) =>
+      parseInt(g || '0', 16)
+        .toString(2)
+        .padStart(16, '0'),
+    )
+    .join('');
 }
 
 const WELL_KNOWN: Readonly<Record<string, number>> = { ssh: 22, http: 80, https: 443 };
 
 /** Whether `port` is in a list like `22`, `20:30`, `20-30`, `22,80,443`. */
 export function portIn(port: number, list: string): boolean | null {
-  for (const item of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const range = /^(\d+)?[:-](\d+)?$/.exec(item);
     if (range !== null) {
       if (port >= Number(range[1] ?? 0) && port <= Number(range[2] ?? 65535)) return true;

@@ -15,7 +15,8 @@ const ACCEPTED = new Set([
   'sk-ecdsa-sha2-nistp256@openssh.com',
 ]);
 /** Types an authorized_keys line may carry (for parsing the file; DSA and certificates included). */
-const KNOWN = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com|[a-z0-9-]+-cert-v01@openssh\.com)$/;
+const KNOWN =
+  /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com|[a-z0-9-]+-cert-v01@openssh\.com)$/;
 
 export interface PublicKey {
   /** `from="10.0.0.1",no-pty`… before the type, as written; '' when none. */
@@ -56,15 +57,20 @@ export function formatKeyLine(key: PublicKey): string {
 
 /** Checks a key given by the user; returns it, or throws an Error saying what is wrong. */
 export function validatePublicKey(text: string): PublicKey {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (lines.length !== 1) throw new Error(`expected one key line, got ${lines.length}`);
   const key = parseKeyLine(lines[0]!);
   if (key === null) throw new Error('not a public key line (<type> <base64> [comment])');
   if (key.options !== '') throw new Error('give the key without authorized_keys options');
-  if (key.type === 'ssh-dss') throw new Error('DSA keys are not accepted by current OpenSSH; use ed25519, ECDSA or RSA');
+  if (key.type === 'ssh-dss')
+    throw new Error('DSA keys are not accepted by current OpenSSH; use ed25519, ECDSA or RSA');
   if (!ACCEPTED.has(key.type)) throw new Error(`key type ${key.type} is not supported`);
   const blob = Buffer.from(key.blob, 'base64');
-  if (blob.toString('base64').replace(/=+$/, '') !== key.blob.replace(/=+$/, '')) throw new Error('the key is not valid base64');
+  if (blob.toString('base64').replace(/=+$/, '') !== key.blob.replace(/=+$/, ''))
+    throw new Error('the key is not valid base64');
   const fields = sshStrings(blob, 3);
   if (fields[0]?.toString('latin1') !== key.type) throw new Error(`the key data is not a ${key.type} key`);
   if (key.type === 'ssh-rsa') {

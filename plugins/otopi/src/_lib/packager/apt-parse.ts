@@ -42,7 +42,14 @@ export interface PolicyEntry {
 /** `apt-cache policy <names>`. */
 export function parseAptPolicy(text: string): PolicyEntry[] {
   const out: PolicyEntry[] = [];
-  let current: { name: string; installed: string | null; candidate: string | null; versions: { version: string; sources: string[] }[] } | undefined;
+  let current:
+    | {
+        name: string;
+        installed: string | null;
+        candidate: string | null;
+        versions: { version: string; sources: string[] }[];
+      }
+    | undefined;
   let version: { version: string; sources: string[] } | undefined;
   const none = (v: string): string | null => (v === '(none)' || v === '' ? null : v);
   for (const line of text.split('\n')) {
@@ -72,7 +79,8 @@ export function parseAptPolicy(text: string): PolicyEntry[] {
       continue;
     }
     m = /^\s{6,}-?\d+ (.+)$/.exec(line);
-    if (m !== null && version !== undefined && !m[1]!.includes('/var/lib/dpkg/status')) version.sources.push(m[1]!.trim());
+    if (m !== null && version !== undefined && !m[1]!.includes('/var/lib/dpkg/status'))
+      version.sources.push(m[1]!.trim());
   }
   return out.map((p) => ({ ...p, versions: p.versions.filter((v) => v.sources.length > 0) }));
 }
@@ -133,13 +141,20 @@ export function parseAptSimulation(text: string, compare: (a: string, b: string)
 export function describeSimulation(actions: readonly SimulatedAction[]): string {
   if (actions.length === 0) return 'no package changes';
   return actions
-    .map((a) => (a.from === undefined ? `${a.action} ${a.name} ${a.version}` : `${a.action} ${a.name} ${a.from} → ${a.version}`))
+    .map((a) =>
+      a.from === undefined ? `${a.action} ${a.name} ${a.version}` : `${a.action} ${a.name} ${a.from} → ${a.version}`,
+    )
     .join('\n');
 }
 
 /** Who holds the dpkg or apt lock, from apt's error text; null when the failure is something else. */
 export function aptLockHolder(output: string): string | null {
-  if (!/Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock (the administration|directory)/.test(output)) return null;
+  if (
+    !/Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock (the administration|directory)/.test(
+      output,
+    )
+  )
+    return null;
   const m = /held by process (\d+)(?: \(([^)]+)\))?/.exec(output);
   if (m === null) return '';
   return m[2] === undefined ? `process ${m[1]}` : `process ${m[1]}, ${m[2]}`;

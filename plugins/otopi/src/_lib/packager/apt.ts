@@ -17,7 +17,15 @@ import {
   parseDpkgQuery,
 } from './apt-parse.js';
 import { runTool, type ToolRunOptions } from './progress.js';
-import type { InstalledSnapshot, PackageChanges, PackageInfo, PackageRequest, PackagerBackend, QueryOptions, UpdateInfo } from './types.js';
+import type {
+  InstalledSnapshot,
+  PackageChanges,
+  PackageInfo,
+  PackageRequest,
+  PackagerBackend,
+  QueryOptions,
+  UpdateInfo,
+} from './types.js';
 
 export type ToolSettings = Pick<ToolRunOptions, 'sleep' | 'keepAliveS' | 'lockTimeoutS' | 'lockRetryS'> & {
   /** Whether `refresh()` refreshes at all. */
@@ -25,7 +33,16 @@ export type ToolSettings = Pick<ToolRunOptions, 'sleep' | 'keepAliveS' | 'lockTi
 };
 
 const APT_ENV = { DEBIAN_FRONTEND: 'noninteractive', APT_LISTCHANGES_FRONTEND: 'none', NEEDRESTART_MODE: 'a' };
-const APT_OPTIONS = ['-y', '-q', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', '-o', 'Dpkg::Use-Pty=0'];
+const APT_OPTIONS = [
+  '-y',
+  '-q',
+  '-o',
+  'Dpkg::Options::=--force-confdef',
+  '-o',
+  'Dpkg::Options::=--force-confold',
+  '-o',
+  'Dpkg::Use-Pty=0',
+];
 
 export class AptBackend implements PackagerBackend {
   readonly name = 'apt';
@@ -45,7 +62,10 @@ export class AptBackend implements PackagerBackend {
 
   async queryInstalled(patterns: readonly string[]): Promise<PackageInfo[]> {
     if (patterns.length === 0) return [];
-    const r = await this.sys.run([need(this.sys, 'dpkg-query'), '-W', `-f=${DPKG_FORMAT}`, ...patterns], { log: this.sys.log, allowFailure: true });
+    const r = await this.sys.run([need(this.sys, 'dpkg-query'), '-W', `-f=${DPKG_FORMAT}`, ...patterns], {
+      log: this.sys.log,
+      allowFailure: true,
+    });
     return parseDpkgQuery(r.stdout)
       .filter((e) => e.state === 'installed')
       .map((e) => ({ name: e.name, version: e.version, arch: e.arch, source: 'installed' }));
@@ -91,7 +111,11 @@ export class AptBackend implements PackagerBackend {
   async simulate(requests: readonly PackageRequest[]): Promise<string> {
     const lines: string[] = [];
     for (const [args] of this.commands(requests)) {
-      const r = await this.sys.run([need(this.sys, 'apt-get'), '-s', ...args], { log: this.sys.log, allowFailure: true, env: APT_ENV });
+      const r = await this.sys.run([need(this.sys, 'apt-get'), '-s', ...args], {
+        log: this.sys.log,
+        allowFailure: true,
+        env: APT_ENV,
+      });
       if (r.code !== 0) {
         lines.push(`apt-get -s ${args.join(' ')} failed: ${r.stderr.trim().split('\n').slice(-2).join(' / ')}`);
         continue;
@@ -105,8 +129,10 @@ export class AptBackend implements PackagerBackend {
     const notUndone: string[] = [];
     const purge = changes.installed.filter((p) => !before.configOnly.has(p.name)).map((p) => p.name);
     const remove = changes.installed.filter((p) => before.configOnly.has(p.name)).map((p) => p.name);
-    if (purge.length > 0) await this.tryAptGet(['purge', ...purge], 'Purging the packages this run installed', notUndone);
-    if (remove.length > 0) await this.tryAptGet(['remove', ...remove], 'Removing the packages this run installed', notUndone);
+    if (purge.length > 0)
+      await this.tryAptGet(['purge', ...purge], 'Purging the packages this run installed', notUndone);
+    if (remove.length > 0)
+      await this.tryAptGet(['remove', ...remove], 'Removing the packages this run installed', notUndone);
     // Earlier versions go back only where a repository still has them.
     const back = [
       ...changes.upgraded.map((p) => ({ name: p.name, version: p.from, now: p.to })),
@@ -114,7 +140,9 @@ export class AptBackend implements PackagerBackend {
       ...changes.removed.map((p) => ({ name: p.name, version: p.version, now: null })),
     ];
     if (back.length === 0) return notUndone;
-    const offered = new Map((await this.policy(back.map((b) => b.name))).map((e) => [e.name, new Set(e.versions.map((v) => v.version))]));
+    const offered = new Map(
+      (await this.policy(back.map((b) => b.name))).map((e) => [e.name, new Set(e.versions.map((v) => v.version))]),
+    );
     const restorable = back.filter((b) => offered.get(b.name)?.has(b.version) === true);
     for (const b of back) {
       if (restorable.includes(b)) continue;

@@ -35,7 +35,8 @@ export function isEmpty(changes: PackageChanges): boolean {
 /** `installed vdsm-4.50.2-1, ovirt-host-4.5.0-1; upgraded …` or `no changes`. */
 export function describeChanges(changes: PackageChanges): string {
   const parts: string[] = [];
-  const list = (items: readonly { name: string; version: string }[]): string => items.map((i) => `${i.name} ${i.version}`).join(', ');
+  const list = (items: readonly { name: string; version: string }[]): string =>
+    items.map((i) => `${i.name} ${i.version}`).join(', ');
   const moves = (items: readonly { name: string; from: string; to: string }[]): string =>
     items.map((i) => `${i.name} ${i.from} → ${i.to}`).join(', ');
   if (changes.installed.length > 0) parts.push(`installed ${list(changes.installed)}`);

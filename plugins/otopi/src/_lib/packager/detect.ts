@@ -27,17 +27,29 @@ export function choosePackager(requested: string, os: OsRelease, has: (program: 
     const name = requested as PackagerName;
     const missing = PACKAGER_TOOLS[name].filter((p) => !has(p));
     if (missing.length > 0) {
-      throw new OtopiError('COMMAND_MISSING', `PACKAGER/packager is '${name}', but ${missing.join(', ')} cannot be found`, {
-        key: 'PACKAGER/packager',
-        hint: `Install ${name}, set COMMAND/${missing[0]!}=str:/path, or use PACKAGER/packager=str:auto.`,
-      });
+      throw new OtopiError(
+        'COMMAND_MISSING',
+        `PACKAGER/packager is '${name}', but ${missing.join(', ')} cannot be found`,
+        {
+          key: 'PACKAGER/packager',
+          hint: `Install ${name}, set COMMAND/${missing[0]!}=str:/path, or use PACKAGER/packager=str:auto.`,
+        },
+      );
     }
     return { name, reason: 'set by PACKAGER/packager' };
   }
   const family = osFamily(os);
-  const order: PackagerName[] = family === 'debian' ? ['apt'] : family === 'rhel' ? ['dnf', 'yum'] : ['apt', 'dnf', 'yum'];
+  const order: PackagerName[] =
+    family === 'debian' ? ['apt'] : family === 'rhel' ? ['dnf', 'yum'] : ['apt', 'dnf', 'yum'];
   for (const name of order) {
-    if (usable(name)) return { name, reason: family === 'unknown' ? `${name} tools found on unknown distribution '${os.id}'` : `${os.id} is ${family}-like` };
+    if (usable(name))
+      return {
+        name,
+        reason:
+          family === 'unknown'
+            ? `${name} tools found on unknown distribution '${os.id}'`
+            : `${os.id} is ${family}-like`,
+      };
   }
   return {
     name: 'offline',

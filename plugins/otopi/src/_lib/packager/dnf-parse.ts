@@ -135,7 +135,11 @@ export function parseResolution(text: string): ResolvedAction[] {
 
 /** Who holds the rpm/dnf/yum lock, from the tool's error text; null when the failure is something else. */
 export function rpmLockHolder(output: string): string | null {
-  if (!/transaction lock|Failed to obtain.*lock|Could not obtain lock|Cannot lock|Another app is currently holding the yum lock|Waiting for process with pid/i.test(output)) {
+  if (
+    !/transaction lock|Failed to obtain.*lock|Could not obtain lock|Cannot lock|Another app is currently holding the yum lock|Waiting for process with pid/i.test(
+      output,
+    )
+  ) {
     return null;
   }
   const m = /pid:? (\d+)|process (\d+)/i.exec(output);

@@ -6,10 +6,26 @@
 import { compareRpmVersions } from '@otopi/core';
 import type { SystemAccess } from '../runner.js';
 import { need } from '../runner.js';
-import { RPM_FORMAT, availableFromList, parseHistoryIds, parseResolution, parseRpmQuery, rpmLockHolder, updatesFromCheck } from './dnf-parse.js';
+import {
+  RPM_FORMAT,
+  availableFromList,
+  parseHistoryIds,
+  parseResolution,
+  parseRpmQuery,
+  rpmLockHolder,
+  updatesFromCheck,
+} from './dnf-parse.js';
 import { runTool, toolFailed } from './progress.js';
 import type { ToolSettings } from './apt.js';
-import type { InstalledSnapshot, PackageChanges, PackageInfo, PackageRequest, PackagerBackend, QueryOptions, UpdateInfo } from './types.js';
+import type {
+  InstalledSnapshot,
+  PackageChanges,
+  PackageInfo,
+  PackageRequest,
+  PackagerBackend,
+  QueryOptions,
+  UpdateInfo,
+} from './types.js';
 
 export class DnfBackend implements PackagerBackend {
   readonly versionScheme = 'rpm';
@@ -33,17 +49,27 @@ export class DnfBackend implements PackagerBackend {
 
   async queryInstalled(patterns: readonly string[]): Promise<PackageInfo[]> {
     if (patterns.length === 0) return [];
-    const r = await this.sys.run([need(this.sys, 'rpm'), '-q', '--qf', RPM_FORMAT, ...patterns], { log: this.sys.log, allowFailure: true });
+    const r = await this.sys.run([need(this.sys, 'rpm'), '-q', '--qf', RPM_FORMAT, ...patterns], {
+      log: this.sys.log,
+      allowFailure: true,
+    });
     return parseRpmQuery(r.stdout);
   }
 
   async queryAvailable(patterns: readonly string[], options: QueryOptions = {}): Promise<PackageInfo[]> {
     if (patterns.length === 0) return [];
     await this.refresh();
-    const args = ['-q', 'list', '--available', ...(options.allVersions === true ? ['--showduplicates'] : []), ...patterns];
+    const args = [
+      '-q',
+      'list',
+      '--available',
+      ...(options.allVersions === true ? ['--showduplicates'] : []),
+      ...patterns,
+    ];
     const r = await this.sys.run([this.tool, ...args], { log: this.sys.log, allowFailure: true });
     // Exit 1 with "No matching Packages" is an empty answer, not an error.
-    if (r.code !== 0 && !/No match|No matching/i.test(`${r.stderr}${r.stdout}`)) throw toolFailed([this.tool, ...args], r);
+    if (r.code !== 0 && !/No match|No matching/i.test(`${r.stderr}${r.stdout}`))
+      throw toolFailed([this.tool, ...args], r);
     return availableFromList(r.stdout);
   }
 
@@ -102,7 +128,9 @@ export class DnfBackend implements PackagerBackend {
   }
 
   private commands(requests: readonly PackageRequest[]): [string[], string][] {
-    const names = (action: PackageRequest['action']): string[] => [...new Set(requests.filter((r) => r.action === action).flatMap((r) => r.packages))];
+    const names = (action: PackageRequest['action']): string[] => [
+      ...new Set(requests.filter((r) => r.action === action).flatMap((r) => r.packages)),
+    ];
     // best: fail rather than silently install an older version than asked for (otopi set it too).
     const best = this.name === 'dnf' ? ['--best'] : [];
     const out: [string[], string][] = [];
@@ -110,7 +138,8 @@ export class DnfBackend implements PackagerBackend {
     const update = names('update');
     const remove = names('remove');
     if (install.length > 0) out.push([['install', ...best, ...install], `Installing ${install.join(', ')}`]);
-    if (update.length > 0) out.push([[this.name === 'yum' ? 'update' : 'upgrade', ...best, ...update], `Updating ${update.join(', ')}`]);
+    if (update.length > 0)
+      out.push([[this.name === 'yum' ? 'update' : 'upgrade', ...best, ...update], `Updating ${update.join(', ')}`]);
     if (remove.length > 0) out.push([['remove', ...remove], `Removing ${remove.join(', ')}`]);
     return out;
   }
@@ -126,6 +155,12 @@ export class DnfBackend implements PackagerBackend {
   }
 
   private async runTool(args: readonly string[], what: string): Promise<void> {
-    await runTool([this.tool, ...args], { ...this.settings, run: this.sys.run, log: this.sys.log, what, lockHolder: rpmLockHolder });
+    await runTool([this.tool, ...args], {
+      ...this.settings,
+      run: this.sys.run,
+      log: this.sys.log,
+      what,
+      lockHolder: rpmLockHolder,
+    });
   }
 }

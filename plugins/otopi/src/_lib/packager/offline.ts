@@ -4,7 +4,14 @@
  * the list, so an image built without network access is validated rather than changed.
  */
 import { OtopiError } from '@otopi/core';
-import type { InstalledSnapshot, PackageChanges, PackageInfo, PackageRequest, PackagerBackend, UpdateInfo } from './types.js';
+import type {
+  InstalledSnapshot,
+  PackageChanges,
+  PackageInfo,
+  PackageRequest,
+  PackagerBackend,
+  UpdateInfo,
+} from './types.js';
 
 export class OfflineBackend implements PackagerBackend {
   readonly name = 'offline';
@@ -51,7 +58,9 @@ export class OfflineBackend implements PackagerBackend {
 
   async simulate(requests: readonly PackageRequest[]): Promise<string> {
     const missing = await this.missing(requests);
-    return missing.length === 0 ? 'no package changes (offline: every needed package is installed)' : `offline: missing ${missing.join(', ')}`;
+    return missing.length === 0
+      ? 'no package changes (offline: every needed package is installed)'
+      : `offline: missing ${missing.join(', ')}`;
   }
 
   undo(_changes: PackageChanges): Promise<string[]> {
@@ -59,7 +68,9 @@ export class OfflineBackend implements PackagerBackend {
   }
 
   private async missing(requests: readonly PackageRequest[]): Promise<string[]> {
-    const wanted = [...new Set(requests.filter((r) => r.action === 'install').flatMap((r) => r.packages.map(bareName)))];
+    const wanted = [
+      ...new Set(requests.filter((r) => r.action === 'install').flatMap((r) => r.packages.map(bareName))),
+    ];
     if (wanted.length === 0) return [];
     if (this.inner === null) return wanted;
     const present = new Set((await this.inner.queryInstalled(wanted)).map((p) => p.name));

@@ -40,9 +40,13 @@ export async function runTool(argv: readonly string[], options: ToolRunOptions):
     const holder = options.lockHolder(`${result.stderr}\n${result.stdout}`);
     if (holder === null) throw toolFailed(argv, result);
     if (waited >= options.lockTimeoutS) {
-      throw new OtopiError('HANDLER_FAILED', `${options.what}: the package manager lock is still held${who(holder)} after ${waited} s`, {
-        hint: 'Wait for the other package operation to finish and run again, or raise PACKAGER/lockTimeout.',
-      });
+      throw new OtopiError(
+        'HANDLER_FAILED',
+        `${options.what}: the package manager lock is still held${who(holder)} after ${waited} s`,
+        {
+          hint: 'Wait for the other package operation to finish and run again, or raise PACKAGER/lockTimeout.',
+        },
+      );
     }
     const pause = Math.min(options.lockRetryS, options.lockTimeoutS - waited);
     options.log.info(
@@ -63,7 +67,10 @@ export function toolFailed(argv: readonly string[], result: ExecResult): OtopiEr
     .map((l) => l.trim())
     .filter((l) => /^(E:|Error|error:|Problem|dpkg:|No match|Unable)/.test(l));
   const detail = (lines.length > 0 ? lines : result.stderr.trim().split('\n').slice(-3)).slice(0, 5).join(' / ');
-  return new OtopiError('HANDLER_FAILED', `'${argv.join(' ')}' failed with exit code ${result.code}${detail ? `: ${detail}` : ''}`);
+  return new OtopiError(
+    'HANDLER_FAILED',
+    `'${argv.join(' ')}' failed with exit code ${result.code}${detail ? `: ${detail}` : ''}`,
+  );
 }
 
 /** Calls `work`, logging `<what>: still working (N s): <last output line>` every keepAliveS seconds. */
@@ -73,7 +80,10 @@ export async function withKeepAlive<T>(
 ): Promise<T> {
   let last = '';
   const onOutput = (chunk: string): void => {
-    const lines = chunk.split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = chunk
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     if (lines.length > 0) last = lines[lines.length - 1]!;
   };
   if (options.keepAliveS <= 0) return work(onOutput);

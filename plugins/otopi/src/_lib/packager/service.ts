@@ -2,9 +2,26 @@
  * The packager provider: queues what plugins ask for and carries the queue out at the
  * packages stage inside a transaction element, so a failure later in the run undoes it.
  */
-import { OtopiError, compareVersions, type Logger, type TransactionElement, type VersionScheme } from '@otopi/core';
+import {
+  OtopiError,
+  compareVersions,
+  errorMessage,
+  type Logger,
+  type TransactionElement,
+  type VersionScheme,
+} from '@otopi/core';
 import { describeChanges, diffInstalled, isEmpty } from './changes.js';
-import type { InstalledSnapshot, PackageChanges, PackageInfo, PackageRequest, Packager, PackagerBackend, PackagerName, QueryOptions, UpdateInfo } from './types.js';
+import type {
+  InstalledSnapshot,
+  PackageChanges,
+  PackageInfo,
+  PackageRequest,
+  Packager,
+  PackagerBackend,
+  PackagerName,
+  QueryOptions,
+  UpdateInfo,
+} from './types.js';
 
 export type Phase = 'internal' | 'main';
 
@@ -48,7 +65,9 @@ export class PackagesElement implements TransactionElement {
     this.changes = undefined;
     if (changes === undefined || before === undefined || isEmpty(changes)) return;
     if (!this.undoEnabled()) {
-      this.log.warn(`The run failed; its package changes stay (PACKAGER/rollback is False): ${describeChanges(changes)}`);
+      this.log.warn(
+        `The run failed; its package changes stay (PACKAGER/rollback is False): ${describeChanges(changes)}`,
+      );
       return;
     }
     this.log.info(`Undoing the package changes of this run: ${describeChanges(changes)}`);
@@ -136,22 +155,41 @@ export class PackagerService implements Packager {
     this.log.info(`Packages (${this.backend.name}): ${summary}`);
     const before = await this.backend.snapshot();
     const marker = await this.backend.undoMarker();
+    let failure: unknown;
     try {
       await this.backend.apply(requests);
-    } finally {
-      // Recorded even when the package manager failed midway, so abort can undo the part that happened.
-      const changes = diffInstalled(this.backend.versionScheme, before.versions, (await this.backend.snapshot()).versions);
-      element.record(changes, before, marker);
-      this.log.info(isEmpty(changes) ? 'Packages: no changes (everything requested is already in place)' : `Packages: ${describeChanges(changes)}`);
+    } catch (error) {
+      failure = error;
     }
+    // Recorded even when the package manager failed midway, so abort can undo the part that happened.
+    const after = await this.backend.snapshot().catch((error: unknown) => {
+      this.log.warn(
+        `Cannot list the installed packages after the run, so its changes cannot be undone: ${errorMessage(error)}`,
+      );
+      return null;
+    });
+    if (after !== null) {
+      const changes = diffInstalled(this.backend.versionScheme, before.versions, after.versions);
+      element.record(changes, before, marker);
+      this.log.info(
+        isEmpty(changes)
+          ? 'Packages: no changes (everything requested is already in place)'
+          : `Packages: ${describeChanges(changes)}`,
+      );
+    }
+    if (failure !== undefined) throw failure;
   }
 
   private queue(action: PackageRequest['action'], packages: readonly string[], internal: boolean): void {
     const phase: Phase = internal ? 'internal' : 'main';
     if (this.done[phase]) {
-      throw new OtopiError('INTERNAL', `Too late to ${action} ${packages.join(', ')}: the ${internal ? 'internal_packages' : 'packages'} stage has run`, {
-        hint: `Queue packages before that stage (${internal ? 'setup' : 'validation or early_misc'}).`,
-      });
+      throw new OtopiError(
+        'INTERNAL',
+        `Too late to ${action} ${packages.join(', ')}: the ${internal ? 'internal_packages' : 'packages'} stage has run`,
+        {
+          hint: `Queue packages before that stage (${internal ? 'setup' : 'validation or early_misc'}).`,
+        },
+      );
     }
     const clean = packages.map((p) => p.trim()).filter(Boolean);
     if (clean.length > 0) this.queues[phase].push({ action, packages: clean });

@@ -6,7 +6,11 @@ import { OtopiError } from '@otopi/core';
 import type { FsProbe } from '../runner.js';
 import type { ServiceManagerName } from './types.js';
 
-export function chooseServiceManager(requested: string, fs: FsProbe, has: (program: string) => boolean): { name: ServiceManagerName; reason: string } {
+export function chooseServiceManager(
+  requested: string,
+  fs: FsProbe,
+  has: (program: string) => boolean,
+): { name: ServiceManagerName; reason: string } {
   if (requested !== 'auto') {
     const name = requested as ServiceManagerName;
     const tool = name === 'systemd' ? 'systemctl' : name === 'openrc' ? 'rc-service' : null;
@@ -20,6 +24,7 @@ export function chooseServiceManager(requested: string, fs: FsProbe, has: (progr
   }
   if (fs.isDir('/run/systemd/system') && has('systemctl')) return { name: 'systemd', reason: 'systemd is running' };
   if (fs.isDir('/run/openrc') && has('rc-service')) return { name: 'openrc', reason: 'OpenRC is running' };
-  if (fs.isDir('/etc/init.d') || fs.isDir('/etc/rc.d/init.d')) return { name: 'sysv', reason: 'init scripts in /etc/init.d' };
+  if (fs.isDir('/etc/init.d') || fs.isDir('/etc/rc.d/init.d'))
+    return { name: 'sysv', reason: 'init scripts in /etc/init.d' };
   return { name: 'none', reason: 'no init system found' };
 }

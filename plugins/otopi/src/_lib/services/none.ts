@@ -2,12 +2,18 @@
 import { OtopiError } from '@otopi/core';
 import type { ServiceBackend } from './types.js';
 
-const refuse = (verb: string) => (service: string): Promise<void> =>
-  Promise.reject(
-    new OtopiError('HANDLER_FAILED', `Cannot ${verb} service '${service}': no service manager was found on this host`, {
-      hint: 'Set SERVICES/manager=str:systemd|openrc|sysv if detection was wrong.',
-    }),
-  );
+const refuse =
+  (verb: string) =>
+  (service: string): Promise<void> =>
+    Promise.reject(
+      new OtopiError(
+        'HANDLER_FAILED',
+        `Cannot ${verb} service '${service}': no service manager was found on this host`,
+        {
+          hint: 'Set SERVICES/manager=str:systemd|openrc|sysv if detection was wrong.',
+        },
+      ),
+    );
 
 export const noServices: ServiceBackend = {
   name: 'none',

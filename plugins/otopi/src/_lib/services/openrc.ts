@@ -18,12 +18,18 @@ export class OpenrcBackend implements ServiceBackend {
   }
 
   async isRunning(service: string): Promise<boolean> {
-    const r = await this.sys.run([need(this.sys, 'rc-service'), service, 'status'], { log: this.sys.log, allowFailure: true });
+    const r = await this.sys.run([need(this.sys, 'rc-service'), service, 'status'], {
+      log: this.sys.log,
+      allowFailure: true,
+    });
     return r.code === 0;
   }
 
   async bootState(service: string): Promise<string> {
-    const r = await this.sys.run([need(this.sys, 'rc-update'), 'show', 'default'], { log: this.sys.log, allowFailure: true });
+    const r = await this.sys.run([need(this.sys, 'rc-update'), 'show', 'default'], {
+      log: this.sys.log,
+      allowFailure: true,
+    });
     const listed = r.stdout.split('\n').some((line) => line.split('|')[0]?.trim() === service);
     return listed ? 'enabled' : 'disabled';
   }
@@ -59,6 +65,10 @@ export class OpenrcBackend implements ServiceBackend {
 
   private async rc(program: string, args: readonly string[], what: string): Promise<void> {
     const r = await this.sys.run([need(this.sys, program), ...args], { log: this.sys.log, allowFailure: true });
-    if (r.code !== 0) throw new OtopiError('HANDLER_FAILED', `Failed to ${what}: ${(r.stderr.trim() || r.stdout.trim()).split('\n')[0] ?? ''}`);
+    if (r.code !== 0)
+      throw new OtopiError(
+        'HANDLER_FAILED',
+        `Failed to ${what}: ${(r.stderr.trim() || r.stdout.trim()).split('\n')[0] ?? ''}`,
+      );
   }
 }

@@ -4,7 +4,13 @@
  * under dry run changes are only described.
  */
 import { errorMessage, type Logger } from '@otopi/core';
-import { isEnabledState, type ServiceBackend, type ServiceManager, type ServiceManagerName, type ServiceStatus } from './types.js';
+import {
+  isEnabledState,
+  type ServiceBackend,
+  type ServiceManager,
+  type ServiceManagerName,
+  type ServiceStatus,
+} from './types.js';
 
 interface Recorded {
   readonly service: string;
@@ -123,7 +129,9 @@ export class RecordingServices implements ServiceManager {
           if (!before.running && running) await this.backend.stop(service);
           else if (before.running && (!running || rec.restarted)) await this.backend.restart(service);
         }
-        this.log.info(`Restored service ${service}: ${before.running ? 'running' : 'stopped'}, ${before.bootState} at boot`);
+        this.log.info(
+          `Restored service ${service}: ${before.running ? 'running' : 'stopped'}, ${before.bootState} at boot`,
+        );
       } catch (error) {
         failed.push(service);
         this.log.warn(`Could not restore service ${service}: ${errorMessage(error)}`);
@@ -136,7 +144,13 @@ export class RecordingServices implements ServiceManager {
   private async record(service: string): Promise<Recorded> {
     let rec = this.records.get(service);
     if (rec === undefined) {
-      rec = { service, before: await this.status(service), runningChanged: false, restarted: false, bootChanged: false };
+      rec = {
+        service,
+        before: await this.status(service),
+        runningChanged: false,
+        restarted: false,
+        bootChanged: false,
+      };
       this.records.set(service, rec);
       this.log.debug(`Service ${service} before changes: ${JSON.stringify(rec.before)}`);
     }

@@ -65,9 +65,13 @@ export class SystemdBackend implements ServiceBackend {
     const r = await this.systemctl([verb, service], true);
     if (r.code !== 0) {
       const detail = r.stderr.trim().split('\n')[0] ?? '';
-      throw new OtopiError('HANDLER_FAILED', `Failed to ${verb} service '${service}'${detail === '' ? '' : `: ${detail}`}`, {
-        hint: `See 'systemctl status ${service}' and 'journalctl -u ${service}' on the host.`,
-      });
+      throw new OtopiError(
+        'HANDLER_FAILED',
+        `Failed to ${verb} service '${service}'${detail === '' ? '' : `: ${detail}`}`,
+        {
+          hint: `See 'systemctl status ${service}' and 'journalctl -u ${service}' on the host.`,
+        },
+      );
     }
   }
 

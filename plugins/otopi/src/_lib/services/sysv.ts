@@ -25,7 +25,10 @@ export class SysvBackend implements ServiceBackend {
 
   async isRunning(service: string): Promise<boolean> {
     if (this.upstartJob(service)) {
-      const r = await this.sys.run([this.sys.which('initctl')!, 'status', service], { log: this.sys.log, allowFailure: true });
+      const r = await this.sys.run([this.sys.which('initctl')!, 'status', service], {
+        log: this.sys.log,
+        allowFailure: true,
+      });
       return /start\/running/.test(r.stdout);
     }
     return (await this.action(service, 'status', true)) === 0;
@@ -34,7 +37,9 @@ export class SysvBackend implements ServiceBackend {
   bootState(service: string): Promise<string> {
     // A start link in any multi-user runlevel is what update-rc.d and chkconfig both create.
     const linked = [2, 3, 4, 5].some((level) =>
-      RC_DIRS(level).some((dir) => this.fs.list(dir).some((entry) => new RegExp(`^S\\d\\d${escape(service)}$`).test(entry))),
+      RC_DIRS(level).some((dir) =>
+        this.fs.list(dir).some((entry) => new RegExp(`^S\\d\\d${escape(service)}$`).test(entry)),
+      ),
     );
     return Promise.resolve(linked ? 'enabled' : 'disabled');
   }
@@ -92,11 +97,15 @@ export class SysvBackend implements ServiceBackend {
       const script = this.script(service);
       if (serviceCmd !== null) argv = [serviceCmd, service, verb];
       else if (script !== null) argv = [script, verb];
-      else throw new OtopiError('HANDLER_FAILED', `Service '${service}' has no init script in ${INIT_DIRS.join(' or ')}`);
+      else
+        throw new OtopiError('HANDLER_FAILED', `Service '${service}' has no init script in ${INIT_DIRS.join(' or ')}`);
     }
     const r = await this.sys.run(argv, { log: this.sys.log, allowFailure: true });
     if (r.code !== 0 && !allowFailure) {
-      throw new OtopiError('HANDLER_FAILED', `Failed to ${verb} service '${service}': ${(r.stderr.trim() || r.stdout.trim()).split('\n')[0] ?? ''}`);
+      throw new OtopiError(
+        'HANDLER_FAILED',
+        `Failed to ${verb} service '${service}': ${(r.stderr.trim() || r.stdout.trim()).split('\n')[0] ?? ''}`,
+      );
     }
     return r.code;
   }
@@ -112,14 +121,21 @@ export class SysvBackend implements ServiceBackend {
     } else if (chkconfig !== null) {
       steps.push([chkconfig, service, enabled ? 'on' : 'off']);
     } else {
-      throw new OtopiError('COMMAND_MISSING', `Cannot ${enabled ? 'enable' : 'disable'} service '${service}' at boot: neither update-rc.d nor chkconfig is installed`, {
-        hint: 'Install one of them, or set COMMAND/update-rc.d or COMMAND/chkconfig.',
-      });
+      throw new OtopiError(
+        'COMMAND_MISSING',
+        `Cannot ${enabled ? 'enable' : 'disable'} service '${service}' at boot: neither update-rc.d nor chkconfig is installed`,
+        {
+          hint: 'Install one of them, or set COMMAND/update-rc.d or COMMAND/chkconfig.',
+        },
+      );
     }
     for (const argv of steps) {
       const r = await this.sys.run(argv, { log: this.sys.log, allowFailure: true });
       if (r.code !== 0) {
-        throw new OtopiError('HANDLER_FAILED', `Failed to ${enabled ? 'enable' : 'disable'} service '${service}': ${r.stderr.trim().split('\n')[0] ?? ''}`);
+        throw new OtopiError(
+          'HANDLER_FAILED',
+          `Failed to ${enabled ? 'enable' : 'disable'} service '${service}': ${r.stderr.trim().split('\n')[0] ?? ''}`,
+        );
       }
     }
   }
