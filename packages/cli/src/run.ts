@@ -50,7 +50,11 @@ export function usage(message: string): number {
 /** Folders searched for plugin groups when BASE/pluginPath is empty: the source tree, then a bundle. */
 export function defaultPluginPath(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  return [resolve(here, '../../../plugins'), resolve(here, '../plugins')].filter((p) => existsSync(p)).join(':');
+  // A bundle keeps its plugins next to bin/; only outside a bundle look for the source tree's.
+  const bundled = resolve(here, '../plugins');
+  if (existsSync(bundled)) return bundled;
+  const sourceTree = resolve(here, '../../../plugins');
+  return existsSync(sourceTree) ? sourceTree : '';
 }
 
 export async function runInstaller(options: InstallerOptions): Promise<number> {

@@ -45,3 +45,8 @@ export type { ArtifactKind, BootstrapOptions } from './deploy/bootstrap.js';
 export { deployBundle, parseBundleStatus } from './deploy/deploy.js';
 export type { DeployOptions, DeploySession } from './deploy/deploy.js';
 export type { LineSession, SessionResult, SessionLimits, ByteCounts } from './deploy/session.js';
+
+export { driveDialog, steps, encodeValue } from './dialog/driver.js';
+export type { DialogChannel, DialogProgram, DialogOutcome, Displayed, Step, StepContext, Answer, WireValue } from './dialog/driver.js';
+export { DialogParser, DialogProtocolError, splitValidValues, DEFAULT_BOUNDARY, DEFAULT_ABORT_BOUNDARY } from './dialog/parser.js';
+export type { DialogEvent, HandlerRef, QueryInfo } from './dialog/parser.js';
