@@ -50,3 +50,6 @@ export { driveDialog, steps, encodeValue } from './dialog/driver.js';
 export type { DialogChannel, DialogProgram, DialogOutcome, Displayed, Step, StepContext, Answer, WireValue } from './dialog/driver.js';
 export { DialogParser, DialogProtocolError, splitValidValues, DEFAULT_BOUNDARY, DEFAULT_ABORT_BOUNDARY } from './dialog/parser.js';
 export type { DialogEvent, HandlerRef, QueryInfo } from './dialog/parser.js';
+
+export { CertificateAuthority } from './pki/ca.js';
+export type { CaOptions, SignOptions } from './pki/ca.js';
