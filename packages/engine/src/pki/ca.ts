@@ -18,9 +18,9 @@ import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
-const ALGORITHM: RsaHashedKeyGenParams = {
+const ALGORITHM: webcrypto.RsaHashedKeyGenParams = {
   name: 'RSASSA-PKCS1-v1_5',
   hash: 'SHA-256',
   publicExponent: new Uint8Array([1, 0, 1]),
@@ -49,7 +49,7 @@ export interface SignOptions {
 export class CertificateAuthority {
   private constructor(
     readonly certificate: x509.X509Certificate,
-    private readonly keys: CryptoKeyPair,
+    private readonly keys: webcrypto.CryptoKeyPair,
     readonly organization: string,
   ) {}
 
@@ -59,7 +59,7 @@ export class CertificateAuthority {
   }
 
   static async create(options: CaOptions): Promise<CertificateAuthority> {
-    const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
     const now = Date.now();
     const name = `O=${escapeRdn(options.organization)}, CN=${escapeRdn(options.commonName ?? `${options.organization} CA`)}`;
     const certificate = await x509.X509CertificateGenerator.createSelfSigned({
@@ -84,9 +84,9 @@ export class CertificateAuthority {
     const keyPem = readFileSync(join(dir, 'ca.key'), 'utf8');
     const der = x509.PemConverter.decodeFirst(keyPem);
     const privateKey = await webcrypto.subtle.importKey('pkcs8', der, ALGORITHM, true, ['sign']);
-    const publicKey = await certificate.publicKey.export(ALGORITHM, ['verify'], webcrypto as unknown as Crypto);
+    const publicKey = await certificate.publicKey.export(ALGORITHM, ['verify'], webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
     const organization = certificate.subjectName.getField('O')[0] ?? '';
-    return new CertificateAuthority(certificate, { privateKey, publicKey } as CryptoKeyPair, organization);
+    return new CertificateAuthority(certificate, { privateKey, publicKey } as webcrypto.CryptoKeyPair, organization);
   }
 
   /** Loads the CA in `dir`, or creates it there (key 0600, folder 0700) when absent. */
