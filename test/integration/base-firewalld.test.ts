@@ -1,7 +1,7 @@
 // firewalld through the base group on a real host. The lab base has no firewalld and the
 // hosts see only the lab repo, so this needs the lab's apt proxy to the Debian mirror
-// (OTOPI_LAB_APT_PROXY=1, apt-cacher-ng installed with `deps.sh --apt-proxy`); without it
-// the suite is skipped, and firewalld is covered by the unit tests against a fake firewall-cmd.
+// (OTOPI_LAB_APT_PROXY=1, apt-cacher-ng installed with `deps.sh --apt-proxy`); the lab's
+// global setup turns it on. firewalld is also covered by unit tests against a fake firewall-cmd.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LabHost, labExec, labHost, restartHost } from '../lab/lab.js';
 import { installCli, runOtopi, type RemoteRun } from './support/remote-cli.js';
@@ -9,7 +9,11 @@ import { installCli, runOtopi, type RemoteRun } from './support/remote-cli.js';
 const ok = (run: RemoteRun): void => expect(run.code, `${run.stdout}\n${run.stderr}\n${run.log.slice(-3000)}`).toBe(0);
 const withProxy = process.env['OTOPI_LAB_APT_PROXY'] === '1';
 
-describe.skipIf(!withProxy)('firewalld on a lab host (needs OTOPI_LAB_APT_PROXY=1)', () => {
+describe('firewalld on a lab host (needs OTOPI_LAB_APT_PROXY=1)', () => {
+  it('has the lab apt proxy it needs', () => {
+    expect(withProxy, 'the lab was brought up without OTOPI_LAB_APT_PROXY=1').toBe(true);
+  });
+
   let h1: LabHost;
   const query = async (what: string, permanent: boolean): Promise<string> =>
     (await labExec(h1, ['firewall-cmd', ...(permanent ? ['--permanent'] : []), '--zone=public', what])).stdout.trim();

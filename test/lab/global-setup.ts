@@ -38,6 +38,9 @@ export default async function setup(): Promise<() => Promise<void>> {
   // The test workers inherit this environment, so lab.ts finds the same instance there.
   process.env['OTOPI_LAB_NAME'] ??= 'vitest';
   process.env['OTOPI_LAB_LO_PREFIX'] ??= '127.42.1';
+  // Tests that need real Debian packages (firewalld) reach the mirror through the lab's apt
+  // proxy; everything else still installs from the lab repo only.
+  process.env['OTOPI_LAB_APT_PROXY'] ??= '1';
   const wanted = process.env['OTOPI_LAB_HOSTS'] ?? '3';
   const count = Number(wanted);
   // The integration tests use h1..h3.

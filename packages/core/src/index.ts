@@ -85,3 +85,7 @@ export { exec } from './system/exec.js';
 export type { ExecOptions, ExecResult } from './system/exec.js';
 export { compareVersions, compareDebVersions, compareRpmVersions, parseDebVersion, parseRpmVersion, rpmvercmp } from './system/version.js';
 export type { VersionScheme } from './system/version.js';
+
+export type * from './providers/index.js';
+export { Providers } from './providers/tokens.js';
+export { isEnabledState } from './providers/services.js';

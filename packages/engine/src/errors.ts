@@ -26,6 +26,13 @@ export const ENGINE_ERROR_CODES = [
   'BUNDLE_BAD_MANIFEST',
   'BUNDLE_PROTOCOL',
   'RUNTIME_UNAVAILABLE',
+  // inventories, answer files and many-host deploys
+  'INVENTORY_UNREADABLE',
+  'INVENTORY_SYNTAX',
+  'INVENTORY_INVALID',
+  'INVENTORY_INSECURE',
+  'SECRET_UNAVAILABLE',
+  'ANSWERS_INVALID',
   'USAGE',
 ] as const;
 
@@ -37,6 +44,11 @@ export interface EngineErrorOptions {
   hint?: string;
   /** `host` or `host:port` the error is about. */
   host?: string;
+  /** The file the error is about (an inventory, an answer file), with `line` when known. */
+  file?: string;
+  line?: number;
+  /** The field (inventory key, environment key) the error is about. */
+  field?: string;
 }
 
 export class EngineError extends Error {
@@ -44,12 +56,18 @@ export class EngineError extends Error {
   readonly code: EngineErrorCode;
   readonly hint: string | undefined;
   readonly host: string | undefined;
+  readonly file: string | undefined;
+  readonly line: number | undefined;
+  readonly field: string | undefined;
 
   constructor(code: EngineErrorCode, message: string, options: EngineErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.hint = options.hint;
     this.host = options.host;
+    this.file = options.file;
+    this.line = options.line;
+    this.field = options.field;
   }
 }
 

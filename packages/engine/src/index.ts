@@ -53,3 +53,20 @@ export type { DialogEvent, HandlerRef, QueryInfo } from './dialog/parser.js';
 
 export { CertificateAuthority } from './pki/ca.js';
 export type { CaOptions, SignOptions } from './pki/ca.js';
+
+export { loadInventory, parseInventory, limitHosts } from './inventory/inventory.js';
+export type { Inventory, InventoryHost, InventoryOptions, HostAuth } from './inventory/inventory.js';
+export { Secret } from './inventory/secret.js';
+export { parseSettings, readAnswerFile, planSettings } from './inventory/settings.js';
+export type { EnvSetting, SettingsPlan } from './inventory/settings.js';
+export { deployMany, DEFAULT_PARALLEL, DEFAULT_TIMEOUTS } from './orchestrate/deploy-many.js';
+export type { DeployManyOptions, DeployReport } from './orchestrate/deploy-many.js';
+export type { Timeouts } from './orchestrate/deploy-host.js';
+export type { DeployEvent, HostReport, HostResultKind, SentBytes } from './orchestrate/events.js';
+export { baseProgram, composePrograms, answerFromText } from './orchestrate/program.js';
+export type { DeployProgramFactory, DeployProgramContext } from './orchestrate/program.js';
+export { openOverSsh, OpenError } from './orchestrate/open.js';
+export type { SessionOpener, OpenRequest, OpenedHost, HostSession } from './orchestrate/open.js';
+export { DEFAULT_LOG_DIR } from './orchestrate/host-log.js';
+export { resolveBundle } from './orchestrate/bundle-source.js';
+export type { BundleSourceOptions, BundleChoice } from './orchestrate/bundle-source.js';

@@ -22,6 +22,8 @@ export interface BuildBundleOptions {
   readonly outDir: string;
   /** Plugin groups to carry besides the base group `otopi`. */
   readonly groups?: readonly string[];
+  /** Folders holding built plugin groups outside `plugins/<group>/dist`, by group name. */
+  readonly groupDirs?: Readonly<Record<string, string>>;
 }
 
 export interface BuiltBundle extends BundleArtifact {
@@ -71,7 +73,8 @@ export function collectBundleFiles(options: BuildBundleOptions): { files: FileMa
   const cli = join(root, 'packages', 'cli', 'dist');
   need(join(cli, 'otopi.js'), 'the CLI build');
   for (const name of readdirSync(cli).sort()) {
-    if (name.endsWith('.js')) files.set(`bin/${name}`, { data: readFileSync(join(cli, name)), mode: 0o644 });
+    // `otopi deploy` is the manager's front end: it never runs on a host.
+    if (name.endsWith('.js') && !name.startsWith('deploy')) files.set(`bin/${name}`, { data: readFileSync(join(cli, name)), mode: 0o644 });
   }
 
   const core = join(root, 'packages', 'core', 'dist', 'index.js');
@@ -85,7 +88,7 @@ export function collectBundleFiles(options: BuildBundleOptions): { files: FileMa
   for (const group of groups) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(group))
       throw new EngineError('USAGE', `not a plugin group name: '${group}'`);
-    const dist = join(root, 'plugins', group, 'dist');
+    const dist = options.groupDirs?.[group] ?? join(root, 'plugins', group, 'dist');
     need(dist, `the build of plugin group '${group}'`);
     addTree(files, dist, `plugins/${group}`);
   }

@@ -6,21 +6,9 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { OtopiError, type Environment } from '@otopi/core';
+import { OtopiError, type Commands, type Environment } from '@otopi/core';
 import { CommandFamily, SystemEnv } from './keys.js';
 
-export interface Commands {
-  /** Registers a program to be searched for at the programs stage. */
-  detect(name: string): void;
-  /** The path of `name`: its COMMAND key, else searched now. Throws `COMMAND_MISSING` when absent. */
-  get(name: string): string;
-  /** As `get`, but null when absent. */
-  find(name: string): string | null;
-  /** Sets COMMAND/<name>. */
-  set(name: string, path: string): void;
-  /** Programs registered so far, sorted. */
-  names(): readonly string[];
-}
 
 export type IsExecutable = (path: string) => boolean;
 

@@ -4,15 +4,11 @@
  * derivatives (Rocky, AlmaLinux, Ubuntu, Raspbian) land right.
  */
 import { readFileSync } from 'node:fs';
+import type { OsFamily, OsRelease } from '@otopi/core';
 
-export interface OsRelease {
-  readonly id: string;
-  readonly idLike: readonly string[];
-  readonly versionId: string;
-  readonly prettyName: string;
-}
+export type { OsFamily, OsRelease } from '@otopi/core';
 
-export type OsFamily = 'debian' | 'rhel' | 'suse' | 'alpine' | 'unknown';
+
 
 export const UNKNOWN_OS: OsRelease = { id: 'unknown', idLike: [], versionId: '', prettyName: 'unknown' };
 

@@ -1,0 +1,341 @@
+/**
+ * The deploy inventory: which hosts to deploy to, how to log in, how to check their keys,
+ * and what each host's run gets. An INI file read with the installer's own INI reader
+ * (configparser rules: `#`/`;` comment lines, no inline comments, `key = value` or
+ * `key: value`), so every problem can name its line:
+ *
+ *   [defaults]                        every host starts from these
+ *   user = root
+ *   identity_file = keys/id_ed25519    relative paths are relative to the inventory
+ *   OVIRT_ENGINE/correlationId = str:batch-7
+ *
+ *   [host h1]                         one section per host
+ *   address = 192.0.2.11
+ *   fingerprint = SHA256:...
+ *   DEMO/name = str:Ada Lovelace      a key with a '/' is an environment setting
+ *   answer.DEMO_COLOUR = blue         an answer to the host's question DEMO_COLOUR
+ *
+ * docs/deploy.md is the reference.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { isOtopiError, parseIni, parseTypedValue, type IniEntry } from '@otopi/core';
+import { EngineError } from '../errors.js';
+import type { HostKeyPolicy } from '../ssh/host-key-policy.js';
+import { Secret } from './secret.js';
+import {
+  ENV_KEY_RE,
+  HOST_FIELDS,
+  HOST_FIELD_NAMES,
+  HOST_NAME_RE,
+  QUESTION_NAME_RE,
+  type HostFieldName,
+  type HostFields,
+} from './schema.js';
+import type { EnvSetting } from './settings.js';
+
+/** How a host is logged in to. Secrets stay wrapped until ssh2 needs them. */
+export type HostAuth =
+  | { readonly kind: 'key'; readonly identityFile: string; readonly passphrase?: Secret }
+  | { readonly kind: 'password'; readonly password: Secret };
+
+export interface InventoryHost {
+  /** The section's name (`[host NAME]`): how the host is named in progress, events and log files. */
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly user: string;
+  readonly auth: HostAuth;
+  readonly hostKey: HostKeyPolicy;
+  /** Environment settings for this host, `[defaults]` first. */
+  readonly environment: readonly EnvSetting[];
+  /** Answers to the host's questions by name, as written (converted when the question comes). */
+  readonly answers: Readonly<Record<string, string>>;
+  /** Per-host time limits in ms; unset ones take the run's. */
+  readonly timeouts: { readonly connectMs?: number; readonly inactivityMs?: number; readonly hardMs?: number };
+  /** The file and line of the host's section. */
+  readonly source: { readonly file: string; readonly line: number };
+}
+
+export interface Inventory {
+  readonly file: string;
+  readonly hosts: readonly InventoryHost[];
+}
+
+export interface InventoryOptions {
+  /** Where `password_env` and `passphrase_env` are read. Default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Trust unknown host keys on first use for every host that uses known_hosts (`--accept-new-host-keys`). */
+  readonly acceptNewHostKeys?: boolean;
+  /** Folder searched for default keys (`.ssh/id_ed25519`, ...). Default the user's home. */
+  readonly home?: string;
+}
+
+const DEFAULTS_SECTION = 'defaults';
+const HOST_SECTION_RE = /^host\s+(\S+)$/;
+const ANSWER_PREFIX = 'answer.';
+const DEFAULT_IDENTITIES = ['.ssh/id_ed25519', '.ssh/id_ecdsa', '.ssh/id_rsa'];
+
+interface Located {
+  readonly value: string;
+  readonly line: number;
+}
+
+/** Where a problem is: file, line, host, field. */
+interface Place {
+  readonly file: string;
+  readonly line?: number | undefined;
+  readonly host?: string | undefined;
+  readonly field?: string | undefined;
+}
+
+function problem(code: 'INVENTORY_SYNTAX' | 'INVENTORY_INVALID' | 'INVENTORY_INSECURE' | 'SECRET_UNAVAILABLE', place: Place, message: string, hint?: string): EngineError {
+  const where = `${place.file}${place.line === undefined ? '' : `:${place.line}`}`;
+  const who = place.host === undefined ? '' : `host ${place.host}: `;
+  const what = place.field === undefined ? '' : `${place.field}: `;
+  return new EngineError(code, `${where}: ${who}${what}${message}`, {
+    file: place.file,
+    ...(place.line === undefined ? {} : { line: place.line }),
+    ...(place.host === undefined ? {} : { host: place.host }),
+    ...(place.field === undefined ? {} : { field: place.field }),
+    ...(hint === undefined ? {} : { hint }),
+  });
+}
+
+/** Reads and checks an inventory file, secrets included, before anything connects. */
+export function loadInventory(file: string, options: InventoryOptions = {}): Inventory {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new EngineError('INVENTORY_UNREADABLE', `cannot read the inventory ${file}: ${(error as Error).message}`, {
+      file,
+      cause: error,
+    });
+  }
+  return parseInventory(text, resolve(file), options);
+}
+
+/** Parses inventory text; `file` names it in errors and anchors relative paths. */
+export function parseInventory(text: string, file: string, options: InventoryOptions = {}): Inventory {
+  let doc;
+  try {
+    doc = parseIni(text, file);
+  } catch (error) {
+    if (!isOtopiError(error)) throw error;
+    throw problem('INVENTORY_SYNTAX', { file, line: error.place.line }, error.message, error.hint);
+  }
+  let defaults: IniEntry[] = [...doc.defaults];
+  const sections: { name: string; line: number; entries: readonly IniEntry[] }[] = [];
+  for (const section of doc.sections) {
+    if (section.name === DEFAULTS_SECTION) {
+      defaults = [...defaults, ...section.entries];
+      continue;
+    }
+    const match = HOST_SECTION_RE.exec(section.name.trim());
+    if (match === null) {
+      throw problem('INVENTORY_SYNTAX', { file, line: section.line }, `unknown section [${section.name}]`, 'sections are [defaults] and [host NAME]');
+    }
+    const name = match[1]!;
+    if (!HOST_NAME_RE.test(name)) {
+      throw problem('INVENTORY_INVALID', { file, line: section.line, host: name }, 'a host name may hold letters, digits, dot, dash and underscore, and starts with a letter or digit');
+    }
+    if (sections.some((s) => s.name === name)) {
+      throw problem('INVENTORY_INVALID', { file, line: section.line, host: name }, 'this host has a second section');
+    }
+    sections.push({ name, line: section.line, entries: section.entries });
+  }
+  if (sections.length === 0) {
+    throw problem('INVENTORY_INVALID', { file }, 'no hosts', 'add a [host NAME] section with at least an address');
+  }
+  const base = dirname(file);
+  const hosts = sections.map((section) => readHost(section, defaults, { file, base, options }));
+  return { file, hosts };
+}
+
+interface ReadContext {
+  readonly file: string;
+  readonly base: string;
+  readonly options: InventoryOptions;
+}
+
+function readHost(section: { name: string; line: number; entries: readonly IniEntry[] }, defaults: readonly IniEntry[], ctx: ReadContext): InventoryHost {
+  const { file } = ctx;
+  const host = section.name;
+  const fields = new Map<string, Located>();
+  const environment: EnvSetting[] = [];
+  const answers: Record<string, string> = {};
+  const answerLines = new Map<string, number>();
+
+  for (const [entries, fromDefaults] of [
+    [defaults, true],
+    [section.entries, false],
+  ] as const) {
+    for (const entry of entries) {
+      const place = { file, line: entry.line, host, field: entry.key };
+      if (entry.key.startsWith(ANSWER_PREFIX)) {
+        const question = entry.key.slice(ANSWER_PREFIX.length);
+        if (!QUESTION_NAME_RE.test(question)) throw problem('INVENTORY_INVALID', place, `'${question}' is not a question name`);
+        answers[question] = entry.value;
+        answerLines.set(question, entry.line);
+      } else if (entry.key.includes('/')) {
+        if (!ENV_KEY_RE.test(entry.key)) {
+          throw problem('INVENTORY_INVALID', place, 'not an environment key', 'environment keys look like GROUP/name, e.g. CORE/logLevel');
+        }
+        let parsed;
+        try {
+          parsed = parseTypedValue(entry.value, { key: entry.key });
+        } catch (error) {
+          if (!isOtopiError(error)) throw error;
+          throw problem('INVENTORY_INVALID', place, error.message, error.hint);
+        }
+        environment.push({ op: 'set', key: entry.key, value: parsed.value, source: `${file}:${entry.line}` });
+      } else if ((HOST_FIELD_NAMES as string[]).includes(entry.key)) {
+        fields.set(entry.key, { value: entry.value, line: entry.line });
+      } else {
+        const guess = HOST_FIELD_NAMES.find((f) => f.replace(/_/g, '') === entry.key.toLowerCase().replace(/[_-]/g, ''));
+        throw problem(
+          'INVENTORY_INVALID',
+          place,
+          `unknown field${fromDefaults ? ' (in [defaults])' : ''}`,
+          guess === undefined
+            ? `fields are ${HOST_FIELD_NAMES.join(', ')}; environment keys hold a '/', answers start with 'answer.'`
+            : `did you mean '${guess}'?`,
+        );
+      }
+    }
+  }
+
+  const raw = Object.fromEntries([...fields].map(([k, v]) => [k, v.value]));
+  const parsed = HOST_FIELDS.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = String(issue.path[0] ?? '');
+    throw problem('INVENTORY_INVALID', { file, line: fields.get(field)?.line ?? section.line, host, field }, `${issue.message} (got '${raw[field] ?? ''}')`);
+  }
+  const f = parsed.data;
+  const at = (field: HostFieldName): Place => ({ file, line: fields.get(field)?.line ?? section.line, host, field });
+
+  return {
+    name: host,
+    address: f.address ?? host,
+    port: f.port ?? 22,
+    user: f.user ?? 'root',
+    auth: readAuth(f, at, ctx),
+    hostKey: readHostKeyPolicy(f, at, ctx),
+    environment,
+    answers,
+    timeouts: {
+      ...(f.connect_timeout === undefined ? {} : { connectMs: f.connect_timeout * 1000 }),
+      ...(f.inactivity_timeout === undefined ? {} : { inactivityMs: f.inactivity_timeout * 1000 }),
+      ...(f.hard_timeout === undefined ? {} : { hardMs: f.hard_timeout * 1000 }),
+    },
+    source: { file, line: section.line },
+  };
+}
+
+type At = (field: HostFieldName) => Place;
+
+function readAuth(f: HostFields, at: At, ctx: ReadContext): HostAuth {
+  const password = readSecret(f, 'password', at, ctx);
+  const passphrase = readSecret(f, 'passphrase', at, ctx);
+  if (password !== undefined) {
+    if (f.identity_file !== undefined) {
+      throw problem('INVENTORY_INVALID', at('identity_file'), 'a host logs in with a key or a password, not both', 'remove one of identity_file and password*');
+    }
+    return { kind: 'password', password };
+  }
+  let identityFile: string;
+  if (f.identity_file !== undefined) {
+    identityFile = resolve(ctx.base, f.identity_file);
+    if (statSync(identityFile, { throwIfNoEntry: false })?.isFile() !== true) {
+      throw problem('INVENTORY_INVALID', at('identity_file'), `no such key file: ${identityFile}`);
+    }
+  } else {
+    const home = ctx.options.home ?? homedir();
+    const found = DEFAULT_IDENTITIES.map((p) => resolve(home, p)).find((p) => statSync(p, { throwIfNoEntry: false })?.isFile() === true);
+    if (found === undefined) {
+      throw problem(
+        'INVENTORY_INVALID',
+        { ...at('identity_file'), field: 'identity_file' },
+        `no credentials: no identity_file, no password, and no ${DEFAULT_IDENTITIES.map((p) => `~/${p}`).join(', ')}`,
+        'set identity_file, or password_env / password_file',
+      );
+    }
+    identityFile = found;
+  }
+  return passphrase === undefined ? { kind: 'key', identityFile } : { kind: 'key', identityFile, passphrase };
+}
+
+/** A password or passphrase from the inventory itself, an environment variable or a file; never logged. */
+function readSecret(f: HostFields, what: 'password' | 'passphrase', at: At, ctx: ReadContext): Secret | undefined {
+  const sources = ([what, `${what}_env`, `${what}_file`] as const).filter((k) => f[k] !== undefined);
+  if (sources.length > 1) {
+    throw problem('INVENTORY_INVALID', at(sources[1]!), `give the ${what} one way only, not as ${sources.join(' and ')}`);
+  }
+  const literal = f[what];
+  if (literal !== undefined) {
+    const mode = statSync(ctx.file, { throwIfNoEntry: false })?.mode;
+    if (mode !== undefined && (mode & 0o077) !== 0) {
+      throw problem(
+        'INVENTORY_INSECURE',
+        at(what),
+        `the inventory holds a ${what} but other users may read it (mode ${(mode & 0o777).toString(8)})`,
+        `chmod 600 ${ctx.file}, or use ${what}_env / ${what}_file`,
+      );
+    }
+    return new Secret(literal);
+  }
+  const variable = f[`${what}_env`];
+  if (variable !== undefined) {
+    const value = (ctx.options.env ?? process.env)[variable];
+    if (value === undefined || value === '') {
+      throw problem('SECRET_UNAVAILABLE', at(`${what}_env`), `the environment variable ${variable} is not set`, `export ${variable} before running, or use ${what}_file`);
+    }
+    return new Secret(value);
+  }
+  const path = f[`${what}_file`];
+  if (path !== undefined) {
+    const full = resolve(ctx.base, path);
+    let value: string;
+    try {
+      const mode = statSync(full).mode;
+      if ((mode & 0o077) !== 0) {
+        throw problem('INVENTORY_INSECURE', at(`${what}_file`), `${full} may be read by other users (mode ${(mode & 0o777).toString(8)})`, `chmod 600 ${full}`);
+      }
+      value = readFileSync(full, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      if (error instanceof EngineError) throw error;
+      throw problem('SECRET_UNAVAILABLE', at(`${what}_file`), `cannot read ${full}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    if (value === '') throw problem('SECRET_UNAVAILABLE', at(`${what}_file`), `${full} is empty`);
+    return new Secret(value);
+  }
+  return undefined;
+}
+
+function readHostKeyPolicy(f: HostFields, at: At, ctx: ReadContext): HostKeyPolicy {
+  if (f.fingerprint !== undefined) {
+    if (f.tofu === true) {
+      throw problem('INVENTORY_INVALID', at('tofu'), 'a pinned fingerprint leaves nothing to trust on first use', 'remove tofu, or the fingerprint');
+    }
+    return { kind: 'fingerprint', fingerprint: f.fingerprint };
+  }
+  const file = resolve(ctx.base, f.known_hosts ?? 'known_hosts');
+  const trustOnFirstUse = f.tofu === true || ctx.options.acceptNewHostKeys === true;
+  return trustOnFirstUse ? { kind: 'known-hosts', file, trustOnFirstUse } : { kind: 'known-hosts', file };
+}
+
+/** Which hosts `--limit a,b` selects; an unknown name is an error. */
+export function limitHosts(inventory: Inventory, names: readonly string[]): InventoryHost[] {
+  const wanted = names.map((n) => n.trim()).filter((n) => n !== '');
+  const unknown = wanted.filter((n) => !inventory.hosts.some((h) => h.name === n));
+  if (unknown.length > 0) {
+    throw new EngineError('USAGE', `--limit names hosts the inventory does not have: ${unknown.join(', ')}`, {
+      file: inventory.file,
+      hint: `hosts are ${inventory.hosts.map((h) => h.name).join(', ')}`,
+    });
+  }
+  return inventory.hosts.filter((h) => wanted.includes(h.name));
+}

@@ -1,0 +1,105 @@
+/**
+ * The engine-side log of one host's deploy: a header, the dialog transcript (`<` from the
+ * host, `>` to it, hidden answers already replaced), and at the end the host's own log as
+ * fetched with `log`. One file per host, mode 0600 in a 0700 folder; every line passes the
+ * run's redactor and is written at once, so a crashed engine keeps what it logged.
+ */
+import { closeSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redactor } from '@otopi/core';
+import { EngineError } from '../errors.js';
+
+/** Default folder of per-host logs: this when root may write it, else a private temporary one. */
+export const DEFAULT_LOG_DIR = '/var/log/otopi-deploy';
+
+/** Creates (0700) or checks the log folder; falls back to `$TMPDIR/otopi-deploy-<uid>` for the default one when it cannot be made. */
+export function prepareLogDir(dir: string | undefined): string {
+  const chosen = dir ?? DEFAULT_LOG_DIR;
+  try {
+    mkdirSync(chosen, { recursive: true, mode: 0o700 });
+    if (!statSync(chosen).isDirectory()) throw new Error('not a folder');
+    return chosen;
+  } catch (error) {
+    if (dir !== undefined) {
+      throw new EngineError('USAGE', `cannot use ${dir} for the deploy logs: ${(error as Error).message}`, {
+        cause: error,
+        hint: 'give a folder you may write with --log-dir',
+      });
+    }
+    const fallback = join(tmpdir(), `otopi-deploy-${process.getuid?.() ?? 'user'}`);
+    mkdirSync(fallback, { recursive: true, mode: 0o700 });
+    return fallback;
+  }
+}
+
+/** `YYYYMMDDHHMMSS` in UTC, as oVirt named host-deploy logs. */
+export function logStamp(date: Date): string {
+  return date.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+}
+
+export class HostLog {
+  readonly path: string;
+  readonly #fd: number;
+  readonly #redactor: Redactor;
+  #closed = false;
+  /** While the host's LOG block streams in, its lines are kept for the host-log section instead. */
+  #inLogBlock: string | undefined;
+
+  constructor(dir: string, host: string, started: Date, redactor: Redactor) {
+    this.#redactor = redactor;
+    const base = join(dir, `${host}-${logStamp(started)}`);
+    let path = `${base}.log`;
+    let fd: number | undefined;
+    for (let n = 2; fd === undefined; n++) {
+      try {
+        fd = openSync(path, 'wx', 0o600);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || n > 100) throw error;
+        path = `${base}.${n}.log`;
+      }
+    }
+    this.path = path;
+    this.#fd = fd;
+  }
+
+  /** A line of the engine's own (what it decided, what failed). */
+  note(text: string): void {
+    this.#write(`${new Date().toISOString()} ${text}`);
+  }
+
+  /** A line of the dialog; the `log` command's block is left out here and written by {@link hostLog}. */
+  transcript(direction: 'in' | 'out', line: string): void {
+    if (direction === 'in') {
+      if (this.#inLogBlock !== undefined) {
+        if (line === this.#inLogBlock) this.#inLogBlock = undefined;
+        return;
+      }
+      const block = /^\*\*\*D:MULTI-STRING LOG (\S+)$/.exec(line);
+      if (block !== null) {
+        this.#inLogBlock = block[1];
+        this.#write(`< ${line}   (the host log follows at the end of this file)`);
+        return;
+      }
+    }
+    this.#write(`${direction === 'in' ? '<' : '>'} ${line}`);
+  }
+
+  /** The host's own log, fetched at termination. */
+  hostLog(lines: readonly string[]): void {
+    this.#write(`---- host log (${lines.length} lines) ----`);
+    for (const line of lines) this.#write(line);
+    this.#write('---- end of host log ----');
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    closeSync(this.#fd);
+  }
+
+  #write(text: string): void {
+    if (this.#closed) return;
+    writeSync(this.#fd, `${this.#redactor.redact(text)}\n`);
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The dialog program a host's deploy runs: the base program (the host's log file name, then
+ * the environment settings, each validated by the host), then one program per plugin group
+ * that has a factory (e.g. host-deploy's PKI and vdsm steps). `composePrograms` joins them;
+ * a command the host refuses during customization makes the next prompt send `abort`.
+ */
+import { parseTypedValue, type EnvValue } from '@otopi/core';
+import { steps, type Answer, type DialogProgram, type Step } from '../dialog/driver.js';
+import type { DialogEvent } from '../dialog/parser.js';
+import type { InventoryHost } from '../inventory/inventory.js';
+
+/** What a group's program factory learns about the run. */
+export interface DeployProgramContext {
+  /** Plugin groups the run loads besides the base group. */
+  readonly groups: readonly string[];
+  readonly dryRun: boolean;
+  /** Adds a line to the host's engine-side log (redacted like everything there). */
+  log(text: string): void;
+}
+
+/**
+ * Makes the dialog program of one plugin group for one host, when that host's deploy starts.
+ * Its customization steps run after the base program's, its termination steps before the
+ * standard ones (BASE/error, the log, quit); its answers come after the inventory's.
+ */
+export type DeployProgramFactory = (host: InventoryHost, ctx: DeployProgramContext) => DialogProgram | Promise<DialogProgram>;
+
+type QuestionEvent = Extract<DialogEvent, { kind: `query-${string}` | 'confirm' }>;
+
+/** Turns an inventory answer (text) into what the question needs; undefined refuses it. */
+export function answerFromText(text: string, event: QuestionEvent): Answer | undefined {
+  switch (event.kind) {
+    case 'query-string':
+      return text;
+    case 'query-multi-string':
+      return text.split('\n');
+    case 'query-value':
+      try {
+        return parseTypedValue(text).value as Answer;
+      } catch {
+        return text; // no type prefix: the text is the string
+      }
+    case 'confirm': {
+      const word = text.trim().toLowerCase();
+      if (['yes', 'y', 'true', '1'].includes(word)) return true;
+      if (['no', 'n', 'false', '0'].includes(word)) return false;
+      return undefined;
+    }
+  }
+}
+
+export interface BaseProgramOptions {
+  /** Values to set at customization, in order. */
+  readonly values: readonly { readonly key: string; readonly value: EnvValue }[];
+  /** Answers from the inventory, by question name. */
+  readonly answers: Readonly<Record<string, string>>;
+  /** Receives the host's log file name (`CORE/logFileName`). */
+  readonly onLogFile?: (path: string) => void;
+}
+
+export function baseProgram(options: BaseProgramOptions): DialogProgram {
+  const customization: Step[] = [
+    steps.get('CORE/logFileName', (v) => {
+      if (typeof v.value === 'string') options.onLogFile?.(v.value);
+    }),
+    ...options.values.map(({ key, value }) => steps.set(key, value as Parameters<typeof steps.set>[1])),
+  ];
+  return {
+    customization,
+    answer: (event) => {
+      const text = options.answers[event.name];
+      return text === undefined ? undefined : answerFromText(text, event);
+    },
+  };
+}
+
+/**
+ * Joins programs into one: customization and termination steps in order, answers from the
+ * first program that has one, every callback called. Before each customization step (and
+ * before `install`) it checks whether the host refused an earlier command (an `***L:ERROR`
+ * during customization: an unknown key, a value the key does not take) and then fails the
+ * deploy, so the host aborts instead of installing without that setting.
+ */
+export function composePrograms(programs: readonly DialogProgram[], limits: Pick<DialogProgram, 'inactivityMs' | 'hardLimitMs'> = {}): DialogProgram {
+  const refused: string[] = [];
+  let inCustomization = false;
+  let reported = 0;
+  const guard = (step: Step | undefined): Step =>
+    steps.dynamic((ctx) => {
+      if (refused.length > reported) {
+        reported = refused.length;
+        ctx.fail(`the host refused a customization command: ${refused.join('; ')}`);
+        return undefined;
+      }
+      return step;
+    });
+  const customization = programs.flatMap((p) => p.customization ?? []).map(guard);
+  customization.push(guard(undefined));
+
+  const composed: DialogProgram = {
+    customization,
+    termination: programs.flatMap((p) => p.termination ?? []),
+    answer: (event, ctx) => {
+      for (const p of programs) {
+        const answer = p.answers?.[event.name] ?? p.answer?.(event, ctx);
+        if (answer !== undefined) return answer;
+      }
+      return undefined;
+    },
+    onDisplay: async (name, value, ctx) => {
+      for (const p of programs) await p.onDisplay?.(name, value, ctx);
+    },
+    onLog: (level, text) => {
+      if (text.startsWith('Stage: ')) inCustomization = text === 'Stage: Environment customization';
+      else if (inCustomization && (level === 'ERROR' || level === 'CRITICAL' || level === 'FATAL')) refused.push(text);
+      for (const p of programs) p.onLog?.(level, text);
+    },
+    onEvent: (kind, handler) => {
+      for (const p of programs) p.onEvent?.(kind, handler);
+    },
+    onHostLog: async (lines) => {
+      for (const p of programs) await p.onHostLog?.(lines);
+    },
+    transcript: (direction, line) => {
+      for (const p of programs) p.transcript?.(direction, line);
+    },
+    ...limits,
+  };
+  return composed;
+}
