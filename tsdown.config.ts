@@ -26,6 +26,8 @@ export default defineConfig([
       otopi: 'packages/cli/src/otopi.ts',
       'config-query': 'packages/cli/src/config-query.ts',
       'env-doc': 'packages/cli/src/env-doc.ts',
+      // The manager's front end; the bundle builder leaves deploy*.js out of host bundles.
+      deploy: 'packages/cli/src/deploy.ts',
     },
     outDir: 'packages/cli/dist',
     format: 'esm',
@@ -35,7 +37,8 @@ export default defineConfig([
     target: 'node20',
     dts: false,
     clean: true,
-    deps: { neverBundle: ['@otopi/core'] },
+    // deploy.js imports the engine and yargs at run time, from the manager's node_modules.
+    deps: { neverBundle: ['@otopi/core', '@otopi/engine', 'yargs'] },
     define: { __OTOPI_VERSION__: JSON.stringify(version) },
   },
   {
@@ -63,6 +66,6 @@ export default defineConfig([
     target: 'node20',
     dts: false,
     clean: true,
-    deps: { neverBundle: ['ssh2'] },
+    deps: { neverBundle: ['ssh2', '@otopi/core', 'zod'] },
   },
 ]);

@@ -3,6 +3,7 @@
 // and rules that would keep SSH out are refused. Host state is read with labExec.
 import { readFileSync, statSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { HOSTS } from '../lab/allocation.js';
 import { type LabHost, hostRootPath, labExec, labHost, restartHost } from '../lab/lab.js';
 import { installCli, runOtopi, type RemoteRun } from './support/remote-cli.js';
 
@@ -28,7 +29,7 @@ describe('iptables on a lab host', () => {
   let h3: LabHost;
   let v1Rules = '';
   beforeAll(async () => {
-    h3 = labHost(3);
+    h3 = labHost(HOSTS.baseFirewall[1]);
     await installCli(h3);
   });
 
@@ -106,7 +107,7 @@ describe('nftables on a lab host', () => {
   let v1Table = '';
   const table = async (): Promise<string> => (await labExec(h2, ['nft', 'list', 'table', 'inet', 'otopi'])).stdout;
   beforeAll(async () => {
-    h2 = labHost(2);
+    h2 = labHost(HOSTS.baseFirewall[0]);
     await installCli(h2);
   });
 

@@ -3,6 +3,7 @@
 // (OTOPI_LAB_APT_PROXY=1, apt-cacher-ng installed with `deps.sh --apt-proxy`); the lab's
 // global setup turns it on. firewalld is also covered by unit tests against a fake firewall-cmd.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOSTS } from '../lab/allocation.js';
 import { type LabHost, labExec, labHost, restartHost } from '../lab/lab.js';
 import { installCli, runOtopi, type RemoteRun } from './support/remote-cli.js';
 
@@ -19,7 +20,7 @@ describe('firewalld on a lab host (needs OTOPI_LAB_APT_PROXY=1)', () => {
     (await labExec(h1, ['firewall-cmd', ...(permanent ? ['--permanent'] : []), '--zone=public', what])).stdout.trim();
 
   beforeAll(async () => {
-    h1 = labHost(1);
+    h1 = labHost(HOSTS.baseFirewalld[0]);
     await installCli(h1);
   });
   afterAll(async () => {

@@ -2,6 +2,7 @@
 // SSH: installs and removes the lab repo's fake oVirt packages, changes nothing the second
 // time, and undoes an install when the run fails after it. Host state is read with labExec.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { HOSTS } from '../lab/allocation.js';
 import { type LabHost, labExec, labHost } from '../lab/lab.js';
 import { installCli, runOtopi, type RemoteRun } from './support/remote-cli.js';
 
@@ -18,7 +19,7 @@ describe('apt packager on a lab host', () => {
   let h1: LabHost;
   const timings: string[] = [];
   beforeAll(async () => {
-    h1 = labHost(1);
+    h1 = labHost(HOSTS.basePackages[0]);
     await installCli(h1);
   });
 

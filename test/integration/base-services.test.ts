@@ -4,6 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { HOSTS } from '../lab/allocation.js';
 import { type LabHost, hostRootPath, labExec, labHost } from '../lab/lab.js';
 import { installCli, runOtopi, type RemoteRun } from './support/remote-cli.js';
 
@@ -17,7 +18,7 @@ const ok = (run: RemoteRun): void => expect(run.code, `${run.stdout}\n${run.stde
 describe('services on a lab host (systemd)', () => {
   let h2: LabHost;
   beforeAll(async () => {
-    h2 = labHost(2);
+    h2 = labHost(HOSTS.baseServices[0]);
     await installCli(h2);
     // vdsm's postinst enables and starts vdsmd; start these tests from stopped and disabled.
     await labExec(

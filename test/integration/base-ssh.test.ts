@@ -3,6 +3,7 @@
 // run changes nothing. Host state is read from the host's files, not through the tool.
 import { readFileSync, statSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { HOSTS } from '../lab/allocation.js';
 import { type LabHost, hostRootPath, labExec, labHost } from '../lab/lab.js';
 import { installCli, runOtopi, type RemoteRun } from './support/remote-cli.js';
 
@@ -14,7 +15,7 @@ describe('SSH authorized key on a lab host', () => {
   let h1: LabHost;
   let labKeys = '';
   beforeAll(async () => {
-    h1 = labHost(1);
+    h1 = labHost(HOSTS.baseSsh[0]);
     await installCli(h1);
     labKeys = readFileSync(hostRootPath(h1, 'root/.ssh/authorized_keys'), 'utf8');
   });

@@ -19,6 +19,7 @@ import {
   type SshConnection,
 } from '../../packages/engine/src/index.js';
 import { driveDialog, steps } from '../../packages/engine/src/dialog/driver.js';
+import { HOSTS } from '../lab/allocation.js';
 import { type LabHost, labExec, labHost } from '../lab/lab.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -103,7 +104,7 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe('deploying the bundle', () => {
   it('ships bundle and runtime to a host without Node.js, runs the installer, and caches both privately', async () => {
-    const h1 = labHost(1);
+    const h1 = labHost(HOSTS.bundle[0]);
     expect((await labExec(h1, 'command -v node')).code).not.toBe(0);
     await labExec(h1, ['rm', '-rf', CACHE], { check: true });
 
@@ -161,7 +162,7 @@ describe('deploying the bundle', () => {
   });
 
   it('ships the runtime again, and only the runtime, when the cached one is broken', async () => {
-    const h1 = labHost(1);
+    const h1 = labHost(HOSTS.bundle[0]);
     await labExec(h1, ['truncate', '-s', '1000', `${CACHE}/runtimes/${runtime.sha256}/bin/node`], { check: true });
     const again = await deploy(h1);
     expect(again.session.shipped).toEqual(['runtime']);
@@ -173,7 +174,7 @@ describe('deploying the bundle', () => {
   });
 
   it('refuses, in one ***L:ERROR line, a host whose only Node.js is too old, unless the runtime comes along', async () => {
-    const h3 = labHost(3);
+    const h3 = labHost(HOSTS.bundle[2]);
     await labExec(
       h3,
       `rm -rf ${CACHE}; printf '#!/bin/sh\\necho v18.19.1\\n' >/usr/local/bin/node; chmod 755 /usr/local/bin/node`,
@@ -209,7 +210,7 @@ describe('deploying the bundle', () => {
   });
 
   it('uses a suitable Node.js of the host and sends only the bundle', async () => {
-    const h2 = labHost(2);
+    const h2 = labHost(HOSTS.bundle[1]);
     // The runtime's node, installed as the host's own.
     await labExec(h2, `rm -rf ${CACHE}`, { check: true });
     const first = await deploy(h2, { statements: ['CORE/logLevel=str:info'] });
@@ -231,7 +232,7 @@ describe('deploying the bundle', () => {
   });
 
   it('hands the machine-dialog driver a session it drives to the end', async () => {
-    const h1 = labHost(1);
+    const h1 = labHost(HOSTS.bundle[0]);
     const connection = await connect(h1);
     try {
       const session = await deployBundle(connection, { bundle, runtime });

@@ -2,6 +2,7 @@
 // namespace (checked read-only) are unaffected, and the SSH session survives them.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOSTS } from '../lab/allocation.js';
 import { type LabHost, labExec, labHost, restartHost } from '../lab/lab.js';
 import { connect, run } from './ssh.js';
 
@@ -12,8 +13,8 @@ describe('network changes inside one host', () => {
   let h1: LabHost;
   let others: LabHost[];
   beforeAll(() => {
-    h1 = labHost(1);
-    others = [labHost(2), labHost(3)];
+    h1 = labHost(HOSTS.network[0]);
+    others = [labHost(HOSTS.network[1]), labHost(HOSTS.network[2])];
   });
   // The next test file gets h1 with a fresh network, as after a reboot.
   afterAll(async () => {

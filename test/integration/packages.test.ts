@@ -3,6 +3,7 @@
 import { connect as tcpConnect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOSTS } from '../lab/allocation.js';
 import { type LabHost, labExec, labHost } from '../lab/lab.js';
 import { sshRun } from './ssh.js';
 
@@ -37,7 +38,7 @@ describe('fake oVirt packages from the lab repo', () => {
   let h2: LabHost;
   let h3: LabHost;
   beforeAll(() => {
-    [h1, h2, h3] = [1, 2, 3].map(labHost) as [LabHost, LabHost, LabHost];
+    [h1, h2, h3] = HOSTS.packages.map(labHost) as [LabHost, LabHost, LabHost];
   });
   afterAll(async () => {
     for (const h of [h2, h3]) {

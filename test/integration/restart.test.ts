@@ -3,13 +3,14 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { HOSTS } from '../lab/allocation.js';
 import { type LabHost, hostRootPath, labExec, labHost, restartHost } from '../lab/lab.js';
 import { sshRun } from './ssh.js';
 
 describe('restarting a host', () => {
   let h3: LabHost;
   beforeAll(() => {
-    h3 = labHost(3);
+    h3 = labHost(HOSTS.restart[0]);
   });
 
   it('keeps its files and identity, drops its runtime state', async () => {

@@ -4,6 +4,7 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { labDown, labUp } from './lab.js';
+import { LAB_HOST_COUNT } from './allocation.js';
 
 function onPath(cmd: string): boolean {
   return (process.env['PATH'] ?? '').split(delimiter).some((dir) => {
@@ -41,9 +42,9 @@ export default async function setup(): Promise<() => Promise<void>> {
   // Tests that need real Debian packages (firewalld) reach the mirror through the lab's apt
   // proxy; everything else still installs from the lab repo only.
   process.env['OTOPI_LAB_APT_PROXY'] ??= '1';
-  const wanted = process.env['OTOPI_LAB_HOSTS'] ?? '3';
+  const wanted = process.env['OTOPI_LAB_HOSTS'] ?? String(LAB_HOST_COUNT);
   const count = Number(wanted);
-  // The integration tests use h1..h3.
+  // Each integration test file owns its hosts (allocation.ts).
   if (!Number.isInteger(count) || count < 3) throw new Error(`OTOPI_LAB_HOSTS=${wanted}: need a count of 3 or more`);
 
   // Leftovers of a run that crashed or was interrupted before its teardown.

@@ -29,6 +29,7 @@ Options:
 Subcommands:
   otopi config-query ...   read a key from a config file (otopi config-query --help)
   otopi env-doc [KEY=...]  print the environment reference of the loaded plugin groups
+  otopi deploy ...         deploy to many hosts over SSH from an inventory (otopi deploy --help)
 
 Exit codes: 0 success, 1 error or abort, 2 a plugin group failed to load, 64 usage error.
 `;
@@ -37,6 +38,10 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'config-query') {
     const { configQuery } = await import('./config-query.js');
     return configQuery(argv.slice(1));
+  }
+  if (argv[0] === 'deploy') {
+    const { deploy } = await import('./deploy.js');
+    return deploy(argv.slice(1));
   }
   if (argv[0] === 'env-doc') {
     const { envDoc } = await import('./env-doc.js');

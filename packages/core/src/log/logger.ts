@@ -34,6 +34,11 @@ export interface RunLogOptions {
   readonly level?: LogLevel;
   /** Receives records at INFO and above (the dialog prints them). */
   readonly console?: (record: ConsoleRecord) => void;
+  /**
+   * Fields added to every record, also those of child loggers made earlier; called at each
+   * log call (the runtime's `CORE/logContextKeys`, e.g. a correlation id set mid-run).
+   */
+  readonly context?: () => Record<string, string>;
 }
 
 /**
@@ -60,6 +65,7 @@ export class RunLog {
         timestamp: pino.stdTimeFunctions.epochTime,
         messageKey: 'msg',
         errorKey: 'err',
+        ...(options.context === undefined ? {} : { mixin: options.context }),
       },
       destination,
     );

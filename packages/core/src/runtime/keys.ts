@@ -62,6 +62,11 @@ export const CoreEnv = defineEnv('CORE', {
     description: "Lowest level written to the log file ('trace' adds full environment dumps).",
   }),
   logRemoveAtExit: key.bool({ default: false, description: 'Remove the log file when the run ends.' }),
+  logContextKeys: key.multiStr({
+    default: [],
+    description:
+      'Environment keys whose values, once set, are added to every later log line as <name>=<value> (name: the part after the last /), e.g. a correlation id.',
+  }),
   logFilter: key.multiStr({
     default: [],
     sensitive: true,

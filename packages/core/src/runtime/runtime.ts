@@ -57,7 +57,11 @@ export class Runtime {
       protectedNames: () => this.env.keys(),
     });
     this.dialog = options.dialog ?? new NullDialog();
-    this.runLog = new RunLog({ redactor: this.redactor, console: (r) => this.dialog.log(r) });
+    this.runLog = new RunLog({
+      redactor: this.redactor,
+      console: (r) => this.dialog.log(r),
+      context: () => logContext(this.env),
+    });
     this.log = this.runLog.logger;
     this.listeners = [...(options.listeners ?? [])];
     this.mainTransaction = new Transaction({ log: this.log.child({ plugin: 'otopi.core.transaction' }) });
@@ -250,4 +254,20 @@ export class Runtime {
 function toList(value: string | readonly string[] | undefined): readonly string[] {
   if (value === undefined) return [];
   return typeof value === 'string' ? [value] : value;
+}
+
+/**
+ * The fields `CORE/logContextKeys` adds to every log line: each named key that holds a value,
+ * as `<last part of the key name>=<value>`. Sensitive keys are left out.
+ */
+function logContext(env: Environment): Record<string, string> {
+  const names = env.getRaw(CoreEnv.logContextKeys.key);
+  if (!Array.isArray(names) || names.length === 0) return {};
+  const out: Record<string, string> = {};
+  for (const name of names as string[]) {
+    const value = env.getRaw(name);
+    if (value === null || value === undefined || value === '' || env.isSensitive(name)) continue;
+    out[name.slice(name.lastIndexOf('/') + 1)] = Array.isArray(value) ? value.join(',') : String(value);
+  }
+  return out;
 }

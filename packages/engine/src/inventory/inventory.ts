@@ -194,7 +194,7 @@ function readHost(section: { name: string; line: number; entries: readonly IniEn
       } else if ((HOST_FIELD_NAMES as string[]).includes(entry.key)) {
         fields.set(entry.key, { value: entry.value, line: entry.line });
       } else {
-        const guess = HOST_FIELD_NAMES.find((f) => f.replace(/_/g, '') === entry.key.toLowerCase().replace(/[_-]/g, ''));
+        const guess = closest(entry.key.toLowerCase().replace(/-/g, '_'), HOST_FIELD_NAMES);
         throw problem(
           'INVENTORY_INVALID',
           place,
@@ -236,6 +236,25 @@ function readHost(section: { name: string; line: number; entries: readonly IniEn
 }
 
 type At = (field: HostFieldName) => Place;
+
+/** The candidate at most two edits away from `word`, for "did you mean". */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of candidates) {
+    // Levenshtein distance, one row at a time.
+    let row = Array.from({ length: name.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= word.length; i++) {
+      const next = [i];
+      for (let j = 1; j <= name.length; j++) {
+        next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (word[i - 1] === name[j - 1] ? 0 : 1));
+      }
+      row = next;
+    }
+    const distance = row[name.length]!;
+    if (distance <= 2 && (best === undefined || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name;
+}
 
 function readAuth(f: HostFields, at: At, ctx: ReadContext): HostAuth {
   const password = readSecret(f, 'password', at, ctx);

@@ -69,6 +69,12 @@ export async function deployHost(host: InventoryHost, ctx: HostRunContext): Prom
   };
   ctx.emit({ type: 'host-start', host: host.name, address });
 
+  if (ctx.signal.aborted) {
+    return buildReport(
+      { host, address, started, log: undefined, emit: ctx.emit },
+      { result: 'aborted', stage: 'not started', details: ['the run was cancelled'] },
+    );
+  }
   let log: HostLog;
   try {
     log = new HostLog(ctx.logDir, host.name, new Date(), ctx.redactor);
@@ -132,6 +138,9 @@ async function deployWithLog(
   { started, address, timeouts }: { started: number; address: string; timeouts: Timeouts },
 ): Promise<HostReport> {
   let stage = 'SSH connection';
+  /** The stage of the host's first error: a failed run goes on through the clean-up stages, so the last stage would say little. */
+  let failedStage: string | undefined;
+  let failedHandler: string | undefined;
   let lastHandler: string | undefined;
   let hostLogFile: string | undefined;
   let hostKey: AcceptedHostKey | undefined;
@@ -139,7 +148,10 @@ async function deployWithLog(
   const hostErrors: string[] = [];
 
   const finish = (r: Finish): HostReport =>
-    buildReport({ host, address, started, log, emit: ctx.emit }, { ...r, lastHandler, hostKey, hostLogFile });
+    buildReport(
+      { host, address, started, log, emit: ctx.emit },
+      { ...r, lastHandler: r.result === 'installed' ? lastHandler : (failedHandler ?? lastHandler), hostKey, hostLogFile },
+    );
 
   const plan = planSettings([...ctx.defaults, ...host.environment, ...ctx.overrides]);
   const statements = [
@@ -157,7 +169,6 @@ async function deployWithLog(
   };
   ctx.signal.addEventListener('abort', cancel, { once: true });
   try {
-    if (ctx.signal.aborted) return finish({ result: 'aborted', stage: 'not started', details: ['the run was cancelled'] });
     try {
       opened = await ctx.open(host, {
         bundle: ctx.bundle,
@@ -213,6 +224,10 @@ async function deployWithLog(
             return;
           }
           if (level === 'ERROR' || level === 'CRITICAL' || level === 'FATAL') hostErrors.push(text);
+          if (failedStage === undefined && level !== 'INFO' && (level !== 'WARNING' || text.startsWith('Aborted'))) {
+            failedStage = stage;
+            failedHandler = lastHandler;
+          }
           ctx.emit({ type: 'log', host: host.name, level, text });
         },
         onEvent: (kind, handler) => {
@@ -268,7 +283,7 @@ async function deployWithLog(
       details.length === 0 && outcome?.terminated === true && outcome.hostError === false && result?.code === 0;
     if (!installed && details.length === 0) details.push('the host did not confirm success');
     const kind: HostResultKind = installed ? 'installed' : ctx.signal.aborted || outcome?.hostAborted === true ? 'aborted' : 'failed';
-    return finish({ result: kind, stage, details, exitCode: result?.code ?? null, bytes: bytes(), shipped });
+    return finish({ result: kind, stage: installed ? stage : (failedStage ?? stage), details, exitCode: result?.code ?? null, bytes: bytes(), shipped });
   } catch (error) {
     return finish({ result: 'failed', stage, details: [`internal error: ${describe(error)}`] });
   } finally {

@@ -26,7 +26,7 @@ export interface HostReport {
    * `SSH connection` / `Bundle transfer` before the installer ran, or `not started`.
    */
   readonly stage: string;
-  /** The last handler the host started (`misc/sample.write.write`), when any. */
+  /** The handler that was running when the host failed, else the last one it started (`misc/sample.write.write`). */
   readonly lastHandler?: string;
   /** The first reason the host did not install, for a failed or aborted host. */
   readonly cause?: string;

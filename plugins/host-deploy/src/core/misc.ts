@@ -1,0 +1,76 @@
+/**
+ * The run as ovirt-host-deploy: log file prefix and config file, the correlation id on every
+ * log line, the DEPLOY_PROCEED confirmation, a forced reboot, and the incomplete-install
+ * report the engine reads at termination.
+ */
+import { AbortError, CoreEnv, Priority, definePlugin, type EnvKey, type Environment, type HandlerContext } from '@otopi/core';
+import { BaseSystemEnv } from '../_lib/foreign.js';
+import { OdeployEnv, OvirtEngineEnv } from '../_lib/keys.js';
+
+export const LOG_PREFIX = 'ovirt-host-deploy';
+export const CONFIG_FILE = '/etc/ovirt-host-deploy.conf';
+export const PROCEED_QUESTION = 'DEPLOY_PROCEED';
+
+/** Sets a default only while nothing (command line, code) has set the key. */
+function setDefault<T>(env: Environment, key: EnvKey<T>, value: T): void {
+  if (env.sourceOf(key.key)?.kind === 'default') env.set(key, value);
+}
+
+export default definePlugin({
+  env: [OdeployEnv, OvirtEngineEnv],
+  setup(plugin) {
+    plugin.on({
+      name: 'boot',
+      stage: 'boot',
+      priority: Priority.FIRST - 200,
+      before: 'otopi.core.log.init',
+      run: ({ env }) => {
+        setDefault(env, CoreEnv.logFileNamePrefix, LOG_PREFIX);
+        // $OTOPI_CONFIG still wins, as it did for ovirt-host-deploy.
+        if (process.env['OTOPI_CONFIG'] === undefined) setDefault(env, CoreEnv.configFileName, CONFIG_FILE);
+        const context = env.get(CoreEnv.logContextKeys);
+        if (!context.includes(OvirtEngineEnv.correlationId.key))
+          env.set(CoreEnv.logContextKeys, [...context, OvirtEngineEnv.correlationId.key]);
+      },
+    });
+    plugin.on({
+      name: 'proceed',
+      stage: 'init',
+      priority: Priority.FIRST,
+      run: async ({ dialog }) => {
+        const yes = await dialog.confirm({ name: PROCEED_QUESTION, description: 'Proceed with ovirt-host-deploy' });
+        if (!yes) throw new AbortError('Aborted: the deployment was not confirmed (DEPLOY_PROCEED)');
+      },
+    });
+    plugin.on({
+      name: 'version',
+      stage: 'setup',
+      run: ({ env, log }) => {
+        log.info(`ovirt-host-deploy interface ${env.get(OdeployEnv.INTERFACE_VERSION)} (otopi-ts host-deploy group)`);
+      },
+    });
+    plugin.on({
+      name: 'reboot',
+      stage: 'closeup',
+      priority: Priority.LAST,
+      condition: ({ env }) => env.get(OdeployEnv.forceReboot),
+      run: ({ env, log }) => {
+        if (env.get(OdeployEnv.installIncomplete)) {
+          log.warn('Not rebooting: the installation is incomplete');
+          return;
+        }
+        log.info('The host will reboot at the end of the run (ODEPLOY/forceReboot)');
+        env.set(BaseSystemEnv.reboot, true);
+      },
+    });
+    plugin.on({
+      name: 'incomplete',
+      stage: 'cleanup',
+      condition: ({ env }) => env.get(OdeployEnv.installIncomplete),
+      run: ({ env, log }: HandlerContext) => {
+        for (const reason of env.get(OdeployEnv.installIncompleteReasons))
+          log.warn(`Installation is incomplete, manual intervention is required: ${reason}`);
+      },
+    });
+  },
+});

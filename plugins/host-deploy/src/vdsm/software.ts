@@ -1,0 +1,19 @@
+/** The distribution must be one a virtualization host runs on (checked at validation). */
+import { OtopiError, definePlugin } from '@otopi/core';
+import { checkDistribution, supportedList } from '../_lib/vdsm/distro.js';
+import { SYSTEM_INFO } from '../_lib/tokens.js';
+
+export default definePlugin({
+  setup(plugin) {
+    plugin.on({
+      name: 'distribution',
+      stage: 'validation',
+      run: ({ services, log }) => {
+        const verdict = checkDistribution(services.get(SYSTEM_INFO).os);
+        if (!verdict.supported)
+          throw new OtopiError('HANDLER_FAILED', verdict.message, { hint: `Supported: ${supportedList()}.` });
+        log.debug(verdict.message);
+      },
+    });
+  },
+});
