@@ -55,6 +55,24 @@ export default defineConfig([
     root: 'plugins/otopi/src',
     deps: { neverBundle: ['@otopi/core'] },
   },
+  // The host-deploy group, like the base group: one module per plugin. Hosts have no
+  // node_modules but @otopi/core, so any other library is bundled into the modules; the vdsm
+  // hooks shipped in the bundle are copied beside the plugin that installs them.
+  {
+    entry: ['plugins/host-deploy/src/**/*.ts'],
+    outDir: 'plugins/host-deploy/dist',
+    format: 'esm',
+    fixedExtension: false,
+    logLevel: 'warn',
+    platform: 'node',
+    target: 'node20',
+    dts: false,
+    clean: true,
+    unbundle: true,
+    root: 'plugins/host-deploy/src',
+    deps: { neverBundle: ['@otopi/core'] },
+    copy: [{ from: 'plugins/host-deploy/src/vdsm/hooks.d', to: 'plugins/host-deploy/dist/vdsm' }],
+  },
   // @otopi/engine: the manager side, one ESM file; ssh2 stays a run-time dependency.
   {
     entry: { index: 'packages/engine/src/index.ts' },

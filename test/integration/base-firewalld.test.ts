@@ -21,6 +21,8 @@ describe('firewalld on a lab host (needs OTOPI_LAB_APT_PROXY=1)', () => {
 
   beforeAll(async () => {
     h1 = labHost(HOSTS.baseFirewalld[0]);
+    // The lab leaves the Debian mirror (through its proxy) off; this host needs it.
+    await labExec(h1, ['cp', '/etc/apt/otopi-lab-debian.list', '/etc/apt/sources.list.d/debian.list'], { check: true });
     await installCli(h1);
   });
   afterAll(async () => {

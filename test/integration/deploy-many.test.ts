@@ -4,7 +4,8 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type LabHost, labExec, readHosts } from '../lab/lab.js';
+import { HOSTS } from '../lab/allocation.js';
+import { type LabHost, labExec, labHost } from '../lab/lab.js';
 import { type DeployRun, runDeploy, writeInventory } from './support/deploy-lab.js';
 
 const TARGET = '/etc/otopi-sample.conf';
@@ -15,8 +16,7 @@ let inventory: string;
 const detail = (run: DeployRun): string => `${run.stdout}\n${run.stderr}`;
 
 beforeAll(async () => {
-  hosts = readHosts().slice(0, 10);
-  if (hosts.length < 10) throw new Error('these tests need 10 lab hosts: OTOPI_LAB_HOSTS=10');
+  hosts = HOSTS.deployMany.map((n) => labHost(n));
   // Fresh hosts: no cache, no file, no Node.js.
   await Promise.all(hosts.map((h) => labExec(h, `rm -rf ${CACHE} ${TARGET}; ! command -v node`, { check: true })));
   inventory = writeInventory(hosts, { defaults: [`SAMPLE/outputFile = str:${TARGET}`] });
@@ -43,13 +43,14 @@ describe('otopi deploy to ten hosts', () => {
     const firstEnd = first.events.findIndex((e) => e.type === 'host-end');
     expect(first.events.slice(0, firstEnd).filter((e) => e.type === 'host-start')).toHaveLength(10);
     // The note of the sample group and a summary row per host.
-    expect(first.stdout).toMatch(/^h1 +installed +Termination +\d+\.\d s +\d+\.\d MB +\/.*h1-\d{14}\.log$/m);
+    const h1 = hosts[0]!.name;
+    expect(first.stdout).toMatch(new RegExp(`^${h1} +installed +Termination +\\d+\\.\\d s +\\d+\\.\\d MB +/.*${h1}-\\d{14}\\.log$`, 'm'));
     expect(first.stdout).toContain('10 hosts: 10 installed, 0 failed, 0 aborted');
     // One private log per host, holding the transcript and the host's own log.
     expect(statSync(first.logDir).mode & 0o777).toBe(0o700);
     const logs = readdirSync(first.logDir);
     expect(logs).toHaveLength(10);
-    const log = join(first.logDir, logs.find((l) => l.startsWith('h1-'))!);
+    const log = join(first.logDir, logs.find((l) => l.startsWith(`${h1}-`))!);
     expect(statSync(log).mode & 0o777).toBe(0o600);
     const text = readFileSync(log, 'utf8');
     expect(text).toContain('> env-query -k SAMPLE/content');
@@ -67,20 +68,21 @@ describe('otopi deploy to ten hosts', () => {
       expect(r.bytes.payload).toBe(0);
       expect(r.bytes.total).toBeLessThan(5000);
     }
-    expect(repeat.stdout).toContain('h3: bundle cached on the host, nothing to send');
+    expect(repeat.stdout).toContain(`${hosts[2]!.name}: bundle cached on the host, nothing to send`);
     const total = Object.values(repeat.hosts).reduce((n, r) => n + r.bytes.total, 0);
     console.log(`10 hosts, repeat: ${repeat.seconds.toFixed(1)} s, ${total} bytes sent in all (${Math.round(total / 10)} per host)`);
   });
 
   it('a dry run shows the change and changes nothing', async () => {
     const before = await labExec(hosts[0]!, ['sha256sum', TARGET], { check: true });
-    const dry = await runDeploy(inventory, ['--group', 'sample', '--dry-run', '--limit', 'h1,h2', 'SAMPLE/content=str:changed']);
+    const [a, b] = [hosts[0]!.name, hosts[1]!.name];
+    const dry = await runDeploy(inventory, ['--group', 'sample', '--dry-run', '--limit', `${a},${b}`, 'SAMPLE/content=str:changed']);
     expect(dry.code, detail(dry)).toBe(0);
-    expect(Object.keys(dry.hosts).sort()).toEqual(['h1', 'h2']);
+    expect(Object.keys(dry.hosts).sort()).toEqual([a, b].sort());
     expect(dry.stdout).toContain('2 hosts: 2 installed, 0 failed, 0 aborted');
     expect(dry.stdout).toContain('dry run: nothing was changed');
     expect((await labExec(hosts[0]!, ['sha256sum', TARGET], { check: true })).stdout).toBe(before.stdout);
-    const log = readFileSync(dry.hosts['h1']!.log!, 'utf8');
+    const log = readFileSync(dry.hosts[a]!.log!, 'utf8');
     expect(log).toContain('CORE/dryRun=bool:True');
     expect(log).toMatch(/\+changed/);
   });

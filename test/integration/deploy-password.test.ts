@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LabHost, labExec, readHosts } from '../lab/lab.js';
+import { HOSTS } from '../lab/allocation.js';
+import { type LabHost, labExec, labHost } from '../lab/lab.js';
 import { runDeploy, writeInventory } from './support/deploy-lab.js';
 
 const CANARY = 'Canary-pw-7b1f02e4';
@@ -26,7 +27,7 @@ async function allowPasswords(host: LabHost): Promise<void> {
 }
 
 beforeAll(async () => {
-  [good, wrong] = [readHosts()[4]!, readHosts()[5]!];
+  [good, wrong] = HOSTS.deployPassword.map((n) => labHost(n)) as [LabHost, LabHost];
   await Promise.all([allowPasswords(good), allowPasswords(wrong)]);
 }, 60_000);
 

@@ -60,7 +60,7 @@ describe('network changes inside one host', () => {
       );
       expect(moved).toMatchObject({ code: 0, stderr: '' });
       // Same session, after the change: the SSH path does not use the host's eth0.
-      expect((await run(client, 'hostname')).stdout).toBe('h1\n');
+      expect((await run(client, 'hostname')).stdout).toBe(`${h1.name}\n`);
     } finally {
       client.end();
     }

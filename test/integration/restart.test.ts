@@ -41,6 +41,6 @@ describe('restarting a host', () => {
 
     // Same address, same pinned host key.
     const after = await sshRun(h3, 'hostname');
-    expect(after).toMatchObject({ code: 0, stdout: 'h3\n' });
+    expect(after).toMatchObject({ code: 0, stdout: `${h3.name}\n` });
   });
 });

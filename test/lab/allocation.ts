@@ -21,6 +21,7 @@ export const HOSTS = {
   deployMany: [20, 21, 22, 23, 24, 25, 26, 27, 28, 29],
   deployInterrupt: [30, 31],
   deployHostKey: [32, 33],
+  deployPassword: [38, 39], // sshd takes passwords during the test
   hostDeploy: [34, 35, 36, 37],
 } as const;
 

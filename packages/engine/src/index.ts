@@ -54,6 +54,11 @@ export type { DialogEvent, HandlerRef, QueryInfo } from './dialog/parser.js';
 export { CertificateAuthority } from './pki/ca.js';
 export type { CaOptions, SignOptions } from './pki/ca.js';
 
+export { hostDeployProgram, engineTime, DEPLOY_PROCEED, CERTIFICATE_REQUEST, CERTIFICATE_CHAIN } from './host-deploy/program.js';
+export { hostDeployResult } from './host-deploy/result.js';
+export type { HostDeployResult, HostDeployStatus } from './host-deploy/result.js';
+export type { HostDeployConfig, HostDeployHost, HostDeployEngine, HostDeployCluster, FirewallSetting } from './host-deploy/config.js';
+
 export { loadInventory, parseInventory, limitHosts } from './inventory/inventory.js';
 export type { Inventory, InventoryHost, InventoryOptions, HostAuth } from './inventory/inventory.js';
 export { Secret } from './inventory/secret.js';

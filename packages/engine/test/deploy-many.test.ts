@@ -192,6 +192,37 @@ describe('deployMany', () => {
     expect(JSON.stringify(r.events)).not.toContain(canary);
   });
 
+  // KNOWN BUG in the core runtime: the installer learns that its manager went away (EPIPE) only
+  // on a later turn of the event loop, and the stage loop reaches the commit before that, so the
+  // file is committed. Fix: at each stage boundary, yield (setImmediate) and fail if interrupted.
+  // Flip to it() once fixed.
+  it.fails('a host whose manager goes away while it sleeps at misc rolls back instead of committing', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'otopi-out-'));
+    const controller = new AbortController();
+    const target = join(work, 'never.txt');
+    const pidFile = join(work, 'pid');
+    const r = run(
+      [host('cut', [`SAMPLE/outputFile=str:${target}`, 'SAMPLE/sleepAt=str:misc', 'SAMPLE/sleepMs=int:1500', `SAMPLE/pidFile=str:${pidFile}`])],
+      {
+        signal: controller.signal,
+        onEvent: (e) => {
+          if (e.type === 'stage' && e.stage === 'Misc configuration') {
+            const poll = setInterval(() => {
+              if (existsSync(pidFile)) {
+                clearInterval(poll);
+                controller.abort();
+              }
+            }, 20);
+          }
+        },
+      },
+    );
+    const report = await r.report;
+    expect(report.hosts[0]).toMatchObject({ result: 'aborted', stage: 'Misc configuration' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(existsSync(target)).toBe(false);
+  });
+
   it('on cancel, disconnects running hosts (they roll back) and starts no more', async () => {
     const work = mkdtempSync(join(tmpdir(), 'otopi-out-'));
     const controller = new AbortController();

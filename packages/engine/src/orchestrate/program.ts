@@ -85,7 +85,7 @@ export function composePrograms(programs: readonly DialogProgram[], limits: Pick
   const refused: string[] = [];
   let inCustomization = false;
   let reported = 0;
-  const guard = (step: Step | undefined): Step =>
+  const guard = (step: Step): Step =>
     steps.dynamic((ctx) => {
       if (refused.length > reported) {
         reported = refused.length;
@@ -95,7 +95,8 @@ export function composePrograms(programs: readonly DialogProgram[], limits: Pick
       return step;
     });
   const customization = programs.flatMap((p) => p.customization ?? []).map(guard);
-  customization.push(guard(undefined));
+  // The last check sends `install` itself, saving the round trip of a `noop`.
+  customization.push(guard(steps.command('install')));
 
   const composed: DialogProgram = {
     customization,

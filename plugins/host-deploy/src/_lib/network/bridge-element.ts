@@ -1,0 +1,108 @@
+/**
+ * The live bridge change as a transaction element. Commit makes the bridge (one `ip -batch`,
+ * or NetworkManager profiles), then waits until the engine answers again; if it does not, the
+ * change is undone and the commit fails, so the transaction also rolls back the persistent
+ * files and everything else. Rollback and abort put the device back as it was.
+ */
+import { OtopiError, type TransactionElement } from '@otopi/core';
+import type { SystemAccess } from '../system.js';
+import type { BridgePlan } from './discover.js';
+import { bridgeDownBatch, bridgeUpBatch, type LiveState } from './iproute-plan.js';
+import { nmCommands } from './nm-plan.js';
+import { waitReachable, type Connector } from './reach.js';
+
+export interface ReachCheck {
+  readonly port: number;
+  readonly timeoutS: number;
+  readonly attempts: number;
+  readonly connect: Connector;
+}
+
+export class ManagementBridge implements TransactionElement {
+  readonly description: string;
+  private applied = false;
+
+  constructor(
+    readonly plan: BridgePlan,
+    private readonly sys: SystemAccess,
+    /** null: the engine did not answer before the change either, so there is nothing to check. */
+    private readonly reach: ReachCheck | null,
+  ) {
+    this.description = `management bridge ${plan.bridge} on ${plan.nic.name}`;
+  }
+
+  private get live(): LiveState {
+    return { bridge: this.plan.bridge, nic: this.plan.nic, addresses: this.plan.addresses, routes: this.plan.routes };
+  }
+
+  prepare(): void {}
+
+  async commit(): Promise<void> {
+    this.applied = true;
+    await this.up();
+    if (this.reach === null) return;
+    const { sys, plan, reach } = this;
+    const result = await waitReachable({
+      host: plan.engineAddress,
+      port: reach.port,
+      timeoutS: reach.timeoutS,
+      attempts: reach.attempts,
+      connect: reach.connect,
+      sleep: sys.sleep,
+      onRetry: (attempt, why) => sys.log.debug(`engine ${plan.engineAddress}:${reach.port} not reachable yet (attempt ${attempt}/${reach.attempts}): ${why}`),
+    });
+    if (result === 'ok') {
+      sys.log.info(`The engine (${plan.engineAddress}:${reach.port}) is reachable through ${plan.bridge}`);
+      return;
+    }
+    await this.down();
+    throw new OtopiError(
+      'TRANSACTION_COMMIT',
+      `The engine (${plan.engineAddress}:${reach.port}) is not reachable through ${plan.bridge} (${result}); the bridge was rolled back`,
+      { key: 'VDSM/managementBridgeName', hint: 'Check the switch port and VLAN of the device, or raise VDSM/connectionRetries.' },
+    );
+  }
+
+  async abort(): Promise<void> {
+    await this.down();
+  }
+
+  async rollback(): Promise<void> {
+    await this.down();
+  }
+
+  dryRun(): string {
+    if (this.plan.nm !== null)
+      return `${nmCommands(this.plan.bridge, this.plan.nic.mac, this.plan.nm).up.map((a) => `nmcli ${a.join(' ')}`).join('\n')}\n`;
+    return `ip -batch -:\n${bridgeUpBatch(this.live).map((l) => `  ${l}`).join('\n')}\n`;
+  }
+
+  private async up(): Promise<void> {
+    const { sys, plan } = this;
+    if (plan.nm !== null) {
+      const nmcli = sys.which('nmcli') ?? 'nmcli';
+      for (const args of nmCommands(plan.bridge, plan.nic.mac, plan.nm).up) await sys.run([nmcli, ...args], { log: sys.log, timeoutMs: 120_000 });
+      return;
+    }
+    await sys.run([sys.which('ip') ?? 'ip', '-batch', '-'], { input: `${bridgeUpBatch(this.live).join('\n')}\n`, log: sys.log });
+  }
+
+  private async down(): Promise<void> {
+    if (!this.applied) return;
+    this.applied = false;
+    const { sys, plan } = this;
+    if (plan.nm !== null) {
+      const nmcli = sys.which('nmcli') ?? 'nmcli';
+      for (const args of nmCommands(plan.bridge, plan.nic.mac, plan.nm).down)
+        await sys.run([nmcli, ...args], { log: sys.log, allowFailure: true, timeoutMs: 120_000 });
+    } else {
+      const r = await sys.run([sys.which('ip') ?? 'ip', '-force', '-batch', '-'], {
+        input: `${bridgeDownBatch(this.live).join('\n')}\n`,
+        log: sys.log,
+        allowFailure: true,
+      });
+      if (r.code !== 0) sys.log.warn(`Putting ${plan.nic.name} back was not clean: ${r.stderr.trim()}`);
+    }
+    sys.log.info(`The management bridge ${plan.bridge} was removed; ${plan.nic.name} is configured as before`);
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * fence_kdump integration (KDUMP/*): whether the host supports it is computed at
+ * customization HIGH, before the engine reads KDUMP/supported; when the engine enables it,
+ * /etc/kdump.conf gets the engine as fence_kdump destination and kdump is restarted.
+ */
+import { lookup } from 'node:dns/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { FileTransaction, OtopiError, Priority, definePlugin } from '@otopi/core';
+import { BASE_HANDLERS } from '../_lib/foreign.js';
+import { hasCrashKernel, KDUMP_CONF, KEXEC_MINIMUM, rewriteKdumpConf } from '../_lib/kdump-conf.js';
+import { KdumpEnv, VdsmEnv } from '../_lib/keys.js';
+import { PACKAGER, SERVICES, SYSTEM_INFO } from '../_lib/tokens.js';
+
+const read = (path: string): string => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+};
+
+export default definePlugin({
+  env: [KdumpEnv],
+  setup(plugin) {
+    let why = '';
+    plugin.on({
+      name: 'detect',
+      stage: 'customization',
+      priority: Priority.HIGH,
+      before: BASE_HANDLERS.dialogCustomization,
+      run: async ({ env, log, services }) => {
+        const features = env.get(VdsmEnv.nodePluginVdsmFeatures) ?? '';
+        let supported: boolean;
+        if (env.get(VdsmEnv['ovirt-legacy-node'])) {
+          supported = features.split(/[\s,]+/).includes('kdump');
+          why = supported ? 'the node plugin supports kdump' : 'the node plugin lists no kdump feature';
+        } else if (!hasCrashKernel(read('/proc/cmdline'))) {
+          [supported, why] = [false, 'no crashkernel= on the kernel command line'];
+        } else if (!existsSync(KDUMP_CONF)) {
+          [supported, why] = [false, `${KDUMP_CONF} does not exist (kexec-tools' kdump is not installed)`];
+        } else {
+          const packager = services.get(PACKAGER);
+          const installed = await packager.queryInstalled(['kexec-tools']);
+          const version = installed.find((p) => p.name === 'kexec-tools')?.version ?? null;
+          const os = services.get(SYSTEM_INFO).os;
+          const minimum = KEXEC_MINIMUM[os.id === 'fedora' ? 'fedora' : 'rhel']!;
+          supported = version !== null && packager.compare(version, minimum) >= 0;
+          why = version === null ? 'kexec-tools is not installed' : `kexec-tools ${version}${supported ? '' : ` is older than ${minimum}`}`;
+        }
+        env.set(KdumpEnv.supported, supported);
+        log.debug(`kdump integration ${supported ? 'supported' : 'not supported'}: ${why}`);
+      },
+    });
+    plugin.on({
+      name: 'validation',
+      stage: 'validation',
+      condition: ({ env }) => env.get(KdumpEnv.enable),
+      run: async ({ env }) => {
+        if (!env.get(KdumpEnv.supported))
+          throw new OtopiError('HANDLER_FAILED', `Kdump integration was asked for, but this host does not support it: ${why}`, {
+            key: KdumpEnv.enable.key,
+            hint: 'Redeploy with Kdump integration disabled, or boot with crashkernel= and install kexec-tools.',
+          });
+        const address = env.get(KdumpEnv.destinationAddress);
+        if (address === null || address === '')
+          throw new OtopiError('ENV_BAD_VALUE', 'KDUMP/destinationAddress is not set', { key: KdumpEnv.destinationAddress.key });
+        try {
+          await lookup(address);
+        } catch (error) {
+          throw new OtopiError('HANDLER_FAILED', `Cannot resolve the fence_kdump destination '${address}': ${(error as Error).message}`, {
+            key: KdumpEnv.destinationAddress.key,
+          });
+        }
+      },
+    });
+    let element: FileTransaction | null = null;
+    plugin.on({
+      name: 'configure',
+      stage: 'misc',
+      condition: ({ env }) => env.get(KdumpEnv.enable),
+      run: async ({ env, log, transaction }) => {
+        const content = rewriteKdumpConf(read(KDUMP_CONF), {
+          address: env.get(KdumpEnv.destinationAddress)!,
+          port: env.get(KdumpEnv.destinationPort),
+          interval: env.get(KdumpEnv.messageInterval),
+        });
+        element = new FileTransaction({ path: KDUMP_CONF, content, log });
+        await transaction.append(element);
+      },
+    });
+    plugin.on({
+      name: 'restart',
+      stage: 'closeup',
+      condition: ({ env, dryRun }) => env.get(KdumpEnv.enable) && !dryRun,
+      run: async ({ services, log }) => {
+        const manager = services.get(SERVICES);
+        try {
+          await manager.setEnabled('kdump', true);
+          if (element?.changed === true || !(await manager.isRunning('kdump'))) await manager.restart('kdump');
+        } catch (error) {
+          throw new OtopiError(
+            'HANDLER_FAILED',
+            'kdump service restart failed. Please either redeploy with Kdump Integration disabled or fix kdump configuration manually and redeploy the host',
+            { cause: error },
+          );
+        }
+        log.info('kdump is configured for fence_kdump');
+      },
+    });
+  },
+});

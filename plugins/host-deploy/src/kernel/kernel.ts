@@ -1,0 +1,93 @@
+/**
+ * Kernel arguments of the default boot entry (KERNEL/cmdlineNew, KERNEL/cmdlineOld), changed
+ * with grubby inside the main transaction; rollback reverses exactly what was changed. Hosts
+ * without grubby (Debian, Ubuntu) get a warning saying what would have changed. Skipped on
+ * oVirt Node images, whose boot entries are managed by the image.
+ */
+import { OtopiError, definePlugin, exec, type Logger, type TransactionElement } from '@otopi/core';
+import { argsChange, parseGrubbyArgs, splitArgs, withFipsBoot, type ArgsChange } from '../_lib/kernel-args.js';
+import { KernelEnv, VdsmEnv } from '../_lib/keys.js';
+import { COMMANDS } from '../_lib/tokens.js';
+
+class KernelArguments implements TransactionElement {
+  readonly description: string;
+  private applied = false;
+  constructor(
+    private readonly grubby: string,
+    private readonly change: ArgsChange,
+    private readonly log: Logger,
+  ) {
+    this.description = `kernel arguments (add '${change.add.join(' ')}', remove '${change.remove.join(' ')}')`;
+  }
+  prepare(): void {}
+  private async grub(args: readonly string[], remove: readonly string[]): Promise<void> {
+    if (remove.length > 0) await exec([this.grubby, '--update-kernel', 'DEFAULT', '--remove-args', remove.join(' ')], { log: this.log });
+    if (args.length > 0) await exec([this.grubby, '--update-kernel', 'DEFAULT', '--args', args.join(' ')], { log: this.log });
+  }
+  async commit(): Promise<void> {
+    this.applied = true;
+    try {
+      await this.grub(this.change.add, this.change.remove);
+    } catch (error) {
+      throw new OtopiError('TRANSACTION_COMMIT', `Cannot change the kernel arguments: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  async rollback(): Promise<void> {
+    if (!this.applied) return;
+    this.applied = false;
+    await this.grub(this.change.remove, this.change.add);
+  }
+  abort(): Promise<void> {
+    return this.rollback();
+  }
+  dryRun(): string {
+    return `grubby --update-kernel DEFAULT: remove '${this.change.remove.join(' ')}', add '${this.change.add.join(' ')}'\n`;
+  }
+}
+
+export default definePlugin({
+  env: [KernelEnv],
+  setup(plugin) {
+    plugin.on({
+      name: 'programs',
+      stage: 'setup',
+      run: ({ services }) => {
+        for (const p of ['grubby', 'findmnt']) services.get(COMMANDS).detect(p);
+      },
+    });
+    plugin.on({
+      name: 'arguments',
+      stage: 'misc',
+      condition: ({ env }) => (env.get(KernelEnv.cmdlineNew) ?? '') !== '' || (env.get(KernelEnv.cmdlineOld) ?? '') !== '',
+      run: async ({ env, log, services, transaction }) => {
+        if (env.get(VdsmEnv['ovirt-legacy-node']) || env.get(VdsmEnv['ovirt-container-node'])) {
+          log.info('Kernel arguments are managed by the oVirt Node image; not changed');
+          return;
+        }
+        const commands = services.get(COMMANDS);
+        const grubby = commands.find('grubby');
+        const oldArgs = splitArgs(env.get(KernelEnv.cmdlineOld));
+        let newArgs = splitArgs(env.get(KernelEnv.cmdlineNew));
+        if (grubby === null) {
+          log.warn(
+            `grubby is not installed: the kernel command line is not changed (it would lose '${oldArgs.join(' ')}' and gain '${newArgs.join(' ')}'; edit GRUB_CMDLINE_LINUX and run update-grub by hand)`,
+          );
+          return;
+        }
+        const findmnt = commands.find('findmnt');
+        if (newArgs.includes('fips=1') && findmnt !== null) {
+          const r = await exec([findmnt, '--output=UUID', '--noheadings', '--target=/boot'], { log, allowFailure: true });
+          newArgs = withFipsBoot(newArgs, r.code === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : null);
+        }
+        const info = await exec([grubby, '--info', 'DEFAULT'], { log });
+        const change = argsChange(parseGrubbyArgs(info.stdout), oldArgs, newArgs);
+        if (change.add.length === 0 && change.remove.length === 0) {
+          log.info('The kernel arguments are already as asked');
+          return;
+        }
+        log.info(`Kernel arguments: adding '${change.add.join(' ')}', removing '${change.remove.join(' ')}' (effective after a reboot)`);
+        await transaction.append(new KernelArguments(grubby, change, log));
+      },
+    });
+  },
+});
