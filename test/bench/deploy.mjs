@@ -17,7 +17,11 @@ import { parseArgs } from 'node:util';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const { values } = parseArgs({
-  options: { sizes: { type: 'string', default: '1,10,50' }, 'no-ansible': { type: 'boolean' }, keep: { type: 'boolean' } },
+  options: {
+    sizes: { type: 'string', default: '1,10,50' },
+    'no-ansible': { type: 'boolean' },
+    keep: { type: 'boolean' },
+  },
 });
 const sizes = values.sizes.split(',').map(Number);
 const maxN = Math.max(...sizes);
@@ -69,30 +73,69 @@ async function measured(fn) {
 
 // ---- the lab -------------------------------------------------------------------------------
 function lab(...args) {
-  const r = spawnSync('node', [join(root, 'test/lab/lab.mjs'), ...args], { env: labEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync('node', [join(root, 'test/lab/lab.mjs'), ...args], {
+    env: labEnv,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   if (r.status !== 0) throw new Error(`lab ${args.join(' ')} failed`);
   return r.stdout.trim();
 }
-const hostsExec = (hosts, script) => Promise.all(hosts.map((h) => run('bash', [join(root, 'test/lab/exec.sh'), String(h.index), 'sh', '-c', script], { env: labEnv })));
+const hostsExec = (hosts, script) =>
+  Promise.all(
+    hosts.map((h) =>
+      run('bash', [join(root, 'test/lab/exec.sh'), String(h.index), 'sh', '-c', script], { env: labEnv }),
+    ),
+  );
 
 // ---- our deploy ----------------------------------------------------------------------------
 function writeInventory(hosts) {
   const file = join(work, `hosts-${hosts.length}.ini`);
   const lines = ['[defaults]', `identity_file = ${hosts[0].privateKeyPath}`];
-  for (const h of hosts) lines.push(`[host ${h.name}]`, `address = ${h.address}`, `port = ${h.port}`, `fingerprint = ${h.hostKeyFingerprint}`);
+  for (const h of hosts)
+    lines.push(
+      `[host ${h.name}]`,
+      `address = ${h.address}`,
+      `port = ${h.port}`,
+      `fingerprint = ${h.hostKeyFingerprint}`,
+    );
   writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
   return file;
 }
 async function deploy(hosts, statements) {
   const events = join(work, `events-${Date.now()}.jsonl`);
   const r = await measured(() =>
-    run(process.execPath, [CLI, 'deploy', '-i', writeInventory(hosts), '--group', 'benchtasks', '--plugin-path', PLUGINS, '--parallel', String(hosts.length), '--progress', 'none', '--events', events, '--log-dir', join(work, 'logs'), ...statements]),
+    run(process.execPath, [
+      CLI,
+      'deploy',
+      '-i',
+      writeInventory(hosts),
+      '--group',
+      'benchtasks',
+      '--plugin-path',
+      PLUGINS,
+      '--parallel',
+      String(hosts.length),
+      '--progress',
+      'none',
+      '--events',
+      events,
+      '--log-dir',
+      join(work, 'logs'),
+      ...statements,
+    ]),
   );
-  const parsed = readFileSync(events, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const parsed = readFileSync(events, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const ends = parsed.filter((e) => e.type === 'host-end');
   const runEnd = parsed.find((e) => e.type === 'run-end');
   const failed = ends.filter((e) => e.result !== 'installed');
-  if (r.code !== 0 || failed.length > 0) throw new Error(`deploy failed (exit ${r.code}): ${failed.map((e) => `${e.host}: ${e.cause}`).join('; ')}\n${r.err}`);
+  if (r.code !== 0 || failed.length > 0)
+    throw new Error(
+      `deploy failed (exit ${r.code}): ${failed.map((e) => `${e.host}: ${e.cause}`).join('; ')}\n${r.err}`,
+    );
   const mean = (f) => ends.reduce((a, e) => a + f(e), 0) / ends.length;
   return {
     wallMs: r.wallMs,
@@ -110,7 +153,10 @@ async function deploy(hosts, statements) {
 function ensureAnsible() {
   if (spawnSync('sh', ['-c', 'command -v ansible-playbook']).status === 0) return true;
   log('ansible-playbook is missing: apt-get install -y ansible-core');
-  const r = spawnSync('apt-get', ['install', '-y', '-q', 'ansible-core'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const r = spawnSync('apt-get', ['install', '-y', '-q', 'ansible-core'], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
   return r.status === 0;
 }
 function ansibleVersion() {
@@ -136,7 +182,13 @@ async function ansible(hosts) {
   );
   writeFileSync(
     join(dir, 'inventory.ini'),
-    ['[bench]', ...hosts.map((h) => `${h.name} ansible_host=${h.address} ansible_port=${h.port} ansible_user=${h.user} ansible_ssh_private_key_file=${h.privateKeyPath}`)].join('\n') + '\n',
+    [
+      '[bench]',
+      ...hosts.map(
+        (h) =>
+          `${h.name} ansible_host=${h.address} ansible_port=${h.port} ansible_user=${h.user} ansible_ssh_private_key_file=${h.privateKeyPath}`,
+      ),
+    ].join('\n') + '\n',
   );
   writeFileSync(
     join(dir, 'play.yml'),
@@ -168,8 +220,14 @@ async function ansible(hosts) {
         daemon_reload: true
 `,
   );
-  const r = await measured(() => run('ansible-playbook', ['-i', 'inventory.ini', '-f', String(hosts.length), 'play.yml'], { cwd: dir, env: { ...cleanEnv, ANSIBLE_CONFIG: join(dir, 'ansible.cfg') } }));
-  if (r.code !== 0) throw new Error(`ansible-playbook failed (exit ${r.code}):\n${r.out.slice(-3000)}\n${r.err.slice(-2000)}`);
+  const r = await measured(() =>
+    run('ansible-playbook', ['-i', 'inventory.ini', '-f', String(hosts.length), 'play.yml'], {
+      cwd: dir,
+      env: { ...cleanEnv, ANSIBLE_CONFIG: join(dir, 'ansible.cfg') },
+    }),
+  );
+  if (r.code !== 0)
+    throw new Error(`ansible-playbook failed (exit ${r.code}):\n${r.out.slice(-3000)}\n${r.err.slice(-2000)}`);
   return r;
 }
 function labStateDir() {
@@ -186,7 +244,11 @@ async function checkTasks(hosts, who) {
 
 // ---- main -----------------------------------------------------------------------------------
 const withAnsible = !values['no-ansible'] && ensureAnsible();
-log(`machine: ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}; lab instance ${labEnv.OTOPI_LAB_NAME}`);
+log(
+  `machine: ${cpus().length} CPUs, load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}; lab instance ${labEnv.OTOPI_LAB_NAME}`,
+);
 log(`bringing up ${maxN} lab hosts`);
 lab('down'); // leftovers of an interrupted run of this instance
 lab('up', String(maxN));
@@ -237,18 +299,30 @@ const lines = [
       s(r.ours.wallMs),
       r.theirs === undefined ? '-' : s(r.theirs.wallMs),
       r.theirs === undefined ? '-' : `${(r.theirs.wallMs / r.ours.wallMs).toFixed(1)}×`,
-    ].join(' | ').replace(/^/, '| ').replace(/$/, ' |'),
+    ]
+      .join(' | ')
+      .replace(/^/, '| ')
+      .replace(/$/, ' |'),
   ),
   '',
 ];
 if (one !== undefined) {
-  lines.push(`per-host time of a no-op deploy (N=1, repeat): ${s(one.repeat.hostMs)} (goal < 0.5 s); CLI wall ${s(one.repeat.wallMs)}`);
+  lines.push(
+    `per-host time of a no-op deploy (N=1, repeat): ${s(one.repeat.hostMs)} (goal < 0.5 s); CLI wall ${s(one.repeat.wallMs)}`,
+  );
   for (const r of results.filter((x) => x.n > 1)) {
-    lines.push(`N=${r.n}: repeat no-op ${s(r.repeat.wallMs)} = ${(r.repeat.wallMs / one.repeat.wallMs).toFixed(1)}× one host (goal < 3×); ${s(r.repeat.wallMs / r.n)} per host`);
+    lines.push(
+      `N=${r.n}: repeat no-op ${s(r.repeat.wallMs)} = ${(r.repeat.wallMs / one.repeat.wallMs).toFixed(1)}× one host (goal < 3×); ${s(r.repeat.wallMs / r.n)} per host`,
+    );
   }
 }
-lines.push(`load average at the start of each run: ${results.map((r) => `N=${r.n} ${r.repeat.load.toFixed(1)}`).join(', ')}`);
+lines.push(
+  `load average at the start of each run: ${results.map((r) => `N=${r.n} ${r.repeat.load.toFixed(1)}`).join(', ')}`,
+);
 console.log(lines.join('\n'));
 mkdirSync(join(root, 'test/.artifacts'), { recursive: true });
-writeFileSync(join(root, 'test/.artifacts/bench-deploy.json'), `${JSON.stringify({ cpus: cpus().length, results }, null, 2)}\n`);
+writeFileSync(
+  join(root, 'test/.artifacts/bench-deploy.json'),
+  `${JSON.stringify({ cpus: cpus().length, results }, null, 2)}\n`,
+);
 if (existsSync(work)) log(`work files (logs, events, inventories) in ${work}`);

@@ -24,7 +24,12 @@ beforeAll(() => {
 describe('host keys', () => {
   it('refuses a host whose known_hosts line holds another key, showing both fingerprints; the other installs', async () => {
     const lab = readFileSync(join(labStateDir(), 'known_hosts'), 'utf8').split('\n');
-    const keyOf = (h: LabHost): string => lab.find((l) => l.startsWith(`${h.address} `))!.split(' ').slice(1).join(' ');
+    const keyOf = (h: LabHost): string =>
+      lab
+        .find((l) => l.startsWith(`${h.address} `))!
+        .split(' ')
+        .slice(1)
+        .join(' ');
     const file = join(mkdtempSync(join(tmpdir(), 'otopi-kh-')), 'known_hosts');
     // h2 is recorded with another host's key: as if someone else answered at h2's address.
     writeFileSync(file, `${h1.address} ${keyOf(h1)}\n${h2.address} ${keyOf(stranger)}\n`);
@@ -43,13 +48,18 @@ describe('host keys', () => {
 
   it('refuses a host whose pinned fingerprint is another key', async () => {
     const inventory = writeInventory([h1, h2]);
-    const text = readFileSync(inventory, 'utf8').replace(`fingerprint = ${h2.hostKeyFingerprint}`, `fingerprint = ${stranger.hostKeyFingerprint}`);
+    const text = readFileSync(inventory, 'utf8').replace(
+      `fingerprint = ${h2.hostKeyFingerprint}`,
+      `fingerprint = ${stranger.hostKeyFingerprint}`,
+    );
     writeFileSync(inventory, text);
     const run = await runDeploy(inventory, []);
     expect(run.code, detail(run)).toBe(1);
     expect(run.hosts[h1.name]?.result).toBe('installed');
     expect(run.hosts[h2.name]).toMatchObject({ result: 'failed', stage: 'SSH connection' });
-    expect(run.hosts[h2.name]!.cause).toContain(`presented ssh-ed25519 ${h2.hostKeyFingerprint}, expected ${stranger.hostKeyFingerprint}`);
+    expect(run.hosts[h2.name]!.cause).toContain(
+      `presented ssh-ed25519 ${h2.hostKeyFingerprint}, expected ${stranger.hostKeyFingerprint}`,
+    );
   });
 
   it('refuses unknown hosts by default; --accept-new-host-keys records them, and later runs check them strictly', async () => {
@@ -61,14 +71,23 @@ describe('host keys', () => {
     expect(strict.code, detail(strict)).toBe(1);
     for (const h of [h1, h2]) {
       expect(strict.hosts[h.name]).toMatchObject({ result: 'failed', stage: 'SSH connection' });
-      expect(strict.hosts[h.name]!.cause).toContain(`is not in ${file}; it presented ssh-ed25519 ${h.hostKeyFingerprint}`);
+      expect(strict.hosts[h.name]!.cause).toContain(
+        `is not in ${file}; it presented ssh-ed25519 ${h.hostKeyFingerprint}`,
+      );
     }
     expect(readFileSync(file, 'utf8')).toBe('');
 
     const tofu = await runDeploy(inventory, ['--accept-new-host-keys']);
     expect(tofu.code, detail(tofu)).toBe(0);
-    for (const h of [h1, h2]) expect(tofu.hosts[h.name]!.hostKey).toEqual({ type: 'ssh-ed25519', fingerprint: h.hostKeyFingerprint, learnt: true });
-    expect(tofu.stdout).toContain(`${h1.name}: connected, host key ssh-ed25519 ${h1.hostKeyFingerprint} (new: recorded in known_hosts)`);
+    for (const h of [h1, h2])
+      expect(tofu.hosts[h.name]!.hostKey).toEqual({
+        type: 'ssh-ed25519',
+        fingerprint: h.hostKeyFingerprint,
+        learnt: true,
+      });
+    expect(tofu.stdout).toContain(
+      `${h1.name}: connected, host key ssh-ed25519 ${h1.hostKeyFingerprint} (new: recorded in known_hosts)`,
+    );
     expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(2);
 
     const again = await runDeploy(inventory, []);

@@ -26,12 +26,22 @@ describe('otopi deploy to ten hosts', () => {
   let first: DeployRun;
 
   it('installs the base and sample groups on all ten at once, shipping the self-contained flavour', async () => {
-    first = await runDeploy(inventory, ['--group', 'sample', '--parallel', '10', 'SAMPLE/content=str:deployed by the test']);
+    first = await runDeploy(inventory, [
+      '--group',
+      'sample',
+      '--parallel',
+      '10',
+      'SAMPLE/content=str:deployed by the test',
+    ]);
     expect(first.code, detail(first)).toBe(0);
     expect(Object.keys(first.hosts).sort()).toEqual(hosts.map((h) => h.name).sort());
     for (const h of hosts) {
       const r = first.hosts[h.name]!;
-      expect(r, `${h.name}: ${r.cause ?? ''}`).toMatchObject({ result: 'installed', stage: 'Termination', exitCode: 0 });
+      expect(r, `${h.name}: ${r.cause ?? ''}`).toMatchObject({
+        result: 'installed',
+        stage: 'Termination',
+        exitCode: 0,
+      });
       // No Node.js on the hosts: bundle and runtime both went.
       expect(r.shipped).toEqual(['bundle', 'runtime']);
       expect(r.bytes.payload).toBeGreaterThan(30e6);
@@ -44,13 +54,18 @@ describe('otopi deploy to ten hosts', () => {
     expect(first.events.slice(0, firstEnd).filter((e) => e.type === 'host-start')).toHaveLength(10);
     // The note of the sample group and a summary row per host.
     const h1 = hosts[0]!.name;
-    expect(first.stdout).toMatch(new RegExp(`^${h1} +installed +Termination +\\d+\\.\\d s +\\d+\\.\\d MB +/.*${h1}-\\d{14}\\.log$`, 'm'));
+    expect(first.stdout).toMatch(
+      new RegExp(`^${h1} +installed +Termination +\\d+\\.\\d s +\\d+\\.\\d MB +/.*${h1}-\\d{14}\\.log$`, 'm'),
+    );
     expect(first.stdout).toContain('10 hosts: 10 installed, 0 failed, 0 aborted');
     // One private log per host, holding the transcript and the host's own log.
     expect(statSync(first.logDir).mode & 0o777).toBe(0o700);
     const logs = readdirSync(first.logDir);
     expect(logs).toHaveLength(10);
-    const log = join(first.logDir, logs.find((l) => l.startsWith(`${h1}-`))!);
+    const log = join(
+      first.logDir,
+      logs.find((l) => l.startsWith(`${h1}-`))!,
+    );
     expect(statSync(log).mode & 0o777).toBe(0o600);
     const text = readFileSync(log, 'utf8');
     expect(text).toContain('> env-query -k SAMPLE/content');
@@ -70,13 +85,22 @@ describe('otopi deploy to ten hosts', () => {
     }
     expect(repeat.stdout).toContain(`${hosts[2]!.name}: bundle cached on the host, nothing to send`);
     const total = Object.values(repeat.hosts).reduce((n, r) => n + r.bytes.total, 0);
-    console.log(`10 hosts, repeat: ${repeat.seconds.toFixed(1)} s, ${total} bytes sent in all (${Math.round(total / 10)} per host)`);
+    console.log(
+      `10 hosts, repeat: ${repeat.seconds.toFixed(1)} s, ${total} bytes sent in all (${Math.round(total / 10)} per host)`,
+    );
   });
 
   it('a dry run shows the change and changes nothing', async () => {
     const before = await labExec(hosts[0]!, ['sha256sum', TARGET], { check: true });
     const [a, b] = [hosts[0]!.name, hosts[1]!.name];
-    const dry = await runDeploy(inventory, ['--group', 'sample', '--dry-run', '--limit', `${a},${b}`, 'SAMPLE/content=str:changed']);
+    const dry = await runDeploy(inventory, [
+      '--group',
+      'sample',
+      '--dry-run',
+      '--limit',
+      `${a},${b}`,
+      'SAMPLE/content=str:changed',
+    ]);
     expect(dry.code, detail(dry)).toBe(0);
     expect(Object.keys(dry.hosts).sort()).toEqual([a, b].sort());
     expect(dry.stdout).toContain('2 hosts: 2 installed, 0 failed, 0 aborted');

@@ -32,7 +32,9 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([good, wrong].map((h) => labExec(h, `rm -f ${DROP_IN}; usermod -p '*' root; systemctl restart ssh`)));
+  await Promise.all(
+    [good, wrong].map((h) => labExec(h, `rm -f ${DROP_IN}; usermod -p '*' root; systemctl restart ssh`)),
+  );
 });
 
 describe('password logins', () => {
@@ -48,7 +50,9 @@ describe('password logins', () => {
     // The key login of [defaults] must not be used: a host logs in with a key or a password.
     writeFileSync(inventory, readFileSync(inventory, 'utf8').replace(/^identity_file = .*$/m, ''));
 
-    const run = await runDeploy(inventory, ['--group', 'sample', '--progress', 'tty'], { OTOPI_DEPLOY_TEST_PW: CANARY });
+    const run = await runDeploy(inventory, ['--group', 'sample', '--progress', 'tty'], {
+      OTOPI_DEPLOY_TEST_PW: CANARY,
+    });
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(1);
     expect(run.hosts[good.name]).toMatchObject({ result: 'installed' });
     expect(run.hosts[wrong.name]).toMatchObject({ result: 'failed', stage: 'SSH connection' });
@@ -65,7 +69,10 @@ describe('password logins', () => {
     }
     // Nor on the hosts: their logs, temporary files and the bundle cache.
     for (const h of [good, wrong]) {
-      const grep = await labExec(h, `grep -rlF -e '${CANARY}' -e '${WRONG}' /var/log /tmp /var/tmp /var/cache/otopi /root 2>/dev/null`);
+      const grep = await labExec(
+        h,
+        `grep -rlF -e '${CANARY}' -e '${WRONG}' /var/log /tmp /var/tmp /var/cache/otopi /root 2>/dev/null`,
+      );
       expect(grep.stdout).toBe('');
     }
   });

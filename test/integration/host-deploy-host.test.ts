@@ -2,25 +2,33 @@
 // exec carrying the bundle (built from the current sources, with the host-deploy group), the
 // machine dialog driven by the engine's host-deploy program, a CA in a temporary folder. Host
 // state is checked with labExec (nsenter), never through the SSH path under test.
-//   h1: the install, then a second run that changes nothing;
-//   h2: failures injected at misc and inside the commit roll everything back;
-//   h3: the hardware check, and a unique id another host already has.
+// Hosts (HOSTS.hostDeploy): the first is installed, then deployed again (nothing changes); the
+// second gets failures injected at misc and inside the commit (everything rolls back); the third
+// is refused (hardware check, offline packager, a unique id the first already has); the fourth
+// only looks at the others over the lab network.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateAuthority, connectSsh, type HostDeployConfig } from '../../packages/engine/src/index.js';
+import { HOSTS } from '../lab/allocation.js';
 import { type LabHost, labExec, labHost } from '../lab/lab.js';
 import { buildArtifacts, deployHost, type Artifacts, type Deployed } from './fixtures/host-deploy/deploy.js';
 
 const ENGINE = '10.88.0.1'; // the lab switch; its repo server answers on 8080
+const observer = (): LabHost => labHost(HOSTS.hostDeploy[3]);
 let artifacts: Artifacts;
 let ca: CertificateAuthority;
 let caDir: string;
 
 const config = (host: LabHost, over: Partial<HostDeployConfig> = {}): HostDeployConfig => ({
   host: { name: `${host.name}.lab`, address: host.labAddress },
-  engine: { fqdn: 'engine.lab', address: ENGINE, port: 8080, sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHcNTJc3xsw7Y6Zf1nH5VRSd9qNwHCTLlzSHNpOJ0VSY ovirt-engine' },
+  engine: {
+    fqdn: 'engine.lab',
+    address: ENGINE,
+    port: 8080,
+    sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHcNTJc3xsw7Y6Zf1nH5VRSd9qNwHCTLlzSHNpOJ0VSY ovirt-engine',
+  },
   cluster: { checkVirtHardware: false },
   pki: { ca },
   firewall: 'default',
@@ -31,16 +39,21 @@ const config = (host: LabHost, over: Partial<HostDeployConfig> = {}): HostDeploy
 
 const sh = async (host: LabHost, cmd: string): Promise<string> => (await labExec(host, cmd, { check: true })).stdout;
 const ok = (run: Deployed): void =>
-  expect(run.result, `${run.records.join('\n')}\n${run.hostLog.filter((l) => / (ERROR|WARNING) /.test(l)).join('\n')}`).toMatchObject({ status: 'installed', errors: [] });
+  expect(
+    run.result,
+    `${run.records.join('\n')}\n${run.hostLog.filter((l) => / (ERROR|WARNING) /.test(l)).join('\n')}`,
+  ).toMatchObject({ status: 'installed', errors: [] });
 
 /** What a rollback must put back, and what a second run must not touch. */
 async function snapshot(host: LabHost): Promise<Record<string, string>> {
   const q = async (cmd: string): Promise<string> => (await labExec(host, cmd)).stdout;
   return {
     links: await q("ip -o link show | sed 's/^[0-9]*: //; s/ qlen.*//; s/link\\/ether.*//' | sort"),
-    addresses: await q('ip -o addr show | awk \'{print $2, $3, $4}\' | sort'),
+    addresses: await q("ip -o addr show | awk '{print $2, $3, $4}' | sort"),
     iptables: await q('iptables -S'),
-    packages: await q("dpkg-query -W -f '${Package} ${Status} ${Version}\\n' vdsm vdsm-client ovirt-host ovirt-imageio-daemon 2>/dev/null | sort"),
+    packages: await q(
+      "dpkg-query -W -f '${Package} ${Status} ${Version}\\n' vdsm vdsm-client ovirt-host ovirt-imageio-daemon 2>/dev/null | sort",
+    ),
     files: await q(
       'ls -l --time-style=+%s /etc/vdsm /etc/pki/vdsm/* /etc/pki/libvirt /etc/iptables /usr/libexec/vdsm/hooks/* /etc/network 2>/dev/null; md5sum /etc/network/interfaces 2>/dev/null',
     ),
@@ -49,8 +62,13 @@ async function snapshot(host: LabHost): Promise<Record<string, string>> {
 
 beforeAll(async () => {
   caDir = mkdtempSync(join(tmpdir(), 'otopi-engine-ca-'));
-  [artifacts, ca] = await Promise.all([buildArtifacts(), CertificateAuthority.loadOrCreate(caDir, { organization: 'otopi lab' })]);
-  console.log(`host-deploy bundle: ${artifacts.bundle.files.length} files, ${(artifacts.bundle.size / 1e3).toFixed(1)} kB`);
+  [artifacts, ca] = await Promise.all([
+    buildArtifacts(),
+    CertificateAuthority.loadOrCreate(caDir, { organization: 'otopi lab' }),
+  ]);
+  console.log(
+    `host-deploy bundle: ${artifacts.bundle.files.length} files, ${(artifacts.bundle.size / 1e3).toFixed(1)} kB`,
+  );
 }, 300_000);
 afterAll(() => {
   rmSync(caDir, { recursive: true, force: true });
@@ -61,11 +79,21 @@ describe('host-deploy on a fresh lab host', () => {
   let h1: LabHost;
   let first: Deployed;
   beforeAll(async () => {
-    h1 = labHost(1);
+    h1 = labHost(HOSTS.hostDeploy[0]);
     // Like a Debian host configured with ifupdown: the bridge must be made persistent there.
-    await labExec(h1, ['sh', '-c', `mkdir -p /etc/network && printf 'auto lo\\niface lo inet loopback\\n\\nauto eth0\\niface eth0 inet static\\n    address ${h1.labAddress}/24\\n' > /etc/network/interfaces`], { check: true });
+    await labExec(
+      h1,
+      [
+        'sh',
+        '-c',
+        `mkdir -p /etc/network && printf 'auto lo\\niface lo inet loopback\\n\\nauto eth0\\niface eth0 inet static\\n    address ${h1.labAddress}/24\\n' > /etc/network/interfaces`,
+      ],
+      { check: true },
+    );
     first = await deployHost(h1, artifacts, config(h1));
-    console.log(`first deploy of h1: ${first.seconds.toFixed(1)} s (shipped ${first.shipped.join(', ') || 'nothing'})`);
+    console.log(
+      `first deploy of ${h1.name}: ${first.seconds.toFixed(1)} s (shipped ${first.shipped.join(', ') || 'nothing'})`,
+    );
   }, 600_000);
 
   it('installs, reports installed, and keeps stderr empty', () => {
@@ -94,16 +122,26 @@ describe('host-deploy on a fresh lab host', () => {
       ['/etc/pki/CA/cacert.pem', '/etc/pki/libvirt/clientcert.pem'],
     ])
       expect(await sh(h1, `openssl verify -CAfile ${cafile} ${cert}`)).toBe(`${cert}: OK\n`);
-    expect(await sh(h1, 'openssl x509 -noout -subject -ext subjectAltName -in /etc/pki/vdsm/certs/vdsmcert.pem')).toMatch(
-      /subject=O = otopi lab, CN = h1\.lab\n[\s\S]*DNS:h1\.lab, IP Address:10\.88\.0\.11/,
+    expect(
+      await sh(h1, 'openssl x509 -noout -subject -ext subjectAltName -in /etc/pki/vdsm/certs/vdsmcert.pem'),
+    ).toMatch(
+      new RegExp(
+        `subject=O = otopi lab, CN = ${h1.name}\\.lab\\n[\\s\\S]*DNS:${h1.name}\\.lab, IP Address:${h1.labAddress.replace(/\./g, '\\.')}`,
+      ),
     );
-    for (const key of ['/etc/pki/vdsm/keys/vdsmkey.pem', '/etc/pki/vdsm/libvirt-spice/server-key.pem', '/etc/pki/libvirt/private/clientkey.pem'])
+    for (const key of [
+      '/etc/pki/vdsm/keys/vdsmkey.pem',
+      '/etc/pki/vdsm/libvirt-spice/server-key.pem',
+      '/etc/pki/libvirt/private/clientkey.pem',
+    ])
       expect(await sh(h1, `stat -c '%a %U:%G' ${key}`)).toBe('440 vdsm:kvm\n');
     expect(await sh(h1, 'stat -c %a /etc/pki/vdsm/certs/vdsmcert.pem')).toBe('644\n');
     const pub = await sh(h1, 'openssl pkey -pubout -in /etc/pki/vdsm/keys/vdsmkey.pem');
     expect(await sh(h1, 'openssl x509 -noout -pubkey -in /etc/pki/vdsm/certs/vdsmcert.pem')).toBe(pub);
     // The private key never left the host: not on the wire, not in the host's log.
-    const body = (await sh(h1, 'cat /etc/pki/vdsm/keys/vdsmkey.pem')).split('\n').filter((l) => l.length > 40 && !l.startsWith('-'));
+    const body = (await sh(h1, 'cat /etc/pki/vdsm/keys/vdsmkey.pem'))
+      .split('\n')
+      .filter((l) => l.length > 40 && !l.startsWith('-'));
     expect(body.length).toBeGreaterThan(20);
     for (const line of body.slice(0, 5)) {
       expect(first.transcript.some((t) => t.includes(line))).toBe(false);
@@ -116,8 +154,10 @@ describe('host-deploy on a fresh lab host', () => {
     expect(await sh(h1, 'ip -o -4 addr show dev ovirtmgmt')).toContain(`inet ${h1.labAddress}/24`);
     expect(await sh(h1, 'ip -o link show dev eth0')).toContain('master ovirtmgmt');
     expect((await sh(h1, 'ip -o -4 addr show dev eth0')).trim()).toBe('');
-    expect(await sh(h1, 'cat /etc/network/interfaces')).toContain(`auto ovirtmgmt\niface ovirtmgmt inet static\n    bridge_ports eth0\n    bridge_stp off\n    bridge_fd 0\n    address ${h1.labAddress}/24\n`);
-    expect((await labExec(labHost(2), ['ping', '-c1', '-W2', h1.labAddress])).code).toBe(0);
+    expect(await sh(h1, 'cat /etc/network/interfaces')).toContain(
+      `auto ovirtmgmt\niface ovirtmgmt inet static\n    bridge_ports eth0\n    bridge_stp off\n    bridge_fd 0\n    address ${h1.labAddress}/24\n`,
+    );
+    expect((await labExec(observer(), ['ping', '-c1', '-W2', h1.labAddress])).code).toBe(0);
     const connection = await connectSsh({
       host: h1.address,
       port: h1.port,
@@ -136,14 +176,15 @@ describe('host-deploy on a fresh lab host', () => {
     expect(await sh(h1, 'cat /etc/iptables/rules.v4')).toContain('--dport 54322 -j ACCEPT');
     expect((await sh(h1, 'systemctl is-enabled vdsmd')).trim()).toBe('enabled');
     expect((await sh(h1, 'systemctl is-active vdsmd')).trim()).toBe('active');
-    const hello = await sh(labHost(2), `nc -w 3 ${h1.labAddress} 54321`);
+    const hello = await sh(observer(), `nc -w 3 ${h1.labAddress} 54321`);
     expect(JSON.parse(hello)).toMatchObject({ service: 'vdsmd', version: '4.50.2-1', ssl: true });
     // A port the template does not open is refused from another host.
-    expect((await labExec(labHost(2), `nc -z -w 3 ${h1.labAddress} 8123`)).code).not.toBe(0);
+    expect((await labExec(observer(), `nc -z -w 3 ${h1.labAddress} 8123`)).code).not.toBe(0);
   });
 
-  it('tags every log line after the correlation id is known', () => {
-    const after = first.hostLog.slice(first.hostLog.findIndex((l) => l.includes('Stage: Setup validation')));
+  it('tags every log line with the correlation id', () => {
+    // Given as a statement, the id is known from the start; the group's first boot handler turns the tagging on.
+    const after = first.hostLog.slice(first.hostLog.findIndex((l) => l.endsWith('METHOD host-deploy.core.misc.boot')) + 1);
     // A record is its first line plus the indented lines of a multi-line message; the tag ends it.
     const records: string[] = [];
     for (const line of after) {
@@ -151,14 +192,16 @@ describe('host-deploy on a fresh lab host', () => {
       else if (records.length > 0) records[records.length - 1] += `\n${line}`;
     }
     expect(records.length).toBeGreaterThan(50);
-    expect(records.filter((l) => !l.includes(' correlationId=lab-h1'))).toEqual([]);
+    expect(records.filter((l) => !l.includes(` correlationId=lab-${h1.name}`))).toEqual([]);
   });
 
   it('a second run changes nothing and restarts nothing', async () => {
     const before = await snapshot(h1);
     const pid = await sh(h1, 'systemctl show -p MainPID --value vdsmd');
     const again = await deployHost(h1, artifacts, config(h1));
-    console.log(`second deploy of h1: ${again.seconds.toFixed(1)} s (shipped ${again.shipped.join(', ') || 'nothing'})`);
+    console.log(
+      `second deploy of ${h1.name}: ${again.seconds.toFixed(1)} s (shipped ${again.shipped.join(', ') || 'nothing'})`,
+    );
     ok(again);
     expect(again.shipped).toEqual([]);
     expect(await snapshot(h1)).toEqual(before);
@@ -166,7 +209,7 @@ describe('host-deploy on a fresh lab host', () => {
     const log = again.hostLog.join('\n');
     expect(log).toContain('Firewall (iptables): no changes');
     expect(log).toContain('Management bridge: ovirtmgmt already carries the traffic to the engine');
-    expect(log).toContain('The installed VDSM certificate (O=otopi lab, CN=h1.lab) is kept');
+    expect(log).toContain(`The installed VDSM certificate (O=otopi lab, CN=${h1.name}.lab) is kept`);
     expect(log).toContain('vdsmd is running; nothing of it changed');
   }, 300_000);
 });
@@ -175,14 +218,26 @@ describe('failures roll everything back', () => {
   let h2: LabHost;
   let before: Record<string, string>;
   beforeAll(async () => {
-    h2 = labHost(2);
-    await labExec(h2, ['sh', '-c', `mkdir -p /etc/network && printf 'auto eth0\\niface eth0 inet static\\n    address ${h2.labAddress}/24\\n' > /etc/network/interfaces`], { check: true });
+    h2 = labHost(HOSTS.hostDeploy[1]);
+    await labExec(
+      h2,
+      [
+        'sh',
+        '-c',
+        `mkdir -p /etc/network && printf 'auto eth0\\niface eth0 inet static\\n    address ${h2.labAddress}/24\\n' > /etc/network/interfaces`,
+      ],
+      { check: true },
+    );
     before = await snapshot(h2);
   });
 
   for (const stage of ['misc', 'transaction-commit']) {
     it(`at ${stage}: packages, files, certificates, bridge and firewall are as before`, async () => {
-      const run = await deployHost(h2, artifacts, config(h2, { settings: [{ key: 'ODEPLOY/forceFailStage', value: stage }] }));
+      const run = await deployHost(
+        h2,
+        artifacts,
+        config(h2, { settings: [{ key: 'ODEPLOY/forceFailStage', value: stage }] }),
+      );
       expect(run.result.status).toBe('failed');
       expect(run.code).toBe(1);
       expect(run.records.join('\n')).toContain('Failing on purpose');
@@ -193,7 +248,9 @@ describe('failures roll everything back', () => {
         expect(log).toContain('The management bridge ovirtmgmt was removed; eth0 is configured as before');
       }
       expect(await snapshot(h2)).toEqual(before);
-      expect((await labExec(h2, 'test -e /etc/pki/vdsm/keys/vdsmkey.pem || test -e /etc/vdsm/vdsm.id')).code).not.toBe(0);
+      expect((await labExec(h2, 'test -e /etc/pki/vdsm/keys/vdsmkey.pem || test -e /etc/vdsm/vdsm.id')).code).not.toBe(
+        0,
+      );
       expect((await labExec(h2, ['ip', 'link', 'show', 'ovirtmgmt'])).code).not.toBe(0);
     }, 300_000);
   }
@@ -202,7 +259,7 @@ describe('failures roll everything back', () => {
 describe('refusals', () => {
   let h3: LabHost;
   beforeAll(() => {
-    h3 = labHost(3);
+    h3 = labHost(HOSTS.hostDeploy[2]);
   });
 
   it('refuses a host without hardware virtualization unless the check is off', async () => {
@@ -212,13 +269,26 @@ describe('refusals', () => {
     expect((await labExec(h3, 'dpkg-query -W vdsm')).code).not.toBe(0);
   }, 300_000);
 
+  it('with the offline packager installs nothing, and needs vdsm to be there already', async () => {
+    const run = await deployHost(h3, artifacts, config(h3, { offlinePackager: true }));
+    expect(run.result.status).toBe('failed');
+    const records = run.records.join('\n');
+    expect(records).toContain('Offline packager: no package is installed');
+    expect(records).toMatch(/ERROR .*Cannot locate vdsm package, possible cause is incorrect channels/);
+    expect((await labExec(h3, 'dpkg-query -W vdsm')).code).not.toBe(0);
+  }, 300_000);
+
   it('reports a unique id that another host already has, and changes nothing', async () => {
-    const h1 = labHost(1);
+    const h1 = labHost(HOSTS.hostDeploy[0]);
     const id = (await sh(h1, 'cat /etc/vdsm/vdsm.id')).trim();
     await labExec(h3, ['sh', '-c', `mkdir -p /etc/vdsm && echo ${id} > /etc/vdsm/vdsm.id`], { check: true });
-    const inventory = new Map([[id, 'h1.lab']]);
+    const inventory = new Map([[id, `${h1.name}.lab`]]);
     const run = await deployHost(h3, artifacts, config(h3, { checkUniqueId: (seen) => inventory.get(seen) }));
-    expect(run.result).toMatchObject({ status: 'failed', vdsmId: id, errors: [`Host h3.lab reports unique id ${id} which already registered for h1.lab`] });
+    expect(run.result).toMatchObject({
+      status: 'failed',
+      vdsmId: id,
+      errors: [`Host ${h3.name}.lab reports unique id ${id} which already registered for ${h1.name}.lab`],
+    });
     expect(run.transcript).toContain('> abort');
     expect((await labExec(h3, 'dpkg-query -W vdsm')).code).not.toBe(0);
     expect((await labExec(h3, ['ip', 'link', 'show', 'ovirtmgmt'])).code).not.toBe(0);

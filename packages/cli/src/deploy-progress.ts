@@ -104,7 +104,9 @@ class TerminalProgress implements Progress {
         if (event.learnt) above.push(plainLine(event)!);
         break;
       case 'shipped':
-        this.update(event.host, { state: event.artifacts.length === 0 ? 'running' : `sent ${formatBytes(event.bytes)}` });
+        this.update(event.host, {
+          state: event.artifacts.length === 0 ? 'running' : `sent ${formatBytes(event.bytes)}`,
+        });
         break;
       case 'stage':
         this.update(event.host, { stage: event.stage, state: 'running' });
@@ -135,17 +137,27 @@ class TerminalProgress implements Progress {
   }
 
   private draw(above: readonly string[]): void {
-    const width = Math.max(40, (this.out.columns ?? 100) - 1);
-    const room = Math.max(3, (this.out.rows ?? 24) - 2);
+    // A terminal that does not say its size reports 0.
+    const width = Math.max(40, (this.out.columns || 100) - 1);
+    const room = Math.max(3, (this.out.rows || 24) - 2);
     const now = Date.now();
     const nameWidth = Math.max(4, ...[...this.live.keys()].map((h) => h.length));
     const rows = [...this.live].map(([host, l]) =>
-      `${host.padEnd(nameWidth)}  ${(l.stage || '-').padEnd(28)}  ${l.state.padEnd(14)}  ${formatSeconds(now - l.started).padStart(7)}`.slice(0, width),
+      `${host.padEnd(nameWidth)}  ${(l.stage || '-').padEnd(28)}  ${l.state.padEnd(14)}  ${formatSeconds(now - l.started).padStart(7)}`.slice(
+        0,
+        width,
+      ),
     );
-    const shown = rows.length > room - 1 ? [...rows.slice(0, room - 2), `… and ${rows.length - (room - 2)} more running`] : rows;
+    const shown =
+      rows.length > room - 1 ? [...rows.slice(0, room - 2), `… and ${rows.length - (room - 2)} more running`] : rows;
     const status = `${this.live.size} running, ${this.waiting} waiting, ${this.done} done`;
     const block = [...shown, status];
-    this.out.write(up(this.drawn) + CLEAR_DOWN + above.map((l) => `${l.slice(0, Math.max(width, l.length))}\n`).join('') + block.map((l) => `${l}\n`).join(''));
+    this.out.write(
+      up(this.drawn) +
+        CLEAR_DOWN +
+        above.map((l) => `${l.slice(0, Math.max(width, l.length))}\n`).join('') +
+        block.map((l) => `${l}\n`).join(''),
+    );
     this.drawn = block.length;
   }
 }

@@ -25,6 +25,7 @@ import {
 } from '@otopi/engine';
 import yargs from 'yargs';
 import { createProgress, type ProgressMode } from './deploy-progress.js';
+import { deployPrograms } from './deploy-programs.js';
 import { formatSummary } from './deploy-summary.js';
 
 export const DEPLOY_EXIT = { ok: 0, hostFailed: 1, notDeployed: 2, usage: 64, interrupted: 130 } as const;
@@ -38,7 +39,11 @@ function sourceRoot(): string | undefined {
 }
 
 /** `--plugin-path` folders searched for `<folder>/<group>`, for groups outside `plugins/<group>/dist`. */
-function findGroupDirs(groups: readonly string[], pluginPath: string | undefined, root: string | undefined): Record<string, string> {
+function findGroupDirs(
+  groups: readonly string[],
+  pluginPath: string | undefined,
+  root: string | undefined,
+): Record<string, string> {
   const dirs: Record<string, string> = {};
   const folders = (pluginPath ?? '').split(delimiter).filter((d) => d !== '');
   for (const group of groups) {
@@ -57,25 +62,72 @@ function parseArguments(argv: readonly string[]) {
         'Deploys the plugin groups to every host of the inventory over SSH, several at a time.\n' +
         'KEY=type:value statements are set on every host (after its inventory settings).',
     )
-    .parserConfiguration({ 'parse-positional-numbers': false, 'camel-case-expansion': false, 'short-option-groups': false })
-    .option('inventory', { alias: 'i', type: 'string', demandOption: true, describe: 'inventory file (docs/deploy.md)' })
-    .option('group', { alias: 'g', type: 'string', describe: 'plugin group to run besides the base group; repeatable or comma-separated' })
+    .parserConfiguration({
+      'parse-positional-numbers': false,
+      'camel-case-expansion': false,
+      'short-option-groups': false,
+    })
+    .option('inventory', {
+      alias: 'i',
+      type: 'string',
+      demandOption: true,
+      describe: 'inventory file (docs/deploy.md)',
+    })
+    .option('group', {
+      alias: 'g',
+      type: 'string',
+      describe: 'plugin group to run besides the base group; repeatable or comma-separated',
+    })
     .option('answers', { type: 'string', describe: 'otopi answer file whose values every host gets' })
-    .option('parallel', { alias: 'p', type: 'number', default: DEFAULT_PARALLEL, describe: 'hosts deployed at the same time' })
-    .option('dry-run', { type: 'boolean', default: false, describe: 'hosts show what would change, with diffs, and change nothing' })
+    .option('parallel', {
+      alias: 'p',
+      type: 'number',
+      default: DEFAULT_PARALLEL,
+      describe: 'hosts deployed at the same time',
+    })
+    .option('dry-run', {
+      type: 'boolean',
+      default: false,
+      describe: 'hosts show what would change, with diffs, and change nothing',
+    })
     .option('events', { type: 'string', describe: "write JSON-lines events to FILE ('-' = standard output)" })
     .option('log-dir', { type: 'string', describe: 'folder for per-host logs [default: /var/log/otopi-deploy]' })
     .option('limit', { alias: 'l', type: 'string', describe: 'deploy only these hosts (comma-separated names)' })
-    .option('accept-new-host-keys', { type: 'boolean', default: false, describe: "trust unknown host keys on first use and record them in the inventory's known_hosts" })
-    .option('bundle', { type: 'string', describe: 'bundle folder with manifest.json [default: bundle/dist of the source tree]' })
+    .option('accept-new-host-keys', {
+      type: 'boolean',
+      default: false,
+      describe: "trust unknown host keys on first use and record them in the inventory's known_hosts",
+    })
+    .option('bundle', {
+      type: 'string',
+      describe: 'bundle folder with manifest.json [default: bundle/dist of the source tree]',
+    })
     .option('plugin-path', { type: 'string', describe: 'folders holding plugin groups, colon-separated' })
-    .option('prefer-runtime', { type: 'boolean', default: false, describe: "ship the bundled Node.js even to hosts that have one" })
-    .option('connect-timeout', { type: 'number', default: 30, describe: 'seconds for TCP connect, handshake and login' })
-    .option('inactivity-timeout', { type: 'number', default: 300, describe: 'seconds without output before a host is given up' })
+    .option('prefer-runtime', {
+      type: 'boolean',
+      default: false,
+      describe: 'ship the bundled Node.js even to hosts that have one',
+    })
+    .option('connect-timeout', {
+      type: 'number',
+      default: 30,
+      describe: 'seconds for TCP connect, handshake and login',
+    })
+    .option('inactivity-timeout', {
+      type: 'number',
+      default: 300,
+      describe: 'seconds without output before a host is given up',
+    })
     .option('hard-timeout', { type: 'number', default: 1800, describe: "seconds a host's deploy may take in all" })
-    .option('progress', { type: 'string', choices: ['auto', 'tty', 'plain', 'none'], default: 'auto', describe: 'how progress is shown' })
+    .option('progress', {
+      type: 'string',
+      choices: ['auto', 'tty', 'plain', 'none'],
+      default: 'auto',
+      describe: 'how progress is shown',
+    })
     .check((a) => {
-      if (!Number.isInteger(a.parallel) || a.parallel < 1) throw new UsageError('--parallel takes a whole number of 1 or more');
+      if (!Number.isInteger(a.parallel) || a.parallel < 1)
+        throw new UsageError('--parallel takes a whole number of 1 or more');
       for (const name of ['connect-timeout', 'inactivity-timeout', 'hard-timeout'] as const) {
         if (!(a[name] > 0)) throw new UsageError(`--${name} takes a number of seconds above 0`);
       }
@@ -90,7 +142,9 @@ function parseArguments(argv: readonly string[]) {
     .fail((message, error) => {
       throw new UsageError(message ?? error.message);
     })
-    .epilog('Exit codes: 0 all hosts installed, 1 a host failed or aborted, 2 nothing deployed (bad input), 64 usage error.');
+    .epilog(
+      'Exit codes: 0 all hosts installed, 1 a host failed or aborted, 2 nothing deployed (bad input), 64 usage error.',
+    );
 }
 
 export async function deploy(argv: readonly string[]): Promise<number> {
@@ -112,11 +166,14 @@ export async function deploy(argv: readonly string[]): Promise<number> {
 
   const toJson = args.events === '-';
   const human = toJson ? process.stderr : process.stdout;
-  const mode: ProgressMode = args.progress === 'auto' ? (human.isTTY ? 'tty' : 'plain') : (args.progress as ProgressMode);
+  const mode: ProgressMode =
+    args.progress === 'auto' ? (human.isTTY ? 'tty' : 'plain') : (args.progress as ProgressMode);
   // Repeated, yargs gives a list; `array: true` would swallow the statements after it.
   const groupArgs: unknown = args.group;
   const groups = (Array.isArray(groupArgs) ? groupArgs.map(String) : typeof groupArgs === 'string' ? [groupArgs] : [])
-    .flatMap((g) => g.split(',')).map((g) => g.trim()).filter((g) => g !== '' && g !== 'otopi');
+    .flatMap((g) => g.split(','))
+    .map((g) => g.trim())
+    .filter((g) => g !== '' && g !== 'otopi');
   const root = sourceRoot();
   let buildDir: string | undefined;
   let eventsFd: number | undefined;
@@ -124,15 +181,16 @@ export async function deploy(argv: readonly string[]): Promise<number> {
   try {
     let overrides: EnvSetting[];
     let defaults: EnvSetting[] = [];
-    let hosts;
     try {
       overrides = parseSettings(args._.map(String));
     } catch (error) {
-      process.stderr.write(`otopi deploy: ${(error as Error).message}\n${isEngineError(error) && error.hint ? `  ${error.hint}\n` : ''}`);
+      process.stderr.write(
+        `otopi deploy: ${(error as Error).message}\n${isEngineError(error) && error.hint ? `  ${error.hint}\n` : ''}`,
+      );
       return DEPLOY_EXIT.usage;
     }
     const inventory = loadInventory(args.inventory, { acceptNewHostKeys: args['accept-new-host-keys'] });
-    hosts = args.limit === undefined ? inventory.hosts : limitHosts(inventory, args.limit.split(','));
+    const hosts = args.limit === undefined ? inventory.hosts : limitHosts(inventory, args.limit.split(','));
     if (args.answers !== undefined) defaults = readAnswerFile(args.answers);
 
     if (args.bundle === undefined && root === undefined) {
@@ -162,7 +220,9 @@ export async function deploy(argv: readonly string[]): Promise<number> {
       interrupts++;
       if (interrupts > 1) {
         progress.close();
-        process.stderr.write(`otopi deploy: ${signal} again: leaving now; hosts still running will notice the closed connections\n`);
+        process.stderr.write(
+          `otopi deploy: ${signal} again: leaving now; hosts still running will notice the closed connections\n`,
+        );
         process.exit(DEPLOY_EXIT.interrupted);
       }
       human.write(`\n${signal}: closing the connections; running hosts roll back (again to leave at once)\n`);
@@ -181,6 +241,7 @@ export async function deploy(argv: readonly string[]): Promise<number> {
         defaults,
         overrides,
         parallel: args.parallel,
+        programs: deployPrograms(),
         logDir: args['log-dir'],
         timeouts: {
           connectMs: args['connect-timeout'] * 1000,
@@ -206,7 +267,9 @@ export async function deploy(argv: readonly string[]): Promise<number> {
       return DEPLOY_EXIT.usage;
     }
     if (!isEngineError(error)) throw error;
-    process.stderr.write(`otopi deploy: ${error.code}: ${error.message}\n${error.hint === undefined ? '' : `  ${error.hint}\n`}`);
+    process.stderr.write(
+      `otopi deploy: ${error.code}: ${error.message}\n${error.hint === undefined ? '' : `  ${error.hint}\n`}`,
+    );
     return error.code === 'USAGE' ? DEPLOY_EXIT.usage : DEPLOY_EXIT.notDeployed;
   } finally {
     if (eventsFd !== undefined) closeSync(eventsFd);

@@ -54,7 +54,7 @@ export type { DialogEvent, HandlerRef, QueryInfo } from './dialog/parser.js';
 export { CertificateAuthority } from './pki/ca.js';
 export type { CaOptions, SignOptions } from './pki/ca.js';
 
-export { hostDeployProgram, engineTime, DEPLOY_PROCEED, CERTIFICATE_REQUEST, CERTIFICATE_CHAIN } from './host-deploy/program.js';
+export { hostDeployProgram, hostDeployStatements, engineTime, DEPLOY_PROCEED, CERTIFICATE_REQUEST, CERTIFICATE_CHAIN } from './host-deploy/program.js';
 export { hostDeployResult } from './host-deploy/result.js';
 export type { HostDeployResult, HostDeployStatus } from './host-deploy/result.js';
 export type { HostDeployConfig, HostDeployHost, HostDeployEngine, HostDeployCluster, FirewallSetting } from './host-deploy/config.js';

@@ -41,15 +41,31 @@ function host(name: string, settings: string[] = [], extra: Partial<InventoryHos
 /** Opens each host as a local installer process; records how many run at once. */
 function localOpener(work: string, stats = { open: 0, max: 0 }): SessionOpener {
   return async (h, request) => {
-    request.onConnected({ type: 'ssh-ed25519', fingerprint: `SHA256:${'A'.repeat(43)}`, learnt: false, publicKey: Buffer.alloc(0) });
+    request.onConnected({
+      type: 'ssh-ed25519',
+      fingerprint: `SHA256:${'A'.repeat(43)}`,
+      learnt: false,
+      publicKey: Buffer.alloc(0),
+    });
     const dir = join(work, h.name);
     mkdirSync(dir, { recursive: true });
     const command = `'${[CLI, 'DIALOG/dialect=str:machine', 'DIALOG/customization=bool:True', `BASE/pluginPath=str:${PLUGIN_PATH}`, ...request.statements].join(' ')}`;
     const child = spawn(
       process.execPath,
-      [CLI, 'DIALOG/dialect=str:machine', 'DIALOG/customization=bool:True', `BASE/pluginPath=str:${PLUGIN_PATH}`, ...request.statements],
+      [
+        CLI,
+        'DIALOG/dialect=str:machine',
+        'DIALOG/customization=bool:True',
+        `BASE/pluginPath=str:${PLUGIN_PATH}`,
+        ...request.statements,
+      ],
       {
-        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', OTOPI_CONFIG: join(dir, 'none.conf'), OTOPI_LOGDIR: dir, OTOPI_STATEDIR: join(dir, 'state') },
+        env: {
+          PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+          OTOPI_CONFIG: join(dir, 'none.conf'),
+          OTOPI_LOGDIR: dir,
+          OTOPI_STATEDIR: join(dir, 'state'),
+        },
         stdio: ['pipe', 'pipe', 'pipe'],
       },
     );
@@ -67,7 +83,16 @@ function localOpener(work: string, stats = { open: 0, max: 0 }): SessionOpener {
     };
     const touch = (): void => {
       clearTimeout(idle);
-      idle = setTimeout(() => abort(new EngineError('SSH_INACTIVITY_TIMEOUT', `session with ${h.name} inactive for ${request.inactivityTimeoutMs} ms`)), request.inactivityTimeoutMs);
+      idle = setTimeout(
+        () =>
+          abort(
+            new EngineError(
+              'SSH_INACTIVITY_TIMEOUT',
+              `session with ${h.name} inactive for ${request.inactivityTimeoutMs} ms`,
+            ),
+          ),
+        request.inactivityTimeoutMs,
+      );
     };
     touch();
     const lines = createInterface({ input: child.stdout });
@@ -125,10 +150,14 @@ function run(hosts: InventoryHost[], options: Partial<Parameters<typeof deployMa
 describe('deployMany', () => {
   it('deploys to every host with at most `parallel` at once, one log per host, 0600 in a 0700 folder', async () => {
     const work = mkdtempSync(join(tmpdir(), 'otopi-out-'));
-    const hosts = ['a', 'b', 'c', 'd', 'e'].map((n) => host(n, [`SAMPLE/outputFile=str:${join(work, `${n}.txt`)}`, `SAMPLE/content=str:for ${n}`]));
+    const hosts = ['a', 'b', 'c', 'd', 'e'].map((n) =>
+      host(n, [`SAMPLE/outputFile=str:${join(work, `${n}.txt`)}`, `SAMPLE/content=str:for ${n}`]),
+    );
     const r = run(hosts, { parallel: 2 });
     const report = await r.report;
-    expect(report.hosts.map((h) => [h.host, h.result, h.stage])).toEqual(hosts.map((h) => [h.name, 'installed', 'Termination']));
+    expect(report.hosts.map((h) => [h.host, h.result, h.stage])).toEqual(
+      hosts.map((h) => [h.name, 'installed', 'Termination']),
+    );
     expect(report).toMatchObject({ ok: true, counts: { installed: 5, failed: 0, aborted: 0 } });
     expect(r.stats.max).toBe(2);
     for (const h of hosts) expect(readFileSync(join(work, `${h.name}.txt`), 'utf8')).toBe(`for ${h.name}\n`);
@@ -142,8 +171,15 @@ describe('deployMany', () => {
     expect(text).toMatch(/Sample done\./);
     expect(text).toContain('result: installed at Termination');
     // Events: a run-start, per host start..end with stages, a run-end with the engine's peak memory.
-    expect(r.events[0]).toMatchObject({ type: 'run-start', hosts: ['a', 'b', 'c', 'd', 'e'], parallel: 2, groups: ['sample'] });
-    expect(r.events.filter((e) => e.type === 'stage' && e.host === 'c').map((e) => (e as { stage: string }).stage)).toContain('Misc configuration');
+    expect(r.events[0]).toMatchObject({
+      type: 'run-start',
+      hosts: ['a', 'b', 'c', 'd', 'e'],
+      parallel: 2,
+      groups: ['sample'],
+    });
+    expect(
+      r.events.filter((e) => e.type === 'stage' && e.host === 'c').map((e) => (e as { stage: string }).stage),
+    ).toContain('Misc configuration');
     expect(r.events.at(-1)).toMatchObject({ type: 'run-end', ok: true, engine: { maxRssKb: expect.any(Number) } });
   });
 
@@ -183,7 +219,9 @@ describe('deployMany', () => {
 
   it('redacts the hosts\u2019 passwords from every log line and event, even where a host prints one', async () => {
     const canary = 'canary-local-pw-4711';
-    const r = run([host('pw', [`SAMPLE/content=str:${canary}`], { auth: { kind: 'password', password: new Secret(canary) } })]);
+    const r = run([
+      host('pw', [`SAMPLE/content=str:${canary}`], { auth: { kind: 'password', password: new Secret(canary) } }),
+    ]);
     const report = await r.report;
     expect(report.hosts[0]!.result).toBe('installed');
     const log = readFileSync(report.hosts[0]!.log!, 'utf8');
@@ -202,7 +240,14 @@ describe('deployMany', () => {
     const target = join(work, 'never.txt');
     const pidFile = join(work, 'pid');
     const r = run(
-      [host('cut', [`SAMPLE/outputFile=str:${target}`, 'SAMPLE/sleepAt=str:misc', 'SAMPLE/sleepMs=int:1500', `SAMPLE/pidFile=str:${pidFile}`])],
+      [
+        host('cut', [
+          `SAMPLE/outputFile=str:${target}`,
+          'SAMPLE/sleepAt=str:misc',
+          'SAMPLE/sleepMs=int:1500',
+          `SAMPLE/pidFile=str:${pidFile}`,
+        ]),
+      ],
       {
         signal: controller.signal,
         onEvent: (e) => {

@@ -8,7 +8,7 @@ import { certificateRequest, generateHostKey, type HostKey } from '../../../plug
 import { driveDialog, type DialogChannel } from '../src/dialog/driver.js';
 import { DEFAULT_ABORT_BOUNDARY as A, DEFAULT_BOUNDARY as B } from '../src/dialog/parser.js';
 import type { HostDeployConfig } from '../src/host-deploy/config.js';
-import { hostDeployProgram } from '../src/host-deploy/program.js';
+import { hostDeployProgram, hostDeployStatements } from '../src/host-deploy/program.js';
 import { hostDeployResult } from '../src/host-deploy/result.js';
 import { CertificateAuthority } from '../src/pki/ca.js';
 
@@ -68,7 +68,10 @@ function simulatedHost(key: HostKey, initial: Record<string, Value>): Host {
       say(`***D:MULTI-STRING ${k} ${B}`);
       v.forEach(say);
       say(B);
-    } else say(`***D:VALUE ${k}=${v === null ? 'none:None' : typeof v === 'boolean' ? `bool:${v ? 'True' : 'False'}` : typeof v === 'number' ? `int:${v}` : `str:${v}`}`);
+    } else
+      say(
+        `***D:VALUE ${k}=${v === null ? 'none:None' : typeof v === 'boolean' ? `bool:${v ? 'True' : 'False'}` : typeof v === 'number' ? `int:${v}` : `str:${v}`}`,
+      );
   };
   const prompt = async (name: string, done: string): Promise<void> => {
     for (;;) {
@@ -85,7 +88,10 @@ function simulatedHost(key: HostKey, initial: Record<string, Value>): Host {
       else if (verb === 'env-query') {
         say(`***Q:VALUE ${k!}`);
         const m = /^VALUE ([^=]+)=([a-z-]+):(.*)$/.exec(await reply())!;
-        host.env.set(m[1]!, m[2] === 'none' ? null : m[2] === 'bool' ? m[3] === 'True' : m[2] === 'int' ? Number(m[3]) : m[3]!);
+        host.env.set(
+          m[1]!,
+          m[2] === 'none' ? null : m[2] === 'bool' ? m[3] === 'True' : m[2] === 'int' ? Number(m[3]) : m[3]!,
+        );
       } else if (verb === 'env-query-multi') {
         say(`***Q:MULTI-STRING ${k!} ${B} ${A}`);
         const lines: string[] = [];
@@ -151,7 +157,10 @@ describe('the host-deploy program', () => {
   it('sends the 4.x customization in order, signs the request, and reads the outcome', async () => {
     const host = simulatedHost(key, HOST_ENV);
     const audit: string[] = [];
-    const outcome = await driveDialog(host.channel, hostDeployProgram(base({ onLog: (level, text) => audit.push(`${level} ${text}`) })));
+    const outcome = await driveDialog(
+      host.channel,
+      hostDeployProgram(base({ onLog: (level, text) => audit.push(`${level} ${text}`) })),
+    );
     expect(host.commands).toEqual([
       'env-get -k CORE/logFileName',
       'env-query -k OVIRT_ENGINE/correlationId',
@@ -161,7 +170,6 @@ describe('the host-deploy program', () => {
       'env-query -k NETWORK/sshKey',
       'noop',
       'env-query -k GLUSTER/enable',
-      'noop',
       'noop',
       'env-get -k VDSM/ovirt-node',
       'env-get -k VDSM/vdsmId',
@@ -199,14 +207,23 @@ describe('the host-deploy program', () => {
     expect(new X509Certificate(chain.host).subjectAltName).toBe('DNS:h1.lab, IP Address:10.88.0.11');
     expect(chain.ca.trim()).toBe(ca.pem.trim());
     const result = hostDeployResult(outcome);
-    expect(result).toEqual({ status: 'installed', vdsmId: 'ID-1', logFile: '/tmp/ovirt-host-deploy-1.log', incompleteReasons: [], errors: [] });
+    expect(result).toEqual({
+      status: 'installed',
+      vdsmId: 'ID-1',
+      logFile: '/tmp/ovirt-host-deploy-1.log',
+      incompleteReasons: [],
+      errors: [],
+    });
     expect(audit).toContain("INFO Logs at host located at: '/tmp/ovirt-host-deploy-1.log'");
     expect(audit).toContain('WARNING Disabling Kdump integration: the host does not support it');
   });
 
   it('enables kdump only when the host supports it, and sends the engine rules', async () => {
     const host = simulatedHost(key, { ...HOST_ENV, 'KDUMP/supported': true });
-    await driveDialog(host.channel, hostDeployProgram(base({ firewall: { iptablesRules: ['*filter', 'COMMIT'] }, pki: undefined as never })));
+    await driveDialog(
+      host.channel,
+      hostDeployProgram(base({ firewall: { iptablesRules: ['*filter', 'COMMIT'] }, pki: undefined as never })),
+    );
     expect(host.env.get('KDUMP/enable')).toBe(true);
     expect(host.env.get('KDUMP/destinationAddress')).toBe('engine.lab');
     expect(host.env.get('KDUMP/destinationPort')).toBe(7410);
@@ -237,17 +254,32 @@ describe('the host-deploy program', () => {
   });
 
   it('reports an incomplete install with its reasons, and a reboot', async () => {
-    const incomplete = simulatedHost(key, { ...HOST_ENV, 'ODEPLOY/installIncomplete': true, 'ODEPLOY/installIncompleteReasons': ['Certificate enrollment required'] });
+    const incomplete = simulatedHost(key, {
+      ...HOST_ENV,
+      'ODEPLOY/installIncomplete': true,
+      'ODEPLOY/installIncompleteReasons': ['Certificate enrollment required'],
+    });
     const a = hostDeployResult(await driveDialog(incomplete.channel, hostDeployProgram(base())));
     expect(a).toMatchObject({ status: 'incomplete', incompleteReasons: ['Certificate enrollment required'] });
     const reboot = simulatedHost(key, { ...HOST_ENV, 'SYSTEM/reboot': true });
-    expect(hostDeployResult(await driveDialog(reboot.channel, hostDeployProgram(base({ reboot: true })))).status).toBe('reboot');
+    expect(hostDeployResult(await driveDialog(reboot.channel, hostDeployProgram(base({ reboot: true })))).status).toBe(
+      'reboot',
+    );
     expect(reboot.env.get('ODEPLOY/forceReboot')).toBe(true);
     const failed = simulatedHost(key, { ...HOST_ENV, 'BASE/error': true });
     expect(hostDeployResult(await driveDialog(failed.channel, hostDeployProgram(base())))).toMatchObject({
       status: 'failed',
       errors: ['Installation failed, please refer to installation logs'],
     });
+  });
+
+  it('puts what the host needs before the dialog on the command line', () => {
+    expect(hostDeployStatements({ offlinePackager: true, correlationId: 'c-1' })).toEqual([
+      'APPEND:BASE/pluginGroups=str:host-deploy',
+      'ODEPLOY/offlinePackager=bool:True',
+      'OVIRT_ENGINE/correlationId=str:c-1',
+    ]);
+    expect(hostDeployStatements({})).toEqual(['APPEND:BASE/pluginGroups=str:host-deploy']);
   });
 
   it('fails when the host has no id', async () => {

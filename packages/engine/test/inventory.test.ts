@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../src/errors.js';
-import { limitHosts, loadInventory, parseInventory } from '../src/inventory/inventory.js';
+import { limitHosts, loadInventory } from '../src/inventory/inventory.js';
 import { Secret } from '../src/inventory/secret.js';
 import { parseSettings, planSettings, readAnswerFile } from '../src/inventory/settings.js';
 
@@ -17,7 +17,10 @@ function workdir(): string {
 }
 
 /** Writes an inventory (mode 0600 unless told) and loads it. */
-function load(text: string, options: { env?: Record<string, string>; mode?: number; acceptNewHostKeys?: boolean } = {}) {
+function load(
+  text: string,
+  options: { env?: Record<string, string>; mode?: number; acceptNewHostKeys?: boolean } = {},
+) {
   const dir = workdir();
   const file = join(dir, 'hosts.ini');
   writeFileSync(file, text);
@@ -97,14 +100,26 @@ describe('inventory files', () => {
 
   it('trusts on first use only when asked, and never together with a pinned fingerprint', () => {
     const text = '[defaults]\nidentity_file = id_ed25519\n[host h1]\naddress = h1.example\n';
-    expect(load(text).inventory.hosts[0]!.hostKey).toEqual({ kind: 'known-hosts', file: expect.stringMatching(/known_hosts$/) });
-    expect(load(text, { acceptNewHostKeys: true }).inventory.hosts[0]!.hostKey).toMatchObject({ trustOnFirstUse: true });
+    expect(load(text).inventory.hosts[0]!.hostKey).toEqual({
+      kind: 'known-hosts',
+      file: expect.stringMatching(/known_hosts$/),
+    });
+    expect(load(text, { acceptNewHostKeys: true }).inventory.hosts[0]!.hostKey).toMatchObject({
+      trustOnFirstUse: true,
+    });
     const error = failure(`${text}fingerprint = ${FP}\ntofu = true\n`);
     expect(error).toMatchObject({ code: 'INVENTORY_INVALID', host: 'h1', field: 'tofu', line: 6 });
   });
 
   it.each([
-    ['[host h1]\nport = 70000\nidentity_file = id_ed25519\n', 'INVENTORY_INVALID', 2, 'h1', 'port', /port number from 1 to 65535 \(got '70000'\)/],
+    [
+      '[host h1]\nport = 70000\nidentity_file = id_ed25519\n',
+      'INVENTORY_INVALID',
+      2,
+      'h1',
+      'port',
+      /port number from 1 to 65535 \(got '70000'\)/,
+    ],
     ['[host h1]\nadress = x\n', 'INVENTORY_INVALID', 2, 'h1', 'adress', /unknown field.*did you mean 'address'/s],
     ['[host h1]\nfingerprint = MD5:aa:bb\n', 'INVENTORY_INVALID', 2, 'h1', 'fingerprint', /SHA256/],
     ['[host h1]\nDEMO/count = int:many\n', 'INVENTORY_INVALID', 2, 'h1', 'DEMO/count', /'many' is not an integer/],
@@ -117,10 +132,31 @@ describe('inventory files', () => {
     ['[host h1]\nport = 1\nport = 2\n', 'INVENTORY_SYNTAX', 3, undefined, undefined, /appears twice/],
     ['[defaults]\nuser = root\n', 'INVENTORY_INVALID', undefined, undefined, undefined, /no hosts/],
     ['[host h1]\nuser = root\n', 'INVENTORY_INVALID', 1, 'h1', 'identity_file', /no credentials/],
-    ['[host h1]\npassword_env = PW\nidentity_file = id_ed25519\n', 'INVENTORY_INVALID', 3, 'h1', 'identity_file', /not both/],
-    ['[host h1]\npassword_env = PW\npassword_file = pw\n', 'INVENTORY_INVALID', 3, 'h1', 'password_file', /one way only/],
+    [
+      '[host h1]\npassword_env = PW\nidentity_file = id_ed25519\n',
+      'INVENTORY_INVALID',
+      3,
+      'h1',
+      'identity_file',
+      /not both/,
+    ],
+    [
+      '[host h1]\npassword_env = PW\npassword_file = pw\n',
+      'INVENTORY_INVALID',
+      3,
+      'h1',
+      'password_file',
+      /one way only/,
+    ],
     ['[host h1]\npassword_env = NOT_SET\n', 'SECRET_UNAVAILABLE', 2, 'h1', 'password_env', /NOT_SET is not set/],
-    ['[host h1]\npassword_file = missing\n', 'SECRET_UNAVAILABLE', 2, 'h1', 'password_file', /cannot read .*missing: ENOENT/],
+    [
+      '[host h1]\npassword_file = missing\n',
+      'SECRET_UNAVAILABLE',
+      2,
+      'h1',
+      'password_file',
+      /cannot read .*missing: ENOENT/,
+    ],
   ])('refuses %j with a coded error naming file, line, host and field', (text, code, line, host, field, message) => {
     const error = failure(text, { env: { PW: 'pw' } });
     expect(error.code).toBe(code);
@@ -144,7 +180,11 @@ describe('inventory files', () => {
     expect(fromFile.auth.kind === 'password' && fromFile.auth.password.reveal()).toBe(pw);
     chmodSync(join(dir, 'pw'), 0o644);
     expect(() => loadInventory(join(dir, 'hosts.ini'), { env: {} })).toThrow(
-      expect.objectContaining({ code: 'INVENTORY_INSECURE', field: 'password_file', message: expect.stringMatching(/mode 644/) }),
+      expect.objectContaining({
+        code: 'INVENTORY_INSECURE',
+        field: 'password_file',
+        message: expect.stringMatching(/mode 644/),
+      }),
     );
 
     // A literal password needs a private inventory.
@@ -187,19 +227,26 @@ describe('settings', () => {
       ],
     });
     expect(() => parseSettings(['nonsense'])).toThrow(expect.objectContaining({ code: 'USAGE' }));
-    expect(() => parseSettings(['DEMO/x=bool:perhaps'])).toThrow(expect.objectContaining({ code: 'USAGE', field: 'DEMO/x' }));
+    expect(() => parseSettings(['DEMO/x=bool:perhaps'])).toThrow(
+      expect.objectContaining({ code: 'USAGE', field: 'DEMO/x' }),
+    );
   });
 
   it('reads an otopi answer file section by section, with file and line in errors', () => {
     const dir = workdir();
     const file = join(dir, 'answers.conf');
-    writeFileSync(file, '[environment:override]\nDEMO/name=str:over\n[environment:default]\nDEMO/name=str:default\nDEMO/count=int:3\n');
+    writeFileSync(
+      file,
+      '[environment:override]\nDEMO/name=str:over\n[environment:default]\nDEMO/name=str:default\nDEMO/count=int:3\n',
+    );
     expect(readAnswerFile(file).map((s) => [s.key, s.value, s.source.replace(/^.*\//, '')])).toEqual([
       ['DEMO/name', 'default', 'answers.conf:4'],
       ['DEMO/count', 3, 'answers.conf:5'],
       ['DEMO/name', 'over', 'answers.conf:2'],
     ]);
     writeFileSync(file, '[environment:default]\nDEMO/count=int:x\n');
-    expect(() => readAnswerFile(file)).toThrow(expect.objectContaining({ code: 'ANSWERS_INVALID', line: 2, field: 'DEMO/count' }));
+    expect(() => readAnswerFile(file)).toThrow(
+      expect.objectContaining({ code: 'ANSWERS_INVALID', line: 2, field: 'DEMO/count' }),
+    );
   });
 });

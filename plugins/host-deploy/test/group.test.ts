@@ -17,7 +17,14 @@ async function loadGroup(group: string, dir: string): Promise<{ plugin: Plugin; 
       if (statSync(path).isDirectory()) await walk(path);
       else if (entry.endsWith('.ts')) {
         const module = (await import(pathToFileURL(path).href)) as { default?: unknown };
-        if (isPlugin(module.default)) out.push({ plugin: module.default, name: `${group}.${path.slice(dir.length + 1, -3).split('/').join('.')}` });
+        if (isPlugin(module.default))
+          out.push({
+            plugin: module.default,
+            name: `${group}.${path
+              .slice(dir.length + 1, -3)
+              .split('/')
+              .join('.')}`,
+          });
       }
     }
   };
@@ -45,7 +52,10 @@ let runtime: Runtime;
 beforeAll(async () => {
   runtime = new Runtime();
   const here = fileURLToPath(new URL('.', import.meta.url));
-  for (const { plugin, name } of [...(await loadGroup('otopi', join(here, '../../otopi/src'))), ...(await loadGroup('host-deploy', join(here, '../src')))])
+  for (const { plugin, name } of [
+    ...(await loadGroup('otopi', join(here, '../../otopi/src'))),
+    ...(await loadGroup('host-deploy', join(here, '../src'))),
+  ])
     runtime.register(plugin, name);
 }, 60_000);
 

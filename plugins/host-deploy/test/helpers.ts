@@ -10,18 +10,32 @@ export interface Call {
 
 export type Reply = Partial<Pick<ExecResult, 'code' | 'stdout' | 'stderr'>>;
 
-export function fakeRunner(answer: (argv: readonly string[], input: string | undefined) => Reply | undefined): { run: Runner; calls: Call[]; commands(): string[] } {
+export function fakeRunner(answer: (argv: readonly string[], input: string | undefined) => Reply | undefined): {
+  run: Runner;
+  calls: Call[];
+  commands(): string[];
+} {
   const calls: Call[] = [];
   const run: Runner = (argv, options: ExecOptions = {}) => {
     const input = options.input === undefined ? undefined : String(options.input);
     calls.push({ argv, ...(input === undefined ? {} : { input }) });
     const reply = answer(argv, input) ?? {};
-    const result: ExecResult = { argv, code: reply.code ?? 0, signal: null, stdout: reply.stdout ?? '', stderr: reply.stderr ?? '' };
+    const result: ExecResult = {
+      argv,
+      code: reply.code ?? 0,
+      signal: null,
+      stdout: reply.stdout ?? '',
+      stderr: reply.stderr ?? '',
+    };
     if (result.code !== 0 && options.allowFailure !== true)
       return Promise.reject(new Error(`${argv.join(' ')} failed with exit code ${result.code}: ${result.stderr}`));
     return Promise.resolve(result);
   };
-  return { run, calls, commands: () => calls.map((c) => c.argv.map((w, i) => (i === 0 ? w.slice(w.lastIndexOf('/') + 1) : w)).join(' ')) };
+  return {
+    run,
+    calls,
+    commands: () => calls.map((c) => c.argv.map((w, i) => (i === 0 ? w.slice(w.lastIndexOf('/') + 1) : w)).join(' ')),
+  };
 }
 
 export function memoryLog(): { log: Logger; text(): string } {

@@ -28,7 +28,15 @@ const ETH0 = JSON.stringify([
     address: '52:54:00:12:34:56',
     linkinfo: { info_kind: 'veth' },
     addr_info: [
-      { family: 'inet', local: '10.88.0.11', prefixlen: 24, broadcast: '10.88.0.255', scope: 'global', label: 'eth0', valid_life_time: 4294967295 },
+      {
+        family: 'inet',
+        local: '10.88.0.11',
+        prefixlen: 24,
+        broadcast: '10.88.0.255',
+        scope: 'global',
+        label: 'eth0',
+        valid_life_time: 4294967295,
+      },
       { family: 'inet', local: '10.88.0.50', prefixlen: 24, scope: 'global', dynamic: true, label: 'eth0:1' },
       { family: 'inet6', local: 'fd00::11', prefixlen: 64, scope: 'global' },
       { family: 'inet6', local: 'fe80::5054:ff:fe12:3456', prefixlen: 64, scope: 'link' },
@@ -48,14 +56,20 @@ const ROUTES6 = JSON.stringify([
 
 describe('reading ip output', () => {
   it('finds the device of a route, in JSON and text, also for a local engine', () => {
-    expect(parseRouteGetJson('[{"dst":"10.88.0.1","dev":"eth0","prefsrc":"10.88.0.11","flags":[],"uid":0,"cache":[]}]')).toEqual({
+    expect(
+      parseRouteGetJson('[{"dst":"10.88.0.1","dev":"eth0","prefsrc":"10.88.0.11","flags":[],"uid":0,"cache":[]}]'),
+    ).toEqual({
       type: 'unicast',
       dst: '10.88.0.1',
       dev: 'eth0',
       via: null,
       src: '10.88.0.11',
     });
-    expect(parseRouteGetJson('[{"type":"local","dst":"127.0.0.1","dev":"lo","prefsrc":"127.0.0.1","flags":[],"uid":0,"cache":["local"]}]').type).toBe('local');
+    expect(
+      parseRouteGetJson(
+        '[{"type":"local","dst":"127.0.0.1","dev":"lo","prefsrc":"127.0.0.1","flags":[],"uid":0,"cache":["local"]}]',
+      ).type,
+    ).toBe('local');
     expect(parseRouteGetText('1.1.1.1 via 192.0.2.1 dev eth0 src 192.0.2.2 uid 0 \n    cache \n')).toEqual({
       type: 'unicast',
       dst: '1.1.1.1',
@@ -64,7 +78,11 @@ describe('reading ip output', () => {
       src: '192.0.2.2',
     });
     expect(parseRouteGetText('local 10.0.0.5 dev lo src 10.0.0.5 uid 0').type).toBe('local');
-    expect(parseRouteGetText('2001:db8::1 from :: via fe80::1 dev bond0.100 proto ra src 2001:db8::5 metric 1024 pref medium')).toMatchObject({
+    expect(
+      parseRouteGetText(
+        '2001:db8::1 from :: via fe80::1 dev bond0.100 proto ra src 2001:db8::5 metric 1024 pref medium',
+      ),
+    ).toMatchObject({
       dev: 'bond0.100',
       via: 'fe80::1',
       src: '2001:db8::5',
@@ -73,7 +91,14 @@ describe('reading ip output', () => {
 
   it('reads a device: kind, master, MAC, and which addresses move (not link-local ones)', () => {
     const link = parseLinkJson(ETH0);
-    expect(link).toMatchObject({ name: 'eth0', mac: '52:54:00:12:34:56', mtu: 1500, kind: 'veth', master: null, up: true });
+    expect(link).toMatchObject({
+      name: 'eth0',
+      mac: '52:54:00:12:34:56',
+      mtu: 1500,
+      kind: 'veth',
+      master: null,
+      up: true,
+    });
     expect(movableAddresses(link).map((a) => `${a.local}/${a.prefixlen}${a.dynamic ? ' dynamic' : ''}`)).toEqual([
       '10.88.0.11/24',
       '10.88.0.50/24 dynamic',
@@ -82,7 +107,11 @@ describe('reading ip output', () => {
   });
 
   it('moves static, boot and RA routes, not the kernel prefix routes', () => {
-    const routes = routesToMove([...parseRoutesJson(ROUTES4, 'inet'), ...parseRoutesJson(ROUTES6, 'inet6'), ...parseRoutesJson('', 'inet')]);
+    const routes = routesToMove([
+      ...parseRoutesJson(ROUTES4, 'inet'),
+      ...parseRoutesJson(ROUTES6, 'inet6'),
+      ...parseRoutesJson('', 'inet'),
+    ]);
     expect(routes.map((r) => `${r.family} ${r.dst} ${r.gateway ?? '-'} ${r.protocol ?? '-'}`)).toEqual([
       'inet default 10.88.0.1 -',
       'inet 192.168.7.0/24 10.88.0.254 static',
@@ -91,7 +120,8 @@ describe('reading ip output', () => {
   });
 
   it('reads VLANs (tabs or spaces) and bonds; the lab kernel has neither, so only here', () => {
-    const proc = 'eth0.100  VID: 100\t REORDER_HDR: 1  dev->priv_flags: 1001\n         total frames received            0\nDevice: eth0\nINGRESS priority mappings: 0:0\n';
+    const proc =
+      'eth0.100  VID: 100\t REORDER_HDR: 1  dev->priv_flags: 1001\n         total frames received            0\nDevice: eth0\nINGRESS priority mappings: 0:0\n';
     expect(parseProcVlan(proc)).toEqual({ id: 100, parent: 'eth0' });
     expect(parseProcVlan('bond0.7\tVID:\t7\nDevice:\tbond0\n')).toEqual({ id: 7, parent: 'bond0' });
     expect(parseProcVlan('garbage')).toBeNull();
@@ -199,10 +229,21 @@ describe('persistence', () => {
   });
 
   it('splits an ifcfg file into the bridge (IP settings) and its port (link settings)', () => {
-    const ifcfg = 'TYPE=Ethernet\nDEVICE=eth0\nHWADDR=52:54:00:12:34:56\nONBOOT=yes\nBOOTPROTO=none\nIPADDR=10.88.0.11\nPREFIX=24\nGATEWAY=10.88.0.1\nDNS1="10.88.0.1"\nMTU=9000\nNM_CONTROLLED=no\n';
+    const ifcfg =
+      'TYPE=Ethernet\nDEVICE=eth0\nHWADDR=52:54:00:12:34:56\nONBOOT=yes\nBOOTPROTO=none\nIPADDR=10.88.0.11\nPREFIX=24\nGATEWAY=10.88.0.1\nDNS1="10.88.0.1"\nMTU=9000\nNM_CONTROLLED=no\n';
     expect(parseIfcfg(ifcfg).find((e) => e.key === 'DNS1')?.raw).toBe('"10.88.0.1"');
     const { device, bridge } = rewriteIfcfg(ifcfg, 'eth0', 'ovirtmgmt');
-    expect(device.split('\n').slice(1)).toEqual(['TYPE=Ethernet', 'DEVICE=eth0', 'HWADDR=52:54:00:12:34:56', 'ONBOOT=yes', 'MTU=9000', 'NM_CONTROLLED=no', 'BRIDGE=ovirtmgmt', 'BOOTPROTO=none', '']);
+    expect(device.split('\n').slice(1)).toEqual([
+      'TYPE=Ethernet',
+      'DEVICE=eth0',
+      'HWADDR=52:54:00:12:34:56',
+      'ONBOOT=yes',
+      'MTU=9000',
+      'NM_CONTROLLED=no',
+      'BRIDGE=ovirtmgmt',
+      'BOOTPROTO=none',
+      '',
+    ]);
     expect(bridge.split('\n').slice(1)).toEqual([
       'DEVICE=ovirtmgmt',
       'TYPE=Bridge',
@@ -221,9 +262,13 @@ describe('persistence', () => {
   });
 
   it('turns the NetworkManager profile of the device into the bridge port, and back', () => {
-    expect(activeProfile('GENERAL.STATE:100 (connected)\nGENERAL.CONNECTION:Wired connection 1\n')).toBe('Wired connection 1');
+    expect(activeProfile('GENERAL.STATE:100 (connected)\nGENERAL.CONNECTION:Wired connection 1\n')).toBe(
+      'Wired connection 1',
+    );
     expect(activeProfile('GENERAL.STATE:10 (unmanaged)\nGENERAL.CONNECTION:\n')).toBeNull();
-    const settings = parseNmTerse('ipv4.method:manual\nipv4.addresses:10.88.0.11/24\nipv4.gateway:10.88.0.1\nipv6.method:auto\nipv6.addresses:\nconnection.autoconnect:yes\nipv4.dns-search:a\\:b\n');
+    const settings = parseNmTerse(
+      'ipv4.method:manual\nipv4.addresses:10.88.0.11/24\nipv4.gateway:10.88.0.1\nipv6.method:auto\nipv6.addresses:\nconnection.autoconnect:yes\nipv4.dns-search:a\\:b\n',
+    );
     expect(settings['ipv4.dns-search']).toBe('a:b');
     const nm = nmCommands('ovirtmgmt', '52:54:00:12:34:56', { name: 'Wired connection 1', settings });
     expect(nm.up.map((a) => a.join(' '))).toEqual([
@@ -241,12 +286,15 @@ describe('persistence', () => {
 });
 
 /** A host whose `ip` answers like the lab's h1 (eth0 10.88.0.11/24, engine 10.88.0.1). */
-function ipHost(extra: (argv: readonly string[]) => { stdout?: string; code?: number; stderr?: string } | undefined = () => undefined) {
+function ipHost(
+  extra: (argv: readonly string[]) => { stdout?: string; code?: number; stderr?: string } | undefined = () => undefined,
+) {
   return fakeRunner((argv) => {
     const more = extra(argv);
     if (more !== undefined) return more;
     const args = argv.slice(1).join(' ');
-    if (args === '-j route get to 10.88.0.1') return { stdout: '[{"dst":"10.88.0.1","dev":"eth0","prefsrc":"10.88.0.11","flags":[],"uid":0,"cache":[]}]' };
+    if (args === '-j route get to 10.88.0.1')
+      return { stdout: '[{"dst":"10.88.0.1","dev":"eth0","prefsrc":"10.88.0.11","flags":[],"uid":0,"cache":[]}]' };
     if (args === '-d -j addr show dev eth0') return { stdout: ETH0 };
     if (args === '-j route show dev eth0') return { stdout: ROUTES4 };
     if (args === '-6 -j route show dev eth0') return { stdout: ROUTES6 };
@@ -265,7 +313,9 @@ const planInput = (sys: ReturnType<typeof fakeSystem>, exists: string[] = []) =>
 
 describe('planning the bridge', () => {
   it('plans on the device routing to the engine, persisting with ifupdown when it configures the device', async () => {
-    const sys = fakeSystem(ipHost().run, { '/etc/network/interfaces': 'auto eth0\niface eth0 inet static\n  address 10.88.0.11/24\n' });
+    const sys = fakeSystem(ipHost().run, {
+      '/etc/network/interfaces': 'auto eth0\niface eth0 inet static\n  address 10.88.0.11/24\n',
+    });
     const result = await planBridge(planInput(sys));
     expect(result.kind).toBe('plan');
     const plan = (result as { plan: BridgePlan }).plan;
@@ -278,16 +328,35 @@ describe('planning the bridge', () => {
   });
 
   it('skips when the bridge already carries the traffic, or exists elsewhere, or the device is a bridge', async () => {
-    const viaBridge = fakeSystem(ipHost((a) => (a.includes('get') ? { stdout: '[{"dst":"10.88.0.1","dev":"ovirtmgmt","flags":[]}]' } : undefined)).run);
-    expect(await planBridge(planInput(viaBridge))).toEqual({ kind: 'skip', reason: 'ovirtmgmt already carries the traffic to the engine (10.88.0.1)' });
+    const viaBridge = fakeSystem(
+      ipHost((a) => (a.includes('get') ? { stdout: '[{"dst":"10.88.0.1","dev":"ovirtmgmt","flags":[]}]' } : undefined))
+        .run,
+    );
+    expect(await planBridge(planInput(viaBridge))).toEqual({
+      kind: 'skip',
+      reason: 'ovirtmgmt already carries the traffic to the engine (10.88.0.1)',
+    });
     const exists = await planBridge(planInput(fakeSystem(ipHost().run), ['/sys/class/net/ovirtmgmt']));
-    expect(exists).toMatchObject({ kind: 'skip', reason: expect.stringMatching(/exists, but the engine .* is reached through eth0/) as unknown });
-    const bridged = fakeSystem(ipHost((a) => (a.join(' ').endsWith('addr show dev eth0') ? { stdout: ETH0.replace('"veth"', '"bridge"') } : undefined)).run);
-    expect(await planBridge(planInput(bridged))).toMatchObject({ kind: 'skip', reason: 'the engine is reached through eth0, which already is a bridge' });
+    expect(exists).toMatchObject({
+      kind: 'skip',
+      reason: expect.stringMatching(/exists, but the engine .* is reached through eth0/) as unknown,
+    });
+    const bridged = fakeSystem(
+      ipHost((a) =>
+        a.join(' ').endsWith('addr show dev eth0') ? { stdout: ETH0.replace('"veth"', '"bridge"') } : undefined,
+      ).run,
+    );
+    expect(await planBridge(planInput(bridged))).toMatchObject({
+      kind: 'skip',
+      reason: 'the engine is reached through eth0, which already is a bridge',
+    });
   });
 
   it('refuses when there is no route to the engine', async () => {
-    const none = fakeSystem(ipHost((a) => (a.includes('get') ? { code: 2, stderr: 'RTNETLINK answers: Network is unreachable' } : undefined)).run);
+    const none = fakeSystem(
+      ipHost((a) => (a.includes('get') ? { code: 2, stderr: 'RTNETLINK answers: Network is unreachable' } : undefined))
+        .run,
+    );
     await expect(planBridge(planInput(none))).rejects.toThrow(/Network is unreachable/);
   });
 });
@@ -328,8 +397,15 @@ describe('the bridge element', () => {
     const { plan } = await planned();
     const runner = fakeRunner(() => undefined);
     const sys = fakeSystem(runner.run);
-    const element = new ManagementBridge(plan, sys, { port: 80, timeoutS: 1, attempts: 3, connect: () => Promise.resolve('ETIMEDOUT') });
-    await expect(element.commit()).rejects.toThrow('The engine (10.88.0.1:80) is not reachable through ovirtmgmt (ETIMEDOUT); the bridge was rolled back');
+    const element = new ManagementBridge(plan, sys, {
+      port: 80,
+      timeoutS: 1,
+      attempts: 3,
+      connect: () => Promise.resolve('ETIMEDOUT'),
+    });
+    await expect(element.commit()).rejects.toThrow(
+      'The engine (10.88.0.1:80) is not reachable through ovirtmgmt (ETIMEDOUT); the bridge was rolled back',
+    );
     expect(runner.commands()).toEqual(['ip -batch -', 'ip -force -batch -']);
     await element.abort();
     expect(runner.commands()).toHaveLength(2);
@@ -337,7 +413,14 @@ describe('the bridge element', () => {
 
   it('waits with retries and stops at the first answer', async () => {
     let n = 0;
-    const result = await waitReachable({ host: 'h', port: 1, timeoutS: 1, attempts: 5, sleep: () => Promise.resolve(), connect: () => Promise.resolve(++n === 4 ? 'ok' : 'no') });
+    const result = await waitReachable({
+      host: 'h',
+      port: 1,
+      timeoutS: 1,
+      attempts: 5,
+      sleep: () => Promise.resolve(),
+      connect: () => Promise.resolve(++n === 4 ? 'ok' : 'no'),
+    });
     expect([result, n]).toEqual(['ok', 4]);
   });
 });

@@ -40,10 +40,14 @@ describe('the host key and request', () => {
   it('makes an RSA key of the asked size and a PKCS#10 request the engine CA signs for that key', () => {
     expect(key.privateKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
     expect(key.privateKeyPem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
-    expect(csr).toMatch(/^-----BEGIN CERTIFICATE REQUEST-----\n(?:[A-Za-z0-9+/=]{1,64}\n)+-----END CERTIFICATE REQUEST-----\n$/);
+    expect(csr).toMatch(
+      /^-----BEGIN CERTIFICATE REQUEST-----\n(?:[A-Za-z0-9+/=]{1,64}\n)+-----END CERTIFICATE REQUEST-----\n$/,
+    );
     const issued = new X509Certificate(cert);
     // The CA verified the request's signature (proof of possession) and set subject and names.
-    expect(issued.publicKey.export({ type: 'spki', format: 'der' })).toEqual(createPublicKey(key.privateKey).export({ type: 'spki', format: 'der' }));
+    expect(issued.publicKey.export({ type: 'spki', format: 'der' })).toEqual(
+      createPublicKey(key.privateKey).export({ type: 'spki', format: 'der' }),
+    );
     expect(issued.subject).toBe('O=Test Org\nCN=host1.example.com');
     expect(issued.subjectAltName).toBe('DNS:host1.example.com, IP Address:10.0.0.5');
   });
@@ -51,7 +55,10 @@ describe('the host key and request', () => {
   it.runIf(hasOpenssl)('is a request openssl verifies, with an empty subject', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hd-csr-'));
     writeFileSync(join(dir, 'req.pem'), csr);
-    const out = execFileSync('openssl', ['req', '-in', join(dir, 'req.pem'), '-noout', '-verify', '-subject'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync('openssl', ['req', '-in', join(dir, 'req.pem'), '-noout', '-verify', '-subject'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     expect(out).toMatch(/subject=\s*$/m);
   });
 
@@ -82,7 +89,9 @@ describe('the chain from the engine', () => {
     expect(() => checkChain(`${cert}${ca.pem}`, key.privateKey)).toThrow(/not for this host key/);
     const otherKey = await generateHostKey(2048);
     expect(() => checkChain(`${ca.pem}${cert}`, otherKey.privateKey)).toThrow(ChainError);
-    expect(() => checkChain(`${other.pem}${cert}`, key.privateKey)).toThrow(/is not signed by the CA in the chain \(O=Other Org, CN=Other Org CA\)/);
+    expect(() => checkChain(`${other.pem}${cert}`, key.privateKey)).toThrow(
+      /is not signed by the CA in the chain \(O=Other Org, CN=Other Org CA\)/,
+    );
   });
 });
 
@@ -108,7 +117,9 @@ describe('re-enrollment', () => {
 
 describe('where the certificates go', () => {
   it('lays out the vdsm, libvirt and spice files with their owners and modes', () => {
-    const files = pkiFiles('/etc/pki/vdsm').map((f) => `${f.path} ${f.owner}:${f.group} ${f.mode.toString(8)} ${f.content}`);
+    const files = pkiFiles('/etc/pki/vdsm').map(
+      (f) => `${f.path} ${f.owner}:${f.group} ${f.mode.toString(8)} ${f.content}`,
+    );
     expect(files).toEqual([
       '/etc/pki/vdsm/certs/cacert.pem root:root 644 ca',
       '/etc/pki/vdsm/libvirt-spice/ca-cert.pem root:root 644 ca',

@@ -11,8 +11,7 @@ function envWith(values: Record<string, string | null>): Environment {
   const env = new Environment();
   env.declare(keysOf(VdsmEnv));
   env.declareFamily(VdsmConfigFamily);
-  for (const [key, value] of Object.entries(values))
-    env.setExternal(key, value, { kind: 'cmdline', where: key });
+  for (const [key, value] of Object.entries(values)) env.setExternal(key, value, { kind: 'cmdline', where: key });
   return env;
 }
 
@@ -70,7 +69,10 @@ describe('the vdsm id', () => {
 
   it('takes dmidecode without its comment lines, then sysfs, then a random id', async () => {
     const dmi = await detectVdsmId(
-      probe({ dmidecode: () => Promise.resolve({ code: 0, stdout: '# SMBIOS entry point at 0x000f0000\n4C4C4544-0042-3510\n' }) }),
+      probe({
+        dmidecode: () =>
+          Promise.resolve({ code: 0, stdout: '# SMBIOS entry point at 0x000f0000\n4C4C4544-0042-3510\n' }),
+      }),
     );
     expect(dmi).toMatchObject({ id: '4C4C4544-0042-3510', source: 'dmidecode' });
     const sysfs = await detectVdsmId(
@@ -81,7 +83,9 @@ describe('the vdsm id', () => {
     );
     expect(sysfs).toMatchObject({ id: 'abcd-ef', source: 'sysfs' });
     expect(sysfs.warnings[0]).toMatch(/dmidecode gave no usable system UUID/);
-    const random = await detectVdsmId(probe({ files: { '/sys/class/dmi/id/product_uuid': '00000000-0000-0000-0000-000000000000' } }));
+    const random = await detectVdsmId(
+      probe({ files: { '/sys/class/dmi/id/product_uuid': '00000000-0000-0000-0000-000000000000' } }),
+    );
     expect(random).toMatchObject({ id: 'random-uuid', source: 'random' });
   });
 
@@ -113,7 +117,9 @@ describe('hardware virtualization', () => {
     expect(noFlag.reason).toMatch(/Intel CPU reports no 'vmx' flag, and \/dev\/kvm is missing/);
     expect(noFlag.warnings).toEqual(['The CPU has no constant_tsc flag: guest time may drift']);
     expect(checkVirtualization(parseCpuinfo(INTEL), false).reason).toMatch(/^\/dev\/kvm is missing/);
-    expect(checkVirtualization(parseCpuinfo('cpu\t: POWER9\nplatform\t: pSeries\n'), true).reason).toMatch(/not PowerNV/);
+    expect(checkVirtualization(parseCpuinfo('cpu\t: POWER9\nplatform\t: pSeries\n'), true).reason).toMatch(
+      /not PowerNV/,
+    );
   });
 });
 
@@ -134,7 +140,9 @@ describe('distributions', () => {
   it('refuses old or unknown ones with the reason', () => {
     expect(checkDistribution(os('centos', '7', ['rhel', 'fedora']))).toMatchObject({
       supported: false,
-      message: expect.stringMatching(/Distribution centos 7 .* is not supported: Enterprise Linux .* 8 or newer is needed/) as unknown,
+      message: expect.stringMatching(
+        /Distribution centos 7 .* is not supported: Enterprise Linux .* 8 or newer is needed/,
+      ) as unknown,
     });
     expect(checkDistribution(os('arch', '')).message).toMatch(/^Distribution arch .* is not supported$/);
     expect(compareVersionIds('22.04', '20.10')).toBe(1);
@@ -145,13 +153,18 @@ describe('distributions', () => {
 describe('the minimum vdsm version', () => {
   const pkg = (version: string) => ({ name: 'vdsm', version, arch: 'all', source: 'repo' });
   it('compares by the distribution rules and names the missing package', () => {
-    expect(checkMinimum('vdsm', [pkg('4.50.1-1'), pkg('4.50.2-1')], '4.9', compareDebVersions)).toMatchObject({ ok: true, version: '4.50.2-1' });
+    expect(checkMinimum('vdsm', [pkg('4.50.1-1'), pkg('4.50.2-1')], '4.9', compareDebVersions)).toMatchObject({
+      ok: true,
+      version: '4.50.2-1',
+    });
     expect(checkMinimum('vdsm', [pkg('4.50.1-1')], '4.50.2', compareDebVersions)).toMatchObject({
       ok: false,
       message: 'vdsm 4.50.1-1 is older than the minimum 4.50.2',
     });
     expect(checkMinimum('vdsm', [pkg('4.50.1~rc1-1')], '4.50.1', compareDebVersions).ok).toBe(false);
     expect(checkMinimum('vdsm', [pkg('4.50.1-1.el9')], '4.50.1-1', compareRpmVersions).ok).toBe(true);
-    expect(checkMinimum('vdsm', [], null, compareRpmVersions).message).toBe('Cannot locate vdsm package, possible cause is incorrect channels');
+    expect(checkMinimum('vdsm', [], null, compareRpmVersions).message).toBe(
+      'Cannot locate vdsm package, possible cause is incorrect channels',
+    );
   });
 });

@@ -58,11 +58,19 @@ export interface DeployRun {
  * own, the sample group findable on the plugin path. NODE_EXTRA_CA_CERTS is left out: it makes
  * Node's start several times slower.
  */
-export function runDeploy(inventory: string, args: readonly string[], env: Record<string, string> = {}): Promise<DeployRun> {
+export function runDeploy(
+  inventory: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<DeployRun> {
   const dir = mkdtempSync(join(tmpdir(), 'otopi-deploy-run-'));
   const eventsFile = join(dir, 'events.jsonl');
   const logDir = join(dir, 'logs');
-  const childEnv: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root', ...env };
+  const childEnv: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    HOME: process.env['HOME'] ?? '/root',
+    ...env,
+  };
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(
@@ -96,7 +104,16 @@ export function runDeploy(inventory: string, args: readonly string[], env: Recor
         .map((l) => JSON.parse(l) as DeployEvent);
       const hosts: Record<string, HostReport> = {};
       for (const e of events) if (e.type === 'host-end') hosts[e.host] = e;
-      resolve({ code, stdout, stderr, events, eventsText, hosts, logDir, seconds: (performance.now() - started) / 1000 });
+      resolve({
+        code,
+        stdout,
+        stderr,
+        events,
+        eventsText,
+        hosts,
+        logDir,
+        seconds: (performance.now() - started) / 1000,
+      });
     });
   });
 }

@@ -74,7 +74,8 @@ export function collectBundleFiles(options: BuildBundleOptions): { files: FileMa
   need(join(cli, 'otopi.js'), 'the CLI build');
   for (const name of readdirSync(cli).sort()) {
     // `otopi deploy` is the manager's front end: it never runs on a host.
-    if (name.endsWith('.js') && !name.startsWith('deploy')) files.set(`bin/${name}`, { data: readFileSync(join(cli, name)), mode: 0o644 });
+    if (name.endsWith('.js') && !name.startsWith('deploy'))
+      files.set(`bin/${name}`, { data: readFileSync(join(cli, name)), mode: 0o644 });
   }
 
   const core = join(root, 'packages', 'core', 'dist', 'index.js');

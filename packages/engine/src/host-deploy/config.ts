@@ -75,9 +75,13 @@ export interface HostDeployConfig {
   readonly clockSet?: boolean;
   /** ODEPLOY/forceReboot. Default false. */
   readonly reboot?: boolean;
-  /** ODEPLOY/offlinePackager. Default: not sent. */
+  /**
+   * ODEPLOY/offlinePackager: install nothing, vdsm must already be there. The host chooses its
+   * packager at setup, before the dialog, so this goes on the command line: pass
+   * `hostDeployStatements(config)` to `deployBundle`. Default false.
+   */
   readonly offlinePackager?: boolean;
-  /** OVIRT_ENGINE/correlationId; it names the host log and tags its lines. */
+  /** OVIRT_ENGINE/correlationId; it tags the host's log lines (from the first, with `hostDeployStatements`). */
   readonly correlationId?: string;
   /** VDSM/connectionTimeout and VDSM/connectionRetries for the engine check after the bridge. */
   readonly connection?: { readonly timeoutS?: number; readonly retries?: number };

@@ -6,7 +6,15 @@
  * and at termination reads whether the install is incomplete or needs a reboot.
  * `hostDeployResult` turns the dialog's outcome into the deploy's result.
  */
-import { steps, type Answer, type DialogProgram, type Displayed, type Step, type StepContext, type WireValue } from '../dialog/driver.js';
+import {
+  steps,
+  type Answer,
+  type DialogProgram,
+  type Displayed,
+  type Step,
+  type StepContext,
+  type WireValue,
+} from '../dialog/driver.js';
 import type { HostDeployConfig } from './config.js';
 
 export const DEPLOY_PROCEED = 'DEPLOY_PROCEED';
@@ -17,9 +25,11 @@ export const DEFAULT_MINIMUM_VDSM = '4.9';
 
 const set = (key: string, value: WireValue): Step => steps.set(key, value);
 /** A step that sends `noop` when its value is null or undefined, as the engine's conditional steps did. */
-const setIf = (key: string, value: WireValue | undefined): Step => (value === undefined || value === null ? steps.noop() : set(key, value));
+const setIf = (key: string, value: WireValue | undefined): Step =>
+  value === undefined || value === null ? steps.noop() : set(key, value);
 
-const text = (d: Displayed | undefined): string | null => (d === undefined || typeof d.value !== 'string' || d.type === 'none' ? null : d.value);
+const text = (d: Displayed | undefined): string | null =>
+  d === undefined || typeof d.value !== 'string' || d.type === 'none' ? null : d.value;
 const flag = (d: Displayed | undefined): boolean => /^(true|1|yes)$/i.test(text(d) ?? '');
 
 /** `yyyyMMddHHmmss+0000`, the form otopi's clock plugin asks for. */
@@ -47,7 +57,6 @@ function customization(config: HostDeployConfig, state: { id: string | null }): 
     setIf('NETWORK/sshKey', config.engine.sshPublicKey),
     setIf('TUNE/tunedProfile', c.tunedProfile),
     set('GLUSTER/enable', c.gluster ?? false),
-    setIf('ODEPLOY/offlinePackager', config.offlinePackager),
     setIf('ODEPLOY/forceReboot', config.reboot === true ? true : undefined),
     // Vdsm
     steps.get('VDSM/ovirt-node', (v) => {
@@ -59,7 +68,10 @@ function customization(config: HostDeployConfig, state: { id: string | null }): 
     }),
     set('VDSM_CONFIG/vars/ssl', String(c.encryptHostCommunication ?? true)),
     setIf('VDSM_CONFIG/vars/ssl_excludes', c.sslExcludes === undefined ? DEFAULT_SSL_EXCLUDES : c.sslExcludes),
-    setIf('VDSM_CONFIG/vars/net_nmstate_enabled', c.nmstate === undefined || c.nmstate === null ? null : String(c.nmstate)),
+    setIf(
+      'VDSM_CONFIG/vars/net_nmstate_enabled',
+      c.nmstate === undefined || c.nmstate === null ? null : String(c.nmstate),
+    ),
     setIf('VDSM_CONFIG/vars/ssl_ciphers', c.sslCiphers),
     set('VDSM_CONFIG/addresses/management_port', String(c.vdsmPort ?? 54321)),
     ...vdsmConfig,
@@ -85,10 +97,16 @@ function customization(config: HostDeployConfig, state: { id: string | null }): 
             return set('KDUMP/enable', supported);
           }),
           steps.dynamic((ctx) =>
-            flag(ctx.displayed.get('KDUMP/supported')) ? set('KDUMP/destinationAddress', kdump.destinationAddress ?? config.engine.fqdn) : undefined,
+            flag(ctx.displayed.get('KDUMP/supported'))
+              ? set('KDUMP/destinationAddress', kdump.destinationAddress ?? config.engine.fqdn)
+              : undefined,
           ),
-          steps.dynamic((ctx) => (flag(ctx.displayed.get('KDUMP/supported')) ? set('KDUMP/destinationPort', kdump.port ?? 7410) : undefined)),
-          steps.dynamic((ctx) => (flag(ctx.displayed.get('KDUMP/supported')) ? set('KDUMP/messageInterval', kdump.interval ?? 5) : undefined)),
+          steps.dynamic((ctx) =>
+            flag(ctx.displayed.get('KDUMP/supported')) ? set('KDUMP/destinationPort', kdump.port ?? 7410) : undefined,
+          ),
+          steps.dynamic((ctx) =>
+            flag(ctx.displayed.get('KDUMP/supported')) ? set('KDUMP/messageInterval', kdump.interval ?? 5) : undefined,
+          ),
         ]),
     // Kernel
     setIf('KERNEL/cmdlineNew', config.kernel?.cmdlineNew),
@@ -96,8 +114,24 @@ function customization(config: HostDeployConfig, state: { id: string | null }): 
     // Firewall
     ...(config.firewall === undefined
       ? []
-      : [set('NETWORK/iptablesEnable', true), ...(config.firewall === 'default' ? [] : [set('NETWORK/iptablesRules', [...config.firewall.iptablesRules])])]),
+      : [
+          set('NETWORK/iptablesEnable', true),
+          ...(config.firewall === 'default' ? [] : [set('NETWORK/iptablesRules', [...config.firewall.iptablesRules])]),
+        ]),
     ...(config.settings ?? []).map((s) => set(s.key, s.value)),
+  ];
+}
+
+/**
+ * The statements a host-deploy run starts with (`deployBundle`'s `statements`): the group, and
+ * what the host needs before the dialog begins: the offline packager (chosen at setup) and the
+ * correlation id (so even the first log lines carry it).
+ */
+export function hostDeployStatements(config: Pick<HostDeployConfig, 'offlinePackager' | 'correlationId'>): string[] {
+  return [
+    'APPEND:BASE/pluginGroups=str:host-deploy',
+    ...(config.offlinePackager === true ? ['ODEPLOY/offlinePackager=bool:True'] : []),
+    ...(config.correlationId === undefined ? [] : [`OVIRT_ENGINE/correlationId=str:${config.correlationId}`]),
   ];
 }
 
@@ -113,7 +147,11 @@ export function hostDeployProgram(config: HostDeployConfig): DialogProgram {
       steps.get('SYSTEM/reboot', (v) => {
         if (flag(v)) config.onLog?.('INFO', 'Reboot scheduled');
       }),
-      steps.dynamic((ctx) => (flag(ctx.displayed.get('ODEPLOY/installIncomplete')) ? steps.get('ODEPLOY/installIncompleteReasons') : undefined)),
+      steps.dynamic((ctx) =>
+        flag(ctx.displayed.get('ODEPLOY/installIncomplete'))
+          ? steps.get('ODEPLOY/installIncompleteReasons')
+          : undefined,
+      ),
     ],
     answers,
     answer: (event) => {
@@ -133,7 +171,8 @@ export function hostDeployProgram(config: HostDeployConfig): DialogProgram {
         const id = text(value);
         if (id === null || config.checkUniqueId === undefined) return;
         const other = await config.checkUniqueId(id);
-        if (other !== undefined) ctx.fail(`Host ${config.host.name} reports unique id ${id} which already registered for ${other}`);
+        if (other !== undefined)
+          ctx.fail(`Host ${config.host.name} reports unique id ${id} which already registered for ${other}`);
         return;
       }
       if (name !== CERTIFICATE_REQUEST) return;

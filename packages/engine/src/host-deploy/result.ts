@@ -19,17 +19,32 @@ export interface HostDeployResult {
   readonly errors: readonly string[];
 }
 
-const text = (d: Displayed | undefined): string | null => (d === undefined || typeof d.value !== 'string' || d.type === 'none' ? null : d.value);
+const text = (d: Displayed | undefined): string | null =>
+  d === undefined || typeof d.value !== 'string' || d.type === 'none' ? null : d.value;
 const flag = (d: Displayed | undefined): boolean => /^(true|1|yes)$/i.test(text(d) ?? '');
-const list = (d: Displayed | undefined): string[] => (d === undefined ? [] : Array.isArray(d.value) ? [...d.value] : d.type === 'none' || d.value === '' ? [] : [String(d.value)]);
+const list = (d: Displayed | undefined): string[] =>
+  d === undefined
+    ? []
+    : Array.isArray(d.value)
+      ? [...d.value]
+      : d.type === 'none' || d.value === ''
+        ? []
+        : [String(d.value)];
 
 export function hostDeployResult(outcome: DialogOutcome): HostDeployResult {
   const shown = outcome.displayed;
   const errors = [...outcome.failures];
-  if (outcome.hostError === true && errors.length === 0) errors.push('Installation failed, please refer to installation logs');
+  if (outcome.hostError === true && errors.length === 0)
+    errors.push('Installation failed, please refer to installation logs');
   const failed = errors.length > 0 || outcome.hostError !== false || !outcome.terminated;
   const incomplete = flag(shown.get('ODEPLOY/installIncomplete'));
-  const status: HostDeployStatus = failed ? 'failed' : flag(shown.get('SYSTEM/reboot')) ? 'reboot' : incomplete ? 'incomplete' : 'installed';
+  const status: HostDeployStatus = failed
+    ? 'failed'
+    : flag(shown.get('SYSTEM/reboot'))
+      ? 'reboot'
+      : incomplete
+        ? 'incomplete'
+        : 'installed';
   return {
     status,
     vdsmId: text(shown.get('VDSM/vdsmId')),

@@ -17,13 +17,14 @@
  *
  * docs/deploy.md is the reference.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isOtopiError, parseIni, parseTypedValue, type IniEntry } from '@otopi/core';
 import { EngineError } from '../errors.js';
 import type { HostKeyPolicy } from '../ssh/host-key-policy.js';
-import { Secret } from './secret.js';
+import { readAuth, type HostAuth } from './credentials.js';
+import { problem, type At, type Place } from './problem.js';
 import {
   ENV_KEY_RE,
   HOST_FIELDS,
@@ -35,10 +36,7 @@ import {
 } from './schema.js';
 import type { EnvSetting } from './settings.js';
 
-/** How a host is logged in to. Secrets stay wrapped until ssh2 needs them. */
-export type HostAuth =
-  | { readonly kind: 'key'; readonly identityFile: string; readonly passphrase?: Secret }
-  | { readonly kind: 'password'; readonly password: Secret };
+export type { HostAuth } from './credentials.js';
 
 export interface InventoryHost {
   /** The section's name (`[host NAME]`): how the host is named in progress, events and log files. */
@@ -75,32 +73,10 @@ export interface InventoryOptions {
 const DEFAULTS_SECTION = 'defaults';
 const HOST_SECTION_RE = /^host\s+(\S+)$/;
 const ANSWER_PREFIX = 'answer.';
-const DEFAULT_IDENTITIES = ['.ssh/id_ed25519', '.ssh/id_ecdsa', '.ssh/id_rsa'];
 
 interface Located {
   readonly value: string;
   readonly line: number;
-}
-
-/** Where a problem is: file, line, host, field. */
-interface Place {
-  readonly file: string;
-  readonly line?: number | undefined;
-  readonly host?: string | undefined;
-  readonly field?: string | undefined;
-}
-
-function problem(code: 'INVENTORY_SYNTAX' | 'INVENTORY_INVALID' | 'INVENTORY_INSECURE' | 'SECRET_UNAVAILABLE', place: Place, message: string, hint?: string): EngineError {
-  const where = `${place.file}${place.line === undefined ? '' : `:${place.line}`}`;
-  const who = place.host === undefined ? '' : `host ${place.host}: `;
-  const what = place.field === undefined ? '' : `${place.field}: `;
-  return new EngineError(code, `${where}: ${who}${what}${message}`, {
-    file: place.file,
-    ...(place.line === undefined ? {} : { line: place.line }),
-    ...(place.host === undefined ? {} : { host: place.host }),
-    ...(place.field === undefined ? {} : { field: place.field }),
-    ...(hint === undefined ? {} : { hint }),
-  });
 }
 
 /** Reads and checks an inventory file, secrets included, before anything connects. */
@@ -135,11 +111,20 @@ export function parseInventory(text: string, file: string, options: InventoryOpt
     }
     const match = HOST_SECTION_RE.exec(section.name.trim());
     if (match === null) {
-      throw problem('INVENTORY_SYNTAX', { file, line: section.line }, `unknown section [${section.name}]`, 'sections are [defaults] and [host NAME]');
+      throw problem(
+        'INVENTORY_SYNTAX',
+        { file, line: section.line },
+        `unknown section [${section.name}]`,
+        'sections are [defaults] and [host NAME]',
+      );
     }
     const name = match[1]!;
     if (!HOST_NAME_RE.test(name)) {
-      throw problem('INVENTORY_INVALID', { file, line: section.line, host: name }, 'a host name may hold letters, digits, dot, dash and underscore, and starts with a letter or digit');
+      throw problem(
+        'INVENTORY_INVALID',
+        { file, line: section.line, host: name },
+        'a host name may hold letters, digits, dot, dash and underscore, and starts with a letter or digit',
+      );
     }
     if (sections.some((s) => s.name === name)) {
       throw problem('INVENTORY_INVALID', { file, line: section.line, host: name }, 'this host has a second section');
@@ -160,7 +145,11 @@ interface ReadContext {
   readonly options: InventoryOptions;
 }
 
-function readHost(section: { name: string; line: number; entries: readonly IniEntry[] }, defaults: readonly IniEntry[], ctx: ReadContext): InventoryHost {
+function readHost(
+  section: { name: string; line: number; entries: readonly IniEntry[] },
+  defaults: readonly IniEntry[],
+  ctx: ReadContext,
+): InventoryHost {
   const { file } = ctx;
   const host = section.name;
   const fields = new Map<string, Located>();
@@ -176,12 +165,18 @@ function readHost(section: { name: string; line: number; entries: readonly IniEn
       const place = { file, line: entry.line, host, field: entry.key };
       if (entry.key.startsWith(ANSWER_PREFIX)) {
         const question = entry.key.slice(ANSWER_PREFIX.length);
-        if (!QUESTION_NAME_RE.test(question)) throw problem('INVENTORY_INVALID', place, `'${question}' is not a question name`);
+        if (!QUESTION_NAME_RE.test(question))
+          throw problem('INVENTORY_INVALID', place, `'${question}' is not a question name`);
         answers[question] = entry.value;
         answerLines.set(question, entry.line);
       } else if (entry.key.includes('/')) {
         if (!ENV_KEY_RE.test(entry.key)) {
-          throw problem('INVENTORY_INVALID', place, 'not an environment key', 'environment keys look like GROUP/name, e.g. CORE/logLevel');
+          throw problem(
+            'INVENTORY_INVALID',
+            place,
+            'not an environment key',
+            'environment keys look like GROUP/name, e.g. CORE/logLevel',
+          );
         }
         let parsed;
         try {
@@ -212,7 +207,11 @@ function readHost(section: { name: string; line: number; entries: readonly IniEn
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = String(issue.path[0] ?? '');
-    throw problem('INVENTORY_INVALID', { file, line: fields.get(field)?.line ?? section.line, host, field }, `${issue.message} (got '${raw[field] ?? ''}')`);
+    throw problem(
+      'INVENTORY_INVALID',
+      { file, line: fields.get(field)?.line ?? section.line, host, field },
+      `${issue.message} (got '${raw[field] ?? ''}')`,
+    );
   }
   const f = parsed.data;
   const at = (field: HostFieldName): Place => ({ file, line: fields.get(field)?.line ?? section.line, host, field });
@@ -222,7 +221,12 @@ function readHost(section: { name: string; line: number; entries: readonly IniEn
     address: f.address ?? host,
     port: f.port ?? 22,
     user: f.user ?? 'root',
-    auth: readAuth(f, at, ctx),
+    auth: readAuth(f, at, {
+      file,
+      base: ctx.base,
+      env: ctx.options.env ?? process.env,
+      home: ctx.options.home ?? homedir(),
+    }),
     hostKey: readHostKeyPolicy(f, at, ctx),
     environment,
     answers,
@@ -234,8 +238,6 @@ function readHost(section: { name: string; line: number; entries: readonly IniEn
     source: { file, line: section.line },
   };
 }
-
-type At = (field: HostFieldName) => Place;
 
 /** The candidate at most two edits away from `word`, for "did you mean". */
 function closest(word: string, candidates: readonly string[]): string | undefined {
@@ -256,88 +258,15 @@ function closest(word: string, candidates: readonly string[]): string | undefine
   return best?.name;
 }
 
-function readAuth(f: HostFields, at: At, ctx: ReadContext): HostAuth {
-  const password = readSecret(f, 'password', at, ctx);
-  const passphrase = readSecret(f, 'passphrase', at, ctx);
-  if (password !== undefined) {
-    if (f.identity_file !== undefined) {
-      throw problem('INVENTORY_INVALID', at('identity_file'), 'a host logs in with a key or a password, not both', 'remove one of identity_file and password*');
-    }
-    return { kind: 'password', password };
-  }
-  let identityFile: string;
-  if (f.identity_file !== undefined) {
-    identityFile = resolve(ctx.base, f.identity_file);
-    if (statSync(identityFile, { throwIfNoEntry: false })?.isFile() !== true) {
-      throw problem('INVENTORY_INVALID', at('identity_file'), `no such key file: ${identityFile}`);
-    }
-  } else {
-    const home = ctx.options.home ?? homedir();
-    const found = DEFAULT_IDENTITIES.map((p) => resolve(home, p)).find((p) => statSync(p, { throwIfNoEntry: false })?.isFile() === true);
-    if (found === undefined) {
-      throw problem(
-        'INVENTORY_INVALID',
-        { ...at('identity_file'), field: 'identity_file' },
-        `no credentials: no identity_file, no password, and no ${DEFAULT_IDENTITIES.map((p) => `~/${p}`).join(', ')}`,
-        'set identity_file, or password_env / password_file',
-      );
-    }
-    identityFile = found;
-  }
-  return passphrase === undefined ? { kind: 'key', identityFile } : { kind: 'key', identityFile, passphrase };
-}
-
-/** A password or passphrase from the inventory itself, an environment variable or a file; never logged. */
-function readSecret(f: HostFields, what: 'password' | 'passphrase', at: At, ctx: ReadContext): Secret | undefined {
-  const sources = ([what, `${what}_env`, `${what}_file`] as const).filter((k) => f[k] !== undefined);
-  if (sources.length > 1) {
-    throw problem('INVENTORY_INVALID', at(sources[1]!), `give the ${what} one way only, not as ${sources.join(' and ')}`);
-  }
-  const literal = f[what];
-  if (literal !== undefined) {
-    const mode = statSync(ctx.file, { throwIfNoEntry: false })?.mode;
-    if (mode !== undefined && (mode & 0o077) !== 0) {
-      throw problem(
-        'INVENTORY_INSECURE',
-        at(what),
-        `the inventory holds a ${what} but other users may read it (mode ${(mode & 0o777).toString(8)})`,
-        `chmod 600 ${ctx.file}, or use ${what}_env / ${what}_file`,
-      );
-    }
-    return new Secret(literal);
-  }
-  const variable = f[`${what}_env`];
-  if (variable !== undefined) {
-    const value = (ctx.options.env ?? process.env)[variable];
-    if (value === undefined || value === '') {
-      throw problem('SECRET_UNAVAILABLE', at(`${what}_env`), `the environment variable ${variable} is not set`, `export ${variable} before running, or use ${what}_file`);
-    }
-    return new Secret(value);
-  }
-  const path = f[`${what}_file`];
-  if (path !== undefined) {
-    const full = resolve(ctx.base, path);
-    let value: string;
-    try {
-      const mode = statSync(full).mode;
-      if ((mode & 0o077) !== 0) {
-        throw problem('INVENTORY_INSECURE', at(`${what}_file`), `${full} may be read by other users (mode ${(mode & 0o777).toString(8)})`, `chmod 600 ${full}`);
-      }
-      value = readFileSync(full, 'utf8').replace(/\r?\n$/, '');
-    } catch (error) {
-      if (error instanceof EngineError) throw error;
-      throw problem('SECRET_UNAVAILABLE', at(`${what}_file`), `cannot read ${full}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-    }
-    if (value === '') throw problem('SECRET_UNAVAILABLE', at(`${what}_file`), `${full} is empty`);
-    return new Secret(value);
-  }
-  return undefined;
-}
-
 function readHostKeyPolicy(f: HostFields, at: At, ctx: ReadContext): HostKeyPolicy {
   if (f.fingerprint !== undefined) {
     if (f.tofu === true) {
-      throw problem('INVENTORY_INVALID', at('tofu'), 'a pinned fingerprint leaves nothing to trust on first use', 'remove tofu, or the fingerprint');
+      throw problem(
+        'INVENTORY_INVALID',
+        at('tofu'),
+        'a pinned fingerprint leaves nothing to trust on first use',
+        'remove tofu, or the fingerprint',
+      );
     }
     return { kind: 'fingerprint', fingerprint: f.fingerprint };
   }

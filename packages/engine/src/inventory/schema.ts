@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 
-const ADDRESS_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
+const ADDRESS_RE =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
 /** POSIX portable user names, plus the trailing `$` some systems allow. */
 const USER_RE = /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/;
 const ENV_VAR_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -60,7 +61,10 @@ export const HOST_FIELDS = z.strictObject({
   /** OpenSSH known_hosts file. Default: `known_hosts` beside the inventory. */
   known_hosts: path.optional(),
   /** The host key's fingerprint as `ssh-keygen -lf` prints it; replaces the known_hosts check. */
-  fingerprint: z.string().regex(FINGERPRINT_RE, "expected 'SHA256:' and 43 base64 characters, as ssh-keygen -lf prints it").optional(),
+  fingerprint: z
+    .string()
+    .regex(FINGERPRINT_RE, "expected 'SHA256:' and 43 base64 characters, as ssh-keygen -lf prints it")
+    .optional(),
   /** Trust an unknown host key on first use and record it in known_hosts. Default false. */
   tofu: bool.optional(),
   /** Seconds allowed for TCP connect, handshake and login. */

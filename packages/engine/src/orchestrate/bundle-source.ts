@@ -10,7 +10,14 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip, constants as zlib } from 'node:zlib';
-import { MANIFEST_FILE, readManifest, sha256Hex, type BundleArtifact, type Manifest, type RuntimeArtifact } from '../bundle/artifact.js';
+import {
+  MANIFEST_FILE,
+  readManifest,
+  sha256Hex,
+  type BundleArtifact,
+  type Manifest,
+  type RuntimeArtifact,
+} from '../bundle/artifact.js';
 import { BUNDLE_NAME, collectBundleFiles } from '../bundle/build.js';
 import { treeEntries, writeTar } from '../bundle/tar.js';
 import { EngineError, isEngineError } from '../errors.js';
@@ -56,7 +63,9 @@ export async function resolveBundle(options: BundleSourceOptions): Promise<Bundl
   const notes: string[] = [];
   const runtime = manifest?.runtime;
   if (runtime === undefined) {
-    notes.push(`no runtime in ${options.dir}: hosts without Node.js 20.19+ will refuse the deploy (run npm run bundle)`);
+    notes.push(
+      `no runtime in ${options.dir}: hosts without Node.js 20.19+ will refuse the deploy (run npm run bundle)`,
+    );
   }
   const haveBuild = options.root !== undefined && existsSync(join(options.root, 'packages', 'cli', 'dist', 'otopi.js'));
 
@@ -68,16 +77,24 @@ export async function resolveBundle(options: BundleSourceOptions): Promise<Bundl
     }
     const missing = groups.filter((g) => !manifest.bundle.groups.includes(g));
     if (missing.length > 0) {
-      throw new EngineError('BUNDLE_INPUT_MISSING', `the bundle in ${options.dir} lacks the plugin group(s) ${missing.join(', ')}`, {
-        hint: `Rebuild it with npm run bundle -- ${missing.map((g) => `--group ${g}`).join(' ')}`,
-      });
+      throw new EngineError(
+        'BUNDLE_INPUT_MISSING',
+        `the bundle in ${options.dir} lacks the plugin group(s) ${missing.join(', ')}`,
+        {
+          hint: `Rebuild it with npm run bundle -- ${missing.map((g) => `--group ${g}`).join(' ')}`,
+        },
+      );
     }
     return { bundle: manifest.bundle, runtime, origin: 'manifest', notes };
   }
 
   // Build in memory first: when the bundle folder already has these bytes, ship its file.
   const root = options.root!;
-  const { files, version, groups: inside } = collectBundleFiles({
+  const {
+    files,
+    version,
+    groups: inside,
+  } = collectBundleFiles({
     root,
     outDir: options.buildDir,
     groups,

@@ -8,12 +8,13 @@ import type { Redactor } from '@otopi/core';
 import type { Artifact, RuntimeArtifact } from '../bundle/artifact.js';
 import type { SessionResult } from '../deploy/session.js';
 import { driveDialog, type DialogOutcome, type DialogProgram } from '../dialog/driver.js';
-import { EngineError, isEngineError } from '../errors.js';
+import { EngineError } from '../errors.js';
 import type { InventoryHost } from '../inventory/inventory.js';
 import { planSettings, type EnvSetting } from '../inventory/settings.js';
 import type { AcceptedHostKey } from '../ssh/host-key-policy.js';
 import type { DeployEventInput, HostReport, HostResultKind, SentBytes } from './events.js';
 import { HostLog } from './host-log.js';
+import { buildReport, describe, type Finish } from './report.js';
 import { OpenError, type OpenedHost, type SessionOpener } from './open.js';
 import { baseProgram, composePrograms, type DeployProgramFactory } from './program.js';
 
@@ -47,12 +48,6 @@ export interface HostRunContext {
 const EXIT_GRACE_MS = 15_000;
 /** The dialog driver's limits trail the session's, so the session's coded timeout is what gets reported. */
 const DRIVER_SLACK_MS = 5_000;
-const NO_BYTES: SentBytes = { command: 0, payload: 0, dialog: 0, total: 0 };
-
-function describe(error: unknown): string {
-  if (isEngineError(error)) return error.hint === undefined ? error.message : `${error.message} (${error.hint})`;
-  return error instanceof Error ? error.message : String(error);
-}
 
 function waitOrKill(done: Promise<SessionResult>, kill: () => void): Promise<SessionResult> {
   const timer = setTimeout(kill, EXIT_GRACE_MS);
@@ -81,54 +76,14 @@ export async function deployHost(host: InventoryHost, ctx: HostRunContext): Prom
   } catch (error) {
     return buildReport(
       { host, address, started, log: undefined, emit: ctx.emit },
-      { result: 'failed', stage: 'not started', details: [`cannot write the host's log in ${ctx.logDir}: ${describe(error)}`] },
+      {
+        result: 'failed',
+        stage: 'not started',
+        details: [`cannot write the host's log in ${ctx.logDir}: ${describe(error)}`],
+      },
     );
   }
   return deployWithLog(host, ctx, log, { started, address, timeouts });
-}
-
-interface Finish {
-  result: HostResultKind;
-  stage: string;
-  details: string[];
-  exitCode?: number | null;
-  bytes?: SentBytes;
-  shipped?: HostReport['shipped'];
-  lastHandler?: string | undefined;
-  hostKey?: AcceptedHostKey | undefined;
-  hostLogFile?: string | undefined;
-}
-
-function buildReport(
-  where: { host: InventoryHost; address: string; started: number; log: HostLog | undefined; emit: HostRunContext['emit'] },
-  r: Finish,
-): HostReport {
-  const { log } = where;
-  const report: HostReport = {
-    host: where.host.name,
-    address: where.address,
-    result: r.result,
-    stage: r.stage,
-    ...(r.lastHandler === undefined ? {} : { lastHandler: r.lastHandler }),
-    ...(r.result === 'installed' || r.details[0] === undefined ? {} : { cause: r.details[0] }),
-    details: r.details,
-    exitCode: r.exitCode ?? null,
-    durationMs: Math.round(performance.now() - where.started),
-    bytes: r.bytes ?? NO_BYTES,
-    ...(r.shipped === undefined ? {} : { shipped: r.shipped }),
-    ...(r.hostKey === undefined
-      ? {}
-      : { hostKey: { type: r.hostKey.type, fingerprint: r.hostKey.fingerprint, learnt: r.hostKey.learnt } }),
-    ...(log === undefined ? {} : { log: log.path }),
-    ...(r.hostLogFile === undefined ? {} : { hostLogFile: r.hostLogFile }),
-  };
-  if (log !== undefined) {
-    log.note(`result: ${report.result} at ${report.stage}${report.cause === undefined ? '' : `: ${report.cause}`}`);
-    for (const d of report.details.slice(1)) log.note(`  also: ${d}`);
-    log.close();
-  }
-  where.emit({ type: 'host-end', ...report });
-  return report;
 }
 
 async function deployWithLog(
@@ -150,7 +105,12 @@ async function deployWithLog(
   const finish = (r: Finish): HostReport =>
     buildReport(
       { host, address, started, log, emit: ctx.emit },
-      { ...r, lastHandler: r.result === 'installed' ? lastHandler : (failedHandler ?? lastHandler), hostKey, hostLogFile },
+      {
+        ...r,
+        lastHandler: r.result === 'installed' ? lastHandler : (failedHandler ?? lastHandler),
+        hostKey,
+        hostLogFile,
+      },
     );
 
   const plan = planSettings([...ctx.defaults, ...host.environment, ...ctx.overrides]);
@@ -159,7 +119,9 @@ async function deployWithLog(
     ...(ctx.dryRun ? ['CORE/dryRun=bool:True'] : []),
     ...plan.statements,
   ];
-  log.note(`deploy to ${host.user}@${address} (${host.name}); bundle ${ctx.bundle.sha256}; groups otopi${ctx.groups.map((g) => `, ${g}`).join('')}${ctx.dryRun ? '; dry run' : ''}`);
+  log.note(
+    `deploy to ${host.user}@${address} (${host.name}); bundle ${ctx.bundle.sha256}; groups otopi${ctx.groups.map((g) => `, ${g}`).join('')}${ctx.dryRun ? '; dry run' : ''}`,
+  );
   log.note(`command-line statements: ${statements.length === 0 ? '(none)' : statements.join(' ')}`);
   log.note(`settings sent at customization: ${plan.values.map((v) => v.key).join(', ') || '(none)'}`);
 
@@ -182,8 +144,16 @@ async function deployWithLog(
         onConnected: (key) => {
           hostKey = key;
           stage = 'Bundle transfer';
-          log.note(`connected; host key ${key.type} ${key.fingerprint}${key.learnt ? ' (new: recorded in known_hosts)' : ''}`);
-          ctx.emit({ type: 'connected', host: host.name, keyType: key.type, fingerprint: key.fingerprint, learnt: key.learnt });
+          log.note(
+            `connected; host key ${key.type} ${key.fingerprint}${key.learnt ? ' (new: recorded in known_hosts)' : ''}`,
+          );
+          ctx.emit({
+            type: 'connected',
+            host: host.name,
+            keyType: key.type,
+            fingerprint: key.fingerprint,
+            learnt: key.learnt,
+          });
         },
       });
     } catch (error) {
@@ -201,7 +171,9 @@ async function deployWithLog(
       return { command: b.command, payload: b.payload, dialog: b.dialog, total: b.command + b.payload + b.dialog };
     };
     if (shipped !== undefined) {
-      log.note(`shipped: ${shipped.length === 0 ? 'nothing (the host had everything cached)' : shipped.join(', ')}; ${session.bytes.payload} bytes`);
+      log.note(
+        `shipped: ${shipped.length === 0 ? 'nothing (the host had everything cached)' : shipped.join(', ')}; ${session.bytes.payload} bytes`,
+      );
       ctx.emit({ type: 'shipped', host: host.name, artifacts: shipped, bytes: session.bytes.payload });
     }
     stage = 'Installer start';
@@ -260,7 +232,13 @@ async function deployWithLog(
     let sessionError: unknown;
     try {
       result = await waitOrKill(session.done, () =>
-        session.abort(new EngineError('SSH_CLOSED', `${host.name} did not exit ${EXIT_GRACE_MS / 1000} s after its dialog ended; killed`, { host: host.name })),
+        session.abort(
+          new EngineError(
+            'SSH_CLOSED',
+            `${host.name} did not exit ${EXIT_GRACE_MS / 1000} s after its dialog ended; killed`,
+            { host: host.name },
+          ),
+        ),
       );
     } catch (error) {
       sessionError = error;
@@ -271,19 +249,35 @@ async function deployWithLog(
     const details: string[] = [];
     if (ctx.signal.aborted) details.push('the run was cancelled');
     if (sessionError !== undefined) details.push(describe(sessionError));
-    if (stderr !== '') details.push(`the host wrote to standard error: ${stderr.length > 500 ? `${stderr.slice(0, 500)}…` : stderr}`);
-    if (lost) details.push(`the SSH session ended without an exit status${result?.signal == null ? ' (connection lost)' : ` (signal ${result.signal})`}`);
+    if (stderr !== '')
+      details.push(`the host wrote to standard error: ${stderr.length > 500 ? `${stderr.slice(0, 500)}…` : stderr}`);
+    if (lost)
+      details.push(
+        `the SSH session ended without an exit status${result?.signal == null ? ' (connection lost)' : ` (signal ${result.signal})`}`,
+      );
     details.push(...hostErrors);
     details.push(...findings.filter((f) => !(lost && f === 'the host closed the session before the dialog ended')));
     if (outcome?.hostAborted === true) details.push('the host aborted and rolled back');
-    else if (outcome?.hostError === true && hostErrors.length === 0) details.push('the host reported an error (BASE/error)');
+    else if (outcome?.hostError === true && hostErrors.length === 0)
+      details.push('the host reported an error (BASE/error)');
     if (result?.code != null && result.code !== 0) details.push(`the installer exited with code ${result.code}`);
 
     const installed =
       details.length === 0 && outcome?.terminated === true && outcome.hostError === false && result?.code === 0;
     if (!installed && details.length === 0) details.push('the host did not confirm success');
-    const kind: HostResultKind = installed ? 'installed' : ctx.signal.aborted || outcome?.hostAborted === true ? 'aborted' : 'failed';
-    return finish({ result: kind, stage: installed ? stage : (failedStage ?? stage), details, exitCode: result?.code ?? null, bytes: bytes(), shipped });
+    const kind: HostResultKind = installed
+      ? 'installed'
+      : ctx.signal.aborted || outcome?.hostAborted === true
+        ? 'aborted'
+        : 'failed';
+    return finish({
+      result: kind,
+      stage: installed ? stage : (failedStage ?? stage),
+      details,
+      exitCode: result?.code ?? null,
+      bytes: bytes(),
+      shipped,
+    });
   } catch (error) {
     return finish({ result: 'failed', stage, details: [`internal error: ${describe(error)}`] });
   } finally {

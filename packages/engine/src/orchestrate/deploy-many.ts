@@ -75,7 +75,8 @@ function collectSecrets(options: DeployManyOptions): string[] {
   }
   for (const s of settings) {
     if (!SECRET_KEY_RE.test(s.key)) continue;
-    for (const v of Array.isArray(s.value) ? s.value : [s.value]) if (typeof v === 'string' && v.length >= 4) secrets.add(v);
+    for (const v of Array.isArray(s.value) ? s.value : [s.value])
+      if (typeof v === 'string' && v.length >= 4) secrets.add(v);
   }
   return [...secrets];
 }
@@ -118,7 +119,13 @@ export async function deployMany(options: DeployManyOptions): Promise<DeployRepo
     bundle: { sha256: options.bundle.sha256, size: options.bundle.size },
     ...(options.runtime === undefined
       ? {}
-      : { runtime: { sha256: options.runtime.sha256, size: options.runtime.size, nodeVersion: options.runtime.nodeVersion } }),
+      : {
+          runtime: {
+            sha256: options.runtime.sha256,
+            size: options.runtime.size,
+            nodeVersion: options.runtime.nodeVersion,
+          },
+        }),
     logDir,
   });
 
@@ -160,7 +167,11 @@ export async function deployMany(options: DeployManyOptions): Promise<DeployRepo
     ok,
     counts,
     durationMs,
-    engine: { maxRssKb: usage.maxRSS, userMs: Math.round(usage.userCPUTime / 1000), systemMs: Math.round(usage.systemCPUTime / 1000) },
+    engine: {
+      maxRssKb: usage.maxRSS,
+      userMs: Math.round(usage.userCPUTime / 1000),
+      systemMs: Math.round(usage.systemCPUTime / 1000),
+    },
   });
   return { ok, hosts: reports, counts, durationMs, logDir };
 }

@@ -71,7 +71,12 @@ export type DeployEvent = At &
         /** The key was unknown and is now recorded (trust on first use). */
         readonly learnt: boolean;
       }
-    | { readonly type: 'shipped'; readonly host: string; readonly artifacts: readonly ArtifactKind[]; readonly bytes: number }
+    | {
+        readonly type: 'shipped';
+        readonly host: string;
+        readonly artifacts: readonly ArtifactKind[];
+        readonly bytes: number;
+      }
     | { readonly type: 'stage'; readonly host: string; readonly stage: string }
     | { readonly type: 'log'; readonly host: string; readonly level: string; readonly text: string }
     | ({ readonly type: 'host-end' } & HostReport)

@@ -1,6 +1,6 @@
 /**
- * The engine-side log of one host's deploy: a header, the dialog transcript (`<` from the
- * host, `>` to it, hidden answers already replaced), and at the end the host's own log as
+ * The engine-side log of one host's deploy: a header, the dialog transcript (seconds since the
+ * start, `<` from the host, `>` to it, hidden answers already replaced), and at the end the host's own log as
  * fetched with `log`. One file per host, mode 0600 in a 0700 folder; every line passes the
  * run's redactor and is written at once, so a crashed engine keeps what it logged.
  */
@@ -42,6 +42,7 @@ export class HostLog {
   readonly path: string;
   readonly #fd: number;
   readonly #redactor: Redactor;
+  readonly #started = performance.now();
   #closed = false;
   /** While the host's LOG block streams in, its lines are kept for the host-log section instead. */
   #inLogBlock: string | undefined;
@@ -78,11 +79,11 @@ export class HostLog {
       const block = /^\*\*\*D:MULTI-STRING LOG (\S+)$/.exec(line);
       if (block !== null) {
         this.#inLogBlock = block[1];
-        this.#write(`< ${line}   (the host log follows at the end of this file)`);
+        this.#write(`< ${line}   (the host log follows at the end of this file)`, true);
         return;
       }
     }
-    this.#write(`${direction === 'in' ? '<' : '>'} ${line}`);
+    this.#write(`${direction === 'in' ? '<' : '>'} ${line}`, true);
   }
 
   /** The host's own log, fetched at termination. */
@@ -98,8 +99,10 @@ export class HostLog {
     closeSync(this.#fd);
   }
 
-  #write(text: string): void {
+  /** Transcript lines carry the seconds since the deploy started, to show where time went. */
+  #write(text: string, timed = false): void {
     if (this.#closed) return;
-    writeSync(this.#fd, `${this.#redactor.redact(text)}\n`);
+    const prefix = timed ? `${((performance.now() - this.#started) / 1000).toFixed(3).padStart(8)} ` : '';
+    writeSync(this.#fd, `${prefix}${this.#redactor.redact(text)}\n`);
   }
 }

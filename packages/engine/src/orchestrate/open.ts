@@ -12,7 +12,10 @@ import { connectSsh, type SshAuth } from '../ssh/connect.js';
 import type { AcceptedHostKey } from '../ssh/host-key-policy.js';
 
 /** The part of a deploy session the orchestrator uses. */
-export type HostSession = Pick<DeploySession, 'lines' | 'send' | 'end' | 'abort' | 'done' | 'bytes' | 'shipped' | 'stderr'>;
+export type HostSession = Pick<
+  DeploySession,
+  'lines' | 'send' | 'end' | 'abort' | 'done' | 'bytes' | 'shipped' | 'stderr'
+>;
 
 export interface OpenRequest {
   readonly bundle: Artifact;

@@ -23,7 +23,10 @@ export interface DeployProgramContext {
  * Its customization steps run after the base program's, its termination steps before the
  * standard ones (BASE/error, the log, quit); its answers come after the inventory's.
  */
-export type DeployProgramFactory = (host: InventoryHost, ctx: DeployProgramContext) => DialogProgram | Promise<DialogProgram>;
+export type DeployProgramFactory = (
+  host: InventoryHost,
+  ctx: DeployProgramContext,
+) => DialogProgram | Promise<DialogProgram>;
 
 type QuestionEvent = Extract<DialogEvent, { kind: `query-${string}` | 'confirm' }>;
 
@@ -81,7 +84,10 @@ export function baseProgram(options: BaseProgramOptions): DialogProgram {
  * during customization: an unknown key, a value the key does not take) and then fails the
  * deploy, so the host aborts instead of installing without that setting.
  */
-export function composePrograms(programs: readonly DialogProgram[], limits: Pick<DialogProgram, 'inactivityMs' | 'hardLimitMs'> = {}): DialogProgram {
+export function composePrograms(
+  programs: readonly DialogProgram[],
+  limits: Pick<DialogProgram, 'inactivityMs' | 'hardLimitMs'> = {},
+): DialogProgram {
   const refused: string[] = [];
   let inCustomization = false;
   let reported = 0;

@@ -114,7 +114,7 @@ export class CertificateAuthority {
     try {
       csr = new x509.Pkcs10CertificateRequest(csrPem);
     } catch (error) {
-      throw new Error(`not a certificate request: ${(error as Error).message}`);
+      throw new Error(`not a certificate request: ${(error as Error).message}`, { cause: error });
     }
     if (!(await csr.verify())) throw new Error('the certificate request signature does not verify');
     const now = Date.now();

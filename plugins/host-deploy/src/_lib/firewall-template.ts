@@ -43,7 +43,8 @@ function virtPorts(): Port[] {
   ];
 }
 
-const iptablesRule = (p: Port): string => `-A INPUT -p ${p.proto} -m ${p.proto} --dport ${p.port.replace('-', ':')} -j ACCEPT`;
+const iptablesRule = (p: Port): string =>
+  `-A INPUT -p ${p.proto} -m ${p.proto} --dport ${p.port.replace('-', ':')} -j ACCEPT`;
 
 /** Fills the engine's placeholders into its rules. */
 export function fillPlaceholders(rules: readonly string[], input: TemplateInput): string[] {
@@ -51,7 +52,12 @@ export function fillPlaceholders(rules: readonly string[], input: TemplateInput)
   return rules.flatMap((line) =>
     line.trim() === '@CUSTOM_RULES@'
       ? custom
-      : [line.replace(/@VDSM_PORT@/g, String(input.vdsmPort)).replace(/@SSH_PORT@/g, String(input.sshPort)).replace(/@CUSTOM_RULES@/g, '')],
+      : [
+          line
+            .replace(/@VDSM_PORT@/g, String(input.vdsmPort))
+            .replace(/@SSH_PORT@/g, String(input.sshPort))
+            .replace(/@CUSTOM_RULES@/g, ''),
+        ],
   );
 }
 

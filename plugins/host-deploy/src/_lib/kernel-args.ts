@@ -22,7 +22,11 @@ export interface ArgsChange {
 }
 
 /** What to remove (old ones present) and add (new ones missing). */
-export function argsChange(current: readonly string[], oldArgs: readonly string[], newArgs: readonly string[]): ArgsChange {
+export function argsChange(
+  current: readonly string[],
+  oldArgs: readonly string[],
+  newArgs: readonly string[],
+): ArgsChange {
   const have = new Set(current);
   const wanted = new Set(newArgs);
   return {

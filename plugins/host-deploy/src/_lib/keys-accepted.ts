@@ -6,6 +6,7 @@
  * for something, which the run answers with a warning.
  */
 import { defineEnv, defineEnvFamily, key, type Environment } from '@otopi/core';
+import { VdsmEnv } from './keys.js';
 import { oneOf } from './schema.js';
 
 const ACCEPTED = 'Accepted for compatibility with ovirt-host-deploy; not implemented, no effect.';
@@ -21,11 +22,17 @@ export const OpenstackEnv = defineEnv('OPENSTACK', {
   neutronEnable: key.bool({ default: false, description: doc('OpenStack Neutron agent.') }),
   neutronLinuxBridgeEnable: key.bool({ default: false, description: doc('Neutron Linux bridge agent.') }),
   neutronOpenvswitchEnable: key.bool({ default: false, description: doc('Neutron Open vSwitch agent.') }),
-  neutronOpenvswitchIntegrationBridge: key.str({ default: 'br-int', description: doc('Open vSwitch integration bridge.') }),
+  neutronOpenvswitchIntegrationBridge: key.str({
+    default: 'br-int',
+    description: doc('Open vSwitch integration bridge.'),
+  }),
 });
 
 export const OPENSTACK_FAMILIES = [
-  defineEnvFamily('OPENSTACK_NEUTRON_CONFIG', key.optionalStr({ default: null, description: doc('neutron.conf <section>/<key>.') })),
+  defineEnvFamily(
+    'OPENSTACK_NEUTRON_CONFIG',
+    key.optionalStr({ default: null, description: doc('neutron.conf <section>/<key>.') }),
+  ),
   defineEnvFamily(
     'OPENSTACK_NEUTRON_LINUXBRIDGE_CONFIG',
     key.optionalStr({ default: null, description: doc('linuxbridge_conf.ini <section>/<key>.') }),
@@ -51,7 +58,10 @@ export const HostedEngineConfigFamily = defineEnvFamily(
 
 export const VmconsoleEnv = defineEnv('VMCONSOLE', {
   enable: key.bool({ default: false, description: doc('Serial console over SSH (ovirt-vmconsole-host).') }),
-  support: key.int({ default: 0, description: 'Whether the serial console can be set up: always 0 here, so an engine skips its steps.' }),
+  support: key.int({
+    default: 0,
+    description: 'Whether the serial console can be set up: always 0 here, so an engine skips its steps.',
+  }),
   certificateEnrollment: key.str({
     default: 'none',
     schema: oneOf(['none', 'inline', 'request', 'accept']),
@@ -112,14 +122,32 @@ export function unsupportedRequests(env: Environment): string[] {
   flag(env.get(GlusterEnv.enable), 'GLUSTER/enable: Gluster support');
   flag(env.get(GlusterEnv.monitoringEnable), 'GLUSTER/monitoringEnable: Gluster monitoring');
   flag(env.get(OpenstackEnv.neutronEnable), 'OPENSTACK/neutronEnable: OpenStack Neutron');
-  flag(env.get(OpenstackEnv.neutronLinuxBridgeEnable), 'OPENSTACK/neutronLinuxBridgeEnable: the Neutron Linux bridge agent');
-  flag(env.get(OpenstackEnv.neutronOpenvswitchEnable), 'OPENSTACK/neutronOpenvswitchEnable: the Neutron Open vSwitch agent');
-  flag(env.get(HostedEngineEnv.action) !== 'none', `HOSTED_ENGINE/action=${env.get(HostedEngineEnv.action)}: hosted engine`);
+  flag(
+    env.get(OpenstackEnv.neutronLinuxBridgeEnable),
+    'OPENSTACK/neutronLinuxBridgeEnable: the Neutron Linux bridge agent',
+  );
+  flag(
+    env.get(OpenstackEnv.neutronOpenvswitchEnable),
+    'OPENSTACK/neutronOpenvswitchEnable: the Neutron Open vSwitch agent',
+  );
+  flag(
+    env.get(HostedEngineEnv.action) !== 'none',
+    `HOSTED_ENGINE/action=${env.get(HostedEngineEnv.action)}: hosted engine`,
+  );
   flag(env.get(VmconsoleEnv.enable), 'VMCONSOLE/enable: the serial console');
-  flag(env.get(VmconsoleEnv.certificateEnrollment) !== 'none', 'VMCONSOLE/certificateEnrollment: serial console certificates');
+  flag(
+    env.get(VmconsoleEnv.certificateEnrollment) !== 'none',
+    'VMCONSOLE/certificateEnrollment: serial console certificates',
+  );
   flag(env.get(KernelCompatEnv.enableRealtime), 'KERNEL/enableRealtime: the realtime kernel');
-  flag(env.get(MgmtCoreEnv.offlinePackager), 'OMGMT_CORE/offlinePackager: ovirt-host-mgmt (use ODEPLOY/offlinePackager)');
-  flag(env.get(MgmtPackagesEnv.packagesUpdateMode) !== 'disabled', 'OMGMT_PACKAGES/packagesUpdateMode: ovirt-host-mgmt updates');
+  flag(
+    env.get(MgmtCoreEnv.offlinePackager),
+    'OMGMT_CORE/offlinePackager: ovirt-host-mgmt (use ODEPLOY/offlinePackager)',
+  );
+  flag(
+    env.get(MgmtPackagesEnv.packagesUpdateMode) !== 'disabled',
+    'OMGMT_PACKAGES/packagesUpdateMode: ovirt-host-mgmt updates',
+  );
   const families = [...OPENSTACK_FAMILIES, HostedEngineConfigFamily];
   for (const name of env.keys()) {
     const family = families.find((f) => name.startsWith(`${f.prefix}/`));

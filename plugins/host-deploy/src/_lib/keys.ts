@@ -24,7 +24,8 @@ export const OdeployEnv = defineEnv('ODEPLOY', {
   }),
   installIncompleteReasons: key.multiStr({
     default: [],
-    description: 'Why the installation is incomplete, one line per reason (read by the engine when installIncomplete is True).',
+    description:
+      'Why the installation is incomplete, one line per reason (read by the engine when installIncomplete is True).',
   }),
   forceReboot: key.bool({
     default: false,
@@ -46,7 +47,8 @@ export const OdeployEnv = defineEnv('ODEPLOY', {
 export const OvirtEngineEnv = defineEnv('OVIRT_ENGINE', {
   correlationId: key.optionalStr({
     default: null,
-    description: "The engine's correlation id of this deploy; once set it is added to every log line (correlationId=...).",
+    description:
+      "The engine's correlation id of this deploy; once set it is added to every log line (correlationId=...).",
   }),
 });
 
@@ -58,7 +60,8 @@ export const VdsmEnv = defineEnv('VDSM', {
   }),
   vdsmMinimumVersion: key.optionalStr({
     default: null,
-    description: "Lowest vdsm version accepted (compared by the distribution's version rules); the run fails when the repositories offer less.",
+    description:
+      "Lowest vdsm version accepted (compared by the distribution's version rules); the run fails when the repositories offer less.",
   }),
   checkVirtHardware: key.bool({
     default: true,
@@ -66,7 +69,8 @@ export const VdsmEnv = defineEnv('VDSM', {
   }),
   configOverride: key.bool({
     default: true,
-    description: 'Write /etc/vdsm/vdsm.conf from the VDSM_CONFIG/<section>/<key> keys (the whole file is replaced, with a backup).',
+    description:
+      'Write /etc/vdsm/vdsm.conf from the VDSM_CONFIG/<section>/<key> keys (the whole file is replaced, with a backup).',
   }),
   certificateEnrollment: key.str({
     default: 'none',
@@ -84,18 +88,30 @@ export const VdsmEnv = defineEnv('VDSM', {
       'Make a new host key and install the new certificate even when the installed key and certificate are still good (by default a redeploy keeps them).',
   }),
   keySize: key.int({ default: 2048, schema: range(2048, 8192), description: 'RSA key size of the host key.' }),
-  engineHost: key.optionalStr({ default: null, description: 'Engine host name; resolved at validation to find the management interface.' }),
+  engineHost: key.optionalStr({
+    default: null,
+    description: 'Engine host name; resolved at validation to find the management interface.',
+  }),
   engineAddress: key.optionalStr({
     default: null,
-    description: 'Engine address; set at validation to the first address of VDSM/engineHost that answers, unless given.',
+    description:
+      'Engine address; set at validation to the first address of VDSM/engineHost that answers, unless given.',
   }),
-  enginePort: key.int({ default: 80, schema: range(1, 65535), description: 'Engine TCP port used to check that the engine is reachable.' }),
+  enginePort: key.int({
+    default: 80,
+    schema: range(1, 65535),
+    description: 'Engine TCP port used to check that the engine is reachable.',
+  }),
   managementBridgeName: key.optionalStr({
     default: 'ovirtmgmt',
     description:
       'Bridge created on the interface that routes to the engine (addresses and routes move onto it); None or empty: no bridge.',
   }),
-  connectionTimeout: key.int({ default: 10, schema: range(1, 600), description: 'Seconds one connection attempt to the engine may take.' }),
+  connectionTimeout: key.int({
+    default: 10,
+    schema: range(1, 600),
+    description: 'Seconds one connection attempt to the engine may take.',
+  }),
   connectionRetries: key.int({
     default: 60,
     schema: range(1, 10_000),
@@ -105,12 +121,19 @@ export const VdsmEnv = defineEnv('VDSM', {
     default: false,
     description: 'Accepted for compatibility; NetworkManager is never disabled (a warning when True).',
   }),
-  'ovirt-node': key.bool({ default: false, description: 'Set at init: the host is an oVirt Node (os-release VARIANT_ID=ovirt-node).' }),
+  'ovirt-node': key.bool({
+    default: false,
+    description: 'Set at init: the host is an oVirt Node (os-release VARIANT_ID=ovirt-node).',
+  }),
   'ovirt-legacy-node': key.bool({
     default: false,
-    description: 'Set at init: the host is a vintage oVirt Node / RHEV-H (read-only root; changed files are persisted).',
+    description:
+      'Set at init: the host is a vintage oVirt Node / RHEV-H (read-only root; changed files are persisted).',
   }),
-  'ovirt-container-node': key.bool({ default: false, description: 'Set at init: /etc/ovirt-container-node-release exists.' }),
+  'ovirt-container-node': key.bool({
+    default: false,
+    description: 'Set at init: /etc/ovirt-container-node-release exists.',
+  }),
   nodeHasOwnBridges: key.bool({ default: false, description: 'Set at init: a br* bridge exists on the host.' }),
   nodePluginVdsmFeatures: key.optionalStr({
     default: null,
@@ -125,7 +148,11 @@ export const VdsmConfigFamily = defineEnvFamily(
 );
 
 export const VirtEnv = defineEnv('VIRT', {
-  enable: key.bool({ default: true, description: "Virtualization cluster: the default tuned profile is 'virtual-host' and the default firewall opens the VM ports." }),
+  enable: key.bool({
+    default: true,
+    description:
+      "Virtualization cluster: the default tuned profile is 'virtual-host' and the default firewall opens the VM ports.",
+  }),
 });
 
 export const TuneEnv = defineEnv('TUNE', {
@@ -140,16 +167,30 @@ export const KdumpEnv = defineEnv('KDUMP', {
   enable: key.bool({ default: false, description: 'Configure fence_kdump in /etc/kdump.conf and restart kdump.' }),
   supported: key.bool({
     default: false,
-    description: 'Set at customization: crashkernel= on the kernel command line, /etc/kdump.conf and a new enough kexec-tools.',
+    description:
+      'Set at customization: crashkernel= on the kernel command line, /etc/kdump.conf and a new enough kexec-tools.',
   }),
-  destinationAddress: key.optionalStr({ default: null, description: 'Where fence_kdump messages go (the engine); resolved at validation.' }),
+  destinationAddress: key.optionalStr({
+    default: null,
+    description: 'Where fence_kdump messages go (the engine); resolved at validation.',
+  }),
   destinationPort: key.int({ default: 7410, schema: range(1, 65535), description: 'fence_kdump port.' }),
-  messageInterval: key.int({ default: 5, schema: range(1, 3600), description: 'Seconds between fence_kdump messages.' }),
+  messageInterval: key.int({
+    default: 5,
+    schema: range(1, 3600),
+    description: 'Seconds between fence_kdump messages.',
+  }),
 });
 
 export const KernelEnv = defineEnv('KERNEL', {
-  cmdlineNew: key.optionalStr({ default: null, description: 'Kernel arguments to add to the default boot entry (grubby).' }),
-  cmdlineOld: key.optionalStr({ default: null, description: 'Kernel arguments a previous deploy added, removed first.' }),
+  cmdlineNew: key.optionalStr({
+    default: null,
+    description: 'Kernel arguments to add to the default boot entry (grubby).',
+  }),
+  cmdlineOld: key.optionalStr({
+    default: null,
+    description: 'Kernel arguments a previous deploy added, removed first.',
+  }),
 });
 
 export const NetworkCompatEnv = defineEnv('NETWORK', {

@@ -7,7 +7,14 @@
 import { OtopiError, Priority, definePlugin, type Stage, type TransactionElement } from '@otopi/core';
 import { OdeployEnv } from '../_lib/keys.js';
 
-export const FAIL_STAGES = ['setup', 'validation', 'early_misc', 'packages', 'misc', 'closeup'] as const satisfies readonly Stage[];
+export const FAIL_STAGES = [
+  'setup',
+  'validation',
+  'early_misc',
+  'packages',
+  'misc',
+  'closeup',
+] as const satisfies readonly Stage[];
 export const FAIL_IN_COMMIT = 'transaction-commit';
 
 const failure = (where: string): OtopiError =>
@@ -34,9 +41,13 @@ export default definePlugin({
         const wanted = env.get(OdeployEnv.forceFailStage)!;
         const known: readonly string[] = [...FAIL_STAGES, FAIL_IN_COMMIT];
         if (!known.includes(wanted))
-          throw new OtopiError('ENV_BAD_VALUE', `ODEPLOY/forceFailStage '${wanted}' is not one of ${known.join(', ')}`, {
-            key: OdeployEnv.forceFailStage.key,
-          });
+          throw new OtopiError(
+            'ENV_BAD_VALUE',
+            `ODEPLOY/forceFailStage '${wanted}' is not one of ${known.join(', ')}`,
+            {
+              key: OdeployEnv.forceFailStage.key,
+            },
+          );
       },
     });
     for (const stage of FAIL_STAGES) {

@@ -3,7 +3,15 @@
  * log line, the DEPLOY_PROCEED confirmation, a forced reboot, and the incomplete-install
  * report the engine reads at termination.
  */
-import { AbortError, CoreEnv, Priority, definePlugin, type EnvKey, type Environment, type HandlerContext } from '@otopi/core';
+import {
+  AbortError,
+  CoreEnv,
+  Priority,
+  definePlugin,
+  type EnvKey,
+  type Environment,
+  type HandlerContext,
+} from '@otopi/core';
 import { BaseSystemEnv } from '../_lib/foreign.js';
 import { OdeployEnv, OvirtEngineEnv } from '../_lib/keys.js';
 

@@ -45,7 +45,10 @@ export default definePlugin({
           const os = services.get(SYSTEM_INFO).os;
           const minimum = KEXEC_MINIMUM[os.id === 'fedora' ? 'fedora' : 'rhel']!;
           supported = version !== null && packager.compare(version, minimum) >= 0;
-          why = version === null ? 'kexec-tools is not installed' : `kexec-tools ${version}${supported ? '' : ` is older than ${minimum}`}`;
+          why =
+            version === null
+              ? 'kexec-tools is not installed'
+              : `kexec-tools ${version}${supported ? '' : ` is older than ${minimum}`}`;
         }
         env.set(KdumpEnv.supported, supported);
         log.debug(`kdump integration ${supported ? 'supported' : 'not supported'}: ${why}`);
@@ -57,19 +60,29 @@ export default definePlugin({
       condition: ({ env }) => env.get(KdumpEnv.enable),
       run: async ({ env }) => {
         if (!env.get(KdumpEnv.supported))
-          throw new OtopiError('HANDLER_FAILED', `Kdump integration was asked for, but this host does not support it: ${why}`, {
-            key: KdumpEnv.enable.key,
-            hint: 'Redeploy with Kdump integration disabled, or boot with crashkernel= and install kexec-tools.',
-          });
+          throw new OtopiError(
+            'HANDLER_FAILED',
+            `Kdump integration was asked for, but this host does not support it: ${why}`,
+            {
+              key: KdumpEnv.enable.key,
+              hint: 'Redeploy with Kdump integration disabled, or boot with crashkernel= and install kexec-tools.',
+            },
+          );
         const address = env.get(KdumpEnv.destinationAddress);
         if (address === null || address === '')
-          throw new OtopiError('ENV_BAD_VALUE', 'KDUMP/destinationAddress is not set', { key: KdumpEnv.destinationAddress.key });
+          throw new OtopiError('ENV_BAD_VALUE', 'KDUMP/destinationAddress is not set', {
+            key: KdumpEnv.destinationAddress.key,
+          });
         try {
           await lookup(address);
         } catch (error) {
-          throw new OtopiError('HANDLER_FAILED', `Cannot resolve the fence_kdump destination '${address}': ${(error as Error).message}`, {
-            key: KdumpEnv.destinationAddress.key,
-          });
+          throw new OtopiError(
+            'HANDLER_FAILED',
+            `Cannot resolve the fence_kdump destination '${address}': ${(error as Error).message}`,
+            {
+              key: KdumpEnv.destinationAddress.key,
+            },
+          );
         }
       },
     });

@@ -21,15 +21,19 @@ class KernelArguments implements TransactionElement {
   }
   prepare(): void {}
   private async grub(args: readonly string[], remove: readonly string[]): Promise<void> {
-    if (remove.length > 0) await exec([this.grubby, '--update-kernel', 'DEFAULT', '--remove-args', remove.join(' ')], { log: this.log });
-    if (args.length > 0) await exec([this.grubby, '--update-kernel', 'DEFAULT', '--args', args.join(' ')], { log: this.log });
+    if (remove.length > 0)
+      await exec([this.grubby, '--update-kernel', 'DEFAULT', '--remove-args', remove.join(' ')], { log: this.log });
+    if (args.length > 0)
+      await exec([this.grubby, '--update-kernel', 'DEFAULT', '--args', args.join(' ')], { log: this.log });
   }
   async commit(): Promise<void> {
     this.applied = true;
     try {
       await this.grub(this.change.add, this.change.remove);
     } catch (error) {
-      throw new OtopiError('TRANSACTION_COMMIT', `Cannot change the kernel arguments: ${(error as Error).message}`, { cause: error });
+      throw new OtopiError('TRANSACTION_COMMIT', `Cannot change the kernel arguments: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
   async rollback(): Promise<void> {
@@ -58,7 +62,8 @@ export default definePlugin({
     plugin.on({
       name: 'arguments',
       stage: 'misc',
-      condition: ({ env }) => (env.get(KernelEnv.cmdlineNew) ?? '') !== '' || (env.get(KernelEnv.cmdlineOld) ?? '') !== '',
+      condition: ({ env }) =>
+        (env.get(KernelEnv.cmdlineNew) ?? '') !== '' || (env.get(KernelEnv.cmdlineOld) ?? '') !== '',
       run: async ({ env, log, services, transaction }) => {
         if (env.get(VdsmEnv['ovirt-legacy-node']) || env.get(VdsmEnv['ovirt-container-node'])) {
           log.info('Kernel arguments are managed by the oVirt Node image; not changed');
@@ -76,7 +81,10 @@ export default definePlugin({
         }
         const findmnt = commands.find('findmnt');
         if (newArgs.includes('fips=1') && findmnt !== null) {
-          const r = await exec([findmnt, '--output=UUID', '--noheadings', '--target=/boot'], { log, allowFailure: true });
+          const r = await exec([findmnt, '--output=UUID', '--noheadings', '--target=/boot'], {
+            log,
+            allowFailure: true,
+          });
           newArgs = withFipsBoot(newArgs, r.code === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : null);
         }
         const info = await exec([grubby, '--info', 'DEFAULT'], { log });
@@ -85,7 +93,9 @@ export default definePlugin({
           log.info('The kernel arguments are already as asked');
           return;
         }
-        log.info(`Kernel arguments: adding '${change.add.join(' ')}', removing '${change.remove.join(' ')}' (effective after a reboot)`);
+        log.info(
+          `Kernel arguments: adding '${change.add.join(' ')}', removing '${change.remove.join(' ')}' (effective after a reboot)`,
+        );
         await transaction.append(new KernelArguments(grubby, change, log));
       },
     });

@@ -36,7 +36,9 @@ async function engineAddress(ctx: HandlerContext): Promise<{ address: string; re
     try {
       candidates = (await lookup(host, { all: true })).map((a) => a.address);
     } catch (error) {
-      throw new OtopiError('HANDLER_FAILED', `Cannot resolve the engine host '${host}': ${(error as Error).message}`, { key: VdsmEnv.engineHost.key });
+      throw new OtopiError('HANDLER_FAILED', `Cannot resolve the engine host '${host}': ${(error as Error).message}`, {
+        key: VdsmEnv.engineHost.key,
+      });
     }
   } else return null;
   for (const address of candidates) {
@@ -44,7 +46,9 @@ async function engineAddress(ctx: HandlerContext): Promise<{ address: string; re
     if (result === 'ok') return { address, reachable: true };
     log.debug(`engine address ${address}:${port}: ${result}`);
   }
-  log.warn(`The engine (${candidates.join(', ')}) does not answer on port ${port}: the bridge is made without checking the engine afterwards`);
+  log.warn(
+    `The engine (${candidates.join(', ')}) does not answer on port ${port}: the bridge is made without checking the engine afterwards`,
+  );
   return { address: candidates[0]!, reachable: false };
 }
 
@@ -68,7 +72,11 @@ export default definePlugin({
         const { env, log, services } = ctx;
         const bridge = env.get(VdsmEnv.managementBridgeName)!;
         if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge))
-          throw new OtopiError('ENV_BAD_VALUE', `'${bridge}' is not a valid interface name (1-15 letters, digits, _ . -)`, { key: VdsmEnv.managementBridgeName.key });
+          throw new OtopiError(
+            'ENV_BAD_VALUE',
+            `'${bridge}' is not a valid interface name (1-15 letters, digits, _ . -)`,
+            { key: VdsmEnv.managementBridgeName.key },
+          );
         const engine = await engineAddress(ctx);
         if (engine === null) {
           log.info(`No VDSM/engineHost or VDSM/engineAddress: the management bridge ${bridge} is not made`);
@@ -78,7 +86,10 @@ export default definePlugin({
         checkAfter = engine.reachable;
         const commands = services.get(COMMANDS);
         const sys = realSystem(log, (n) => commands.find(n));
-        if (sys.which('ip') === null) throw new OtopiError('COMMAND_MISSING', 'The management bridge needs iproute2 (ip)', { hint: 'Install iproute2 (iproute on EL).' });
+        if (sys.which('ip') === null)
+          throw new OtopiError('COMMAND_MISSING', 'The management bridge needs iproute2 (ip)', {
+            hint: 'Install iproute2 (iproute on EL).',
+          });
         const result = await planBridge({ sys, bridge, engineAddress: engine.address, list, exists: existsSync });
         if (result.kind === 'skip') {
           log.info(`Management bridge: ${result.reason}`);
@@ -86,8 +97,14 @@ export default definePlugin({
         }
         plan = result.plan;
         log.info(describePlan(plan));
-        if (plan.persistence === 'none') log.warn(`The bridge ${bridge} will not survive a reboot: no NetworkManager, ifcfg or ifupdown configuration of ${plan.nic.name} was found`);
-        if (plan.addresses.some((a) => a.dynamic)) log.warn(`${plan.nic.name} has addresses from DHCP or SLAAC: they move as they are; the persistent configuration asks for them again on ${bridge}`);
+        if (plan.persistence === 'none')
+          log.warn(
+            `The bridge ${bridge} will not survive a reboot: no NetworkManager, ifcfg or ifupdown configuration of ${plan.nic.name} was found`,
+          );
+        if (plan.addresses.some((a) => a.dynamic))
+          log.warn(
+            `${plan.nic.name} has addresses from DHCP or SLAAC: they move as they are; the persistent configuration asks for them again on ${bridge}`,
+          );
       },
     });
     plugin.on({
@@ -96,12 +113,24 @@ export default definePlugin({
       condition: () => plan !== null,
       run: async ({ env, log, services, transaction }) => {
         const p = plan!;
-        for (const file of p.files) await transaction.append(new FileTransaction({ path: file.path, content: file.content, mode: 0o644, log }));
+        for (const file of p.files)
+          await transaction.append(new FileTransaction({ path: file.path, content: file.content, mode: 0o644, log }));
         const commands = services.get(COMMANDS);
         const reach = checkAfter
-          ? { port: env.get(VdsmEnv.enginePort), timeoutS: env.get(VdsmEnv.connectionTimeout), attempts: env.get(VdsmEnv.connectionRetries), connect: tcpConnect }
+          ? {
+              port: env.get(VdsmEnv.enginePort),
+              timeoutS: env.get(VdsmEnv.connectionTimeout),
+              attempts: env.get(VdsmEnv.connectionRetries),
+              connect: tcpConnect,
+            }
           : null;
-        await transaction.append(new ManagementBridge(p, realSystem(log, (n) => commands.find(n)), reach));
+        await transaction.append(
+          new ManagementBridge(
+            p,
+            realSystem(log, (n) => commands.find(n)),
+            reach,
+          ),
+        );
       },
     });
   },

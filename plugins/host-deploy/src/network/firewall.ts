@@ -47,7 +47,9 @@ export default definePlugin({
         const firewalldRunning =
           services.get(COMMANDS).find('firewall-cmd') !== null && (await services.get(SERVICES).isRunning('firewalld'));
         if (manager === 'firewalld' || (manager === 'auto' && firewalldRunning)) {
-          env.set(BaseNetworkEnv.firewalldPorts, [...new Set([...env.get(BaseNetworkEnv.firewalldPorts), ...defaultFirewalldPorts(input)])]);
+          env.set(BaseNetworkEnv.firewalldPorts, [
+            ...new Set([...env.get(BaseNetworkEnv.firewalldPorts), ...defaultFirewalldPorts(input)]),
+          ]);
           log.info('Firewall: the oVirt default ports, through firewalld');
         } else if (manager === 'nftables') {
           env.set(BaseNetworkEnv.nftablesRules, defaultNftables(input));

@@ -31,11 +31,19 @@ export interface NodeFacts {
   readonly features: string | null;
 }
 
-export function detectNode(readFile: (path: string) => string | null, listDir: (dir: string) => string[], exists: (path: string) => boolean): NodeFacts {
+export function detectNode(
+  readFile: (path: string) => string | null,
+  listDir: (dir: string) => string[],
+  exists: (path: string) => boolean,
+): NodeFacts {
   const osRelease = readFile('/etc/os-release') ?? '';
-  const legacy = exists('/etc/rhev-hypervisor-release') || listDir('/etc').some((n) => /^ovirt-node-.*-release$/.test(n));
-  const ownBridges = listDir('/sys/class/net').some((n) => n.startsWith('br') && exists(`/sys/class/net/${n}/bridge/bridge_id`));
-  const features = /^FEATURES=["']?([^"'\n]*)/m.exec(readFile('/etc/default/version.ovirt-node-plugin-vdsm') ?? '')?.[1] ?? null;
+  const legacy =
+    exists('/etc/rhev-hypervisor-release') || listDir('/etc').some((n) => /^ovirt-node-.*-release$/.test(n));
+  const ownBridges = listDir('/sys/class/net').some(
+    (n) => n.startsWith('br') && exists(`/sys/class/net/${n}/bridge/bridge_id`),
+  );
+  const features =
+    /^FEATURES=["']?([^"'\n]*)/m.exec(readFile('/etc/default/version.ovirt-node-plugin-vdsm') ?? '')?.[1] ?? null;
   return {
     node: /^VARIANT_ID=["']?ovirt-node["']?\s*$/m.test(osRelease),
     legacy,
@@ -59,9 +67,12 @@ export default definePlugin({
         env.set(VdsmEnv['ovirt-container-node'], facts.container);
         env.set(VdsmEnv.nodeHasOwnBridges, facts.ownBridges);
         env.set(VdsmEnv.nodePluginVdsmFeatures, facts.features);
-        if (facts.legacy && env.sourceOf(OdeployEnv.offlinePackager.key)?.kind === 'default') env.set(OdeployEnv.offlinePackager, true);
+        if (facts.legacy && env.sourceOf(OdeployEnv.offlinePackager.key)?.kind === 'default')
+          env.set(OdeployEnv.offlinePackager, true);
         if (facts.node || facts.legacy || facts.container)
-          log.info(`oVirt Node: ${facts.legacy ? 'vintage (read-only root)' : facts.container ? 'container node' : 'image-based'}`);
+          log.info(
+            `oVirt Node: ${facts.legacy ? 'vintage (read-only root)' : facts.container ? 'container node' : 'image-based'}`,
+          );
       },
     });
   },

@@ -23,7 +23,9 @@ export default definePlugin({
         const files = [...new Set([VDSM_ID_FILE, ...env.get(CoreEnv.modifiedFiles)])];
         const persist = services.get(COMMANDS).find('persist');
         if (persist === null) {
-          log.warn(`This vintage oVirt Node has no 'persist' command: these files are lost at the next boot: ${files.join(', ')}`);
+          log.warn(
+            `This vintage oVirt Node has no 'persist' command: these files are lost at the next boot: ${files.join(', ')}`,
+          );
           return;
         }
         for (const file of files) {

@@ -28,7 +28,12 @@ class TunedProfile implements TransactionElement {
   prepare(): void {}
   async commit(): Promise<void> {
     const r = await this.sys.run([this.tool, 'profile', this.profile], { log: this.sys.log, allowFailure: true });
-    if (r.code !== 0) throw new OtopiError('TRANSACTION_COMMIT', `tuned-adm profile ${this.profile} failed: ${r.stderr.trim() || r.stdout.trim()}`, { key: TuneEnv.tunedProfile.key });
+    if (r.code !== 0)
+      throw new OtopiError(
+        'TRANSACTION_COMMIT',
+        `tuned-adm profile ${this.profile} failed: ${r.stderr.trim() || r.stdout.trim()}`,
+        { key: TuneEnv.tunedProfile.key },
+      );
     this.applied = true;
   }
   async rollback(): Promise<void> {
@@ -55,7 +60,8 @@ export default definePlugin({
     plugin.on({
       name: 'profile',
       stage: 'misc',
-      condition: ({ env }) => !env.get(VdsmEnv['ovirt-legacy-node']) && (env.get(TuneEnv.tunedProfile) !== null || env.get(VirtEnv.enable)),
+      condition: ({ env }) =>
+        !env.get(VdsmEnv['ovirt-legacy-node']) && (env.get(TuneEnv.tunedProfile) !== null || env.get(VirtEnv.enable)),
       run: async ({ env, log, services, transaction, dryRun }) => {
         const profile = env.get(TuneEnv.tunedProfile) ?? 'virtual-host';
         const tool = services.get(COMMANDS).find('tuned-adm');

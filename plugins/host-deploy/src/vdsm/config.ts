@@ -27,7 +27,14 @@ export default definePlugin({
           log.info(`No VDSM_CONFIG keys: ${VDSM_CONF} is left as it is`);
           return;
         }
-        const element = new FileTransaction({ path: VDSM_CONF, content: renderVdsmConf(entries), mode: 0o644, owner: 0, group: 0, log });
+        const element = new FileTransaction({
+          path: VDSM_CONF,
+          content: renderVdsmConf(entries),
+          mode: 0o644,
+          owner: 0,
+          group: 0,
+          log,
+        });
         await transaction.append(element);
         vdsmChanges(services).add({ what: 'vdsm.conf', changed: () => element.changed });
       },

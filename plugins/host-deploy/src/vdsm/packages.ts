@@ -5,7 +5,15 @@
  * that read its certificates) configured, enabled and running. Services are restarted only
  * when their configuration or certificates changed, so a second deploy restarts nothing.
  */
-import { OtopiError, Priority, definePlugin, exec, type HandlerContext, type PackageInfo, type Packager } from '@otopi/core';
+import {
+  OtopiError,
+  Priority,
+  definePlugin,
+  exec,
+  type HandlerContext,
+  type PackageInfo,
+  type Packager,
+} from '@otopi/core';
 import { OdeployEnv, VdsmEnv } from '../_lib/keys.js';
 import { OvirtHostEnv } from '../_lib/keys-accepted.js';
 import { COMMANDS, PACKAGER, SERVICES, vdsmChanges } from '../_lib/tokens.js';
@@ -26,7 +34,12 @@ async function candidates(packager: Packager, name: string): Promise<PackageInfo
 async function choosePackages(ctx: HandlerContext): Promise<string[]> {
   const packager = ctx.services.get(PACKAGER);
   const compare = (a: string, b: string): -1 | 0 | 1 => packager.compare(a, b);
-  const vdsm = checkMinimum('vdsm', await candidates(packager, 'vdsm'), ctx.env.get(VdsmEnv.vdsmMinimumVersion), compare);
+  const vdsm = checkMinimum(
+    'vdsm',
+    await candidates(packager, 'vdsm'),
+    ctx.env.get(VdsmEnv.vdsmMinimumVersion),
+    compare,
+  );
   if (!vdsm.ok)
     throw new OtopiError('HANDLER_FAILED', vdsm.message, {
       key: VdsmEnv.vdsmMinimumVersion.key,
@@ -50,7 +63,8 @@ async function startVdsm(ctx: HandlerContext): Promise<void> {
   const tool = services.get(COMMANDS).find('vdsm-tool');
   if (tool !== null && changed.length > 0) {
     const r = await exec([tool, 'configure', '--force'], { log, allowFailure: true });
-    if (r.code !== 0) log.warn(`vdsm-tool configure --force failed (exit code ${r.code}); vdsm may need configuring by hand`);
+    if (r.code !== 0)
+      log.warn(`vdsm-tool configure --force failed (exit code ${r.code}); vdsm may need configuring by hand`);
   }
   if (changed.includes('certificates')) {
     for (const service of CERTIFICATE_USERS)

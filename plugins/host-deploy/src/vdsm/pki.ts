@@ -38,10 +38,14 @@ function hostKey(ctx: HandlerContext, mode: EnrollmentMode, store: string): Prom
   if (mode === 'accept') {
     const pending = readText(pendingKeyPath(store));
     if (pending === null)
-      throw new OtopiError('HANDLER_FAILED', `VDSM/certificateEnrollment is 'accept', but there is no pending key ${pendingKeyPath(store)}`, {
-        key: VdsmEnv.certificateEnrollment.key,
-        hint: "Run with VDSM/certificateEnrollment=str:request first, have the request signed, then run with 'accept'.",
-      });
+      throw new OtopiError(
+        'HANDLER_FAILED',
+        `VDSM/certificateEnrollment is 'accept', but there is no pending key ${pendingKeyPath(store)}`,
+        {
+          key: VdsmEnv.certificateEnrollment.key,
+          hint: "Run with VDSM/certificateEnrollment=str:request first, have the request signed, then run with 'accept'.",
+        },
+      );
     return loadHostKey(pending);
   }
   if (!ctx.env.get(VdsmEnv.certificateRenew)) {
@@ -49,7 +53,9 @@ function hostKey(ctx: HandlerContext, mode: EnrollmentMode, store: string): Prom
     const installedKey = readText(files.find((f) => f.content === 'key')!.path);
     const reuse = reusableKey(installedKey, readText(`${store}/certs/vdsmcert.pem`), bits);
     if (reuse !== null) {
-      ctx.log.info('Requesting a certificate for the installed host key (VDSM/certificateRenew=bool:True makes a new one)');
+      ctx.log.info(
+        'Requesting a certificate for the installed host key (VDSM/certificateRenew=bool:True makes a new one)',
+      );
       return reuse;
     }
   }
@@ -77,7 +83,8 @@ async function install(ctx: HandlerContext, store: string, key: HostKey, chain: 
   const { vdsm } = ownerIds();
   for (const folder of pkiFolders(store))
     await ctx.transaction.append(new FolderAttributes(folder.path, { mode: folder.mode, ...vdsm }, !folder.always));
-  const body = (f: PkiFile): string => (f.content === 'ca' ? chain.ca : f.content === 'cert' ? chain.host : key.privateKeyPem);
+  const body = (f: PkiFile): string =>
+    f.content === 'ca' ? chain.ca : f.content === 'cert' ? chain.host : key.privateKeyPem;
   const elements = pkiFiles(store).map(
     (f) =>
       new FileTransaction({
@@ -109,21 +116,37 @@ export default definePlugin({
         const mode = ctx.env.get(VdsmEnv.certificateEnrollment) as EnrollmentMode;
         const store = storeOf(ctx);
         if (ctx.dryRun) {
-          ctx.log.info(`Dry run: would make a key and a certificate request (${mode}) and install the certificates under ${store}`);
+          ctx.log.info(
+            `Dry run: would make a key and a certificate request (${mode}) and install the certificates under ${store}`,
+          );
           return;
         }
         const key = await hostKey(ctx, mode, store);
         for (const secret of keySecrets(key.privateKeyPem)) ctx.env.addSecret(secret);
         const request = certificateRequest(key);
-        ctx.dialog.displayMultiString(REQUEST_NAME, request.trimEnd().split('\n'), 'The certificate request of this host');
+        ctx.dialog.displayMultiString(
+          REQUEST_NAME,
+          request.trimEnd().split('\n'),
+          'The certificate request of this host',
+        );
         if (mode === 'request') {
           const { vdsm } = ownerIds();
           await ctx.transaction.append(new FolderAttributes(`${store}/keys`, { mode: 0o700, ...vdsm }, true));
           await ctx.transaction.append(
-            new FileTransaction({ path: pendingKeyPath(store), content: key.privateKeyPem, owner: 0, group: 0, mode: 0o400, enforcePermissions: true, backup: false }),
+            new FileTransaction({
+              path: pendingKeyPath(store),
+              content: key.privateKeyPem,
+              owner: 0,
+              group: 0,
+              mode: 0o400,
+              enforcePermissions: true,
+              backup: false,
+            }),
           );
           markIncomplete(ctx.env, 'Certificate enrollment required');
-          ctx.log.info(`The key is kept in ${pendingKeyPath(store)} until the signed certificate is installed with VDSM/certificateEnrollment=str:accept`);
+          ctx.log.info(
+            `The key is kept in ${pendingKeyPath(store)} until the signed certificate is installed with VDSM/certificateEnrollment=str:accept`,
+          );
           return;
         }
         let chain: Chain;
@@ -131,12 +154,16 @@ export default definePlugin({
           chain = checkChain(await chainFor(ctx), key.privateKey);
         } catch (error) {
           if (!(error instanceof ChainError)) throw error;
-          throw new OtopiError('HANDLER_FAILED', `The VDSM certificate chain was refused: ${error.message}`, { key: VdsmEnv.certificateChain.key });
+          throw new OtopiError('HANDLER_FAILED', `The VDSM certificate chain was refused: ${error.message}`, {
+            key: VdsmEnv.certificateChain.key,
+          });
         }
         const files = pkiFiles(store);
         const installed = { ca: readText(files[0]!.path), host: readText(`${store}/certs/vdsmcert.pem`) };
         if (!ctx.env.get(VdsmEnv.certificateRenew) && sameAsInstalled(installed, chain)) {
-          ctx.log.info(`The installed VDSM certificate (${chain.subject}) is kept: same CA, key and names, still valid for more than 30 days`);
+          ctx.log.info(
+            `The installed VDSM certificate (${chain.subject}) is kept: same CA, key and names, still valid for more than 30 days`,
+          );
           return;
         }
         ctx.log.info(`Installing the VDSM certificate for ${chain.subject}, valid until ${chain.validTo}`);

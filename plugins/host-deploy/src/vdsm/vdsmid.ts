@@ -40,7 +40,9 @@ export default definePlugin({
         const probe: IdProbe = {
           readFile: readText,
           dmidecode: async () =>
-            dmidecode === null ? null : exec([dmidecode, '-s', 'system-uuid'], { log, allowFailure: true, timeoutMs: 30_000 }),
+            dmidecode === null
+              ? null
+              : exec([dmidecode, '-s', 'system-uuid'], { log, allowFailure: true, timeoutMs: 30_000 }),
           arch: process.arch,
           randomUUID,
         };
@@ -57,7 +59,9 @@ export default definePlugin({
       run: async ({ env, transaction, log }) => {
         const id = env.get(VdsmEnv.vdsmId)!;
         if (readText(VDSM_ID_FILE)?.split('\n')[0]?.trim() === id) return;
-        await transaction.append(new FileTransaction({ path: VDSM_ID_FILE, content: id, mode: 0o644, owner: 0, group: 0, log }));
+        await transaction.append(
+          new FileTransaction({ path: VDSM_ID_FILE, content: id, mode: 0o644, owner: 0, group: 0, log }),
+        );
       },
     });
   },

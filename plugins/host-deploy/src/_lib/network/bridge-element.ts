@@ -49,7 +49,10 @@ export class ManagementBridge implements TransactionElement {
       attempts: reach.attempts,
       connect: reach.connect,
       sleep: sys.sleep,
-      onRetry: (attempt, why) => sys.log.debug(`engine ${plan.engineAddress}:${reach.port} not reachable yet (attempt ${attempt}/${reach.attempts}): ${why}`),
+      onRetry: (attempt, why) =>
+        sys.log.debug(
+          `engine ${plan.engineAddress}:${reach.port} not reachable yet (attempt ${attempt}/${reach.attempts}): ${why}`,
+        ),
     });
     if (result === 'ok') {
       sys.log.info(`The engine (${plan.engineAddress}:${reach.port}) is reachable through ${plan.bridge}`);
@@ -59,7 +62,10 @@ export class ManagementBridge implements TransactionElement {
     throw new OtopiError(
       'TRANSACTION_COMMIT',
       `The engine (${plan.engineAddress}:${reach.port}) is not reachable through ${plan.bridge} (${result}); the bridge was rolled back`,
-      { key: 'VDSM/managementBridgeName', hint: 'Check the switch port and VLAN of the device, or raise VDSM/connectionRetries.' },
+      {
+        key: 'VDSM/managementBridgeName',
+        hint: 'Check the switch port and VLAN of the device, or raise VDSM/connectionRetries.',
+      },
     );
   }
 
@@ -73,18 +79,26 @@ export class ManagementBridge implements TransactionElement {
 
   dryRun(): string {
     if (this.plan.nm !== null)
-      return `${nmCommands(this.plan.bridge, this.plan.nic.mac, this.plan.nm).up.map((a) => `nmcli ${a.join(' ')}`).join('\n')}\n`;
-    return `ip -batch -:\n${bridgeUpBatch(this.live).map((l) => `  ${l}`).join('\n')}\n`;
+      return `${nmCommands(this.plan.bridge, this.plan.nic.mac, this.plan.nm)
+        .up.map((a) => `nmcli ${a.join(' ')}`)
+        .join('\n')}\n`;
+    return `ip -batch -:\n${bridgeUpBatch(this.live)
+      .map((l) => `  ${l}`)
+      .join('\n')}\n`;
   }
 
   private async up(): Promise<void> {
     const { sys, plan } = this;
     if (plan.nm !== null) {
       const nmcli = sys.which('nmcli') ?? 'nmcli';
-      for (const args of nmCommands(plan.bridge, plan.nic.mac, plan.nm).up) await sys.run([nmcli, ...args], { log: sys.log, timeoutMs: 120_000 });
+      for (const args of nmCommands(plan.bridge, plan.nic.mac, plan.nm).up)
+        await sys.run([nmcli, ...args], { log: sys.log, timeoutMs: 120_000 });
       return;
     }
-    await sys.run([sys.which('ip') ?? 'ip', '-batch', '-'], { input: `${bridgeUpBatch(this.live).join('\n')}\n`, log: sys.log });
+    await sys.run([sys.which('ip') ?? 'ip', '-batch', '-'], {
+      input: `${bridgeUpBatch(this.live).join('\n')}\n`,
+      log: sys.log,
+    });
   }
 
   private async down(): Promise<void> {

@@ -47,7 +47,8 @@ export interface BridgePlan {
   readonly nm: NmProfile | null;
 }
 
-export type PlanResult = { readonly kind: 'plan'; readonly plan: BridgePlan } | { readonly kind: 'skip'; readonly reason: string };
+export type PlanResult =
+  { readonly kind: 'plan'; readonly plan: BridgePlan } | { readonly kind: 'skip'; readonly reason: string };
 
 export interface PlanInput {
   readonly sys: SystemAccess;
@@ -59,7 +60,10 @@ export interface PlanInput {
 }
 
 const fail = (message: string, hint?: string): OtopiError =>
-  new OtopiError('HANDLER_FAILED', message, { key: 'VDSM/managementBridgeName', ...(hint === undefined ? {} : { hint }) });
+  new OtopiError('HANDLER_FAILED', message, {
+    key: 'VDSM/managementBridgeName',
+    ...(hint === undefined ? {} : { hint }),
+  });
 
 async function ip(sys: SystemAccess, args: readonly string[]): Promise<string> {
   const r = await sys.run([sys.which('ip') ?? 'ip', ...args], { log: sys.log, allowFailure: true });
@@ -78,14 +82,20 @@ async function routeTo(sys: SystemAccess, address: string): Promise<RouteHit> {
 
 /** The device holding `address` (the engine runs on this host). */
 async function ownerOf(sys: SystemAccess, address: string): Promise<string | null> {
-  const all = JSON.parse(await ip(sys, ['-j', 'addr', 'show'])) as { ifname?: string; addr_info?: { local?: string; scope?: string }[] }[];
+  const all = JSON.parse(await ip(sys, ['-j', 'addr', 'show'])) as {
+    ifname?: string;
+    addr_info?: { local?: string; scope?: string }[];
+  }[];
   return all.find((l) => (l.addr_info ?? []).some((a) => a.local === address && a.scope === 'global'))?.ifname ?? null;
 }
 
 async function nmProfile(sys: SystemAccess, device: string): Promise<NmProfile | null> {
   const nmcli = sys.which('nmcli');
   if (nmcli === null) return null;
-  const state = await sys.run([nmcli, '-t', '-f', 'GENERAL.STATE,GENERAL.CONNECTION', 'device', 'show', device], { log: sys.log, allowFailure: true });
+  const state = await sys.run([nmcli, '-t', '-f', 'GENERAL.STATE,GENERAL.CONNECTION', 'device', 'show', device], {
+    log: sys.log,
+    allowFailure: true,
+  });
   const name = state.code === 0 ? activeProfile(state.stdout) : null;
   if (name === null) return null;
   const fields = [...NM_IP_SETTINGS, 'connection.autoconnect'].join(',');
@@ -122,19 +132,28 @@ export async function planBridge(input: PlanInput): Promise<PlanResult> {
   let device = route.dev;
   if (route.type === 'local' || device === 'lo') {
     const owner = await ownerOf(sys, engineAddress);
-    if (owner === null) throw fail(`The engine address ${engineAddress} is local, but no device holds it with global scope`);
+    if (owner === null)
+      throw fail(`The engine address ${engineAddress} is local, but no device holds it with global scope`);
     device = owner;
   }
-  if (device === bridge) return { kind: 'skip', reason: `${bridge} already carries the traffic to the engine (${engineAddress})` };
+  if (device === bridge)
+    return { kind: 'skip', reason: `${bridge} already carries the traffic to the engine (${engineAddress})` };
   if (input.exists(`/sys/class/net/${bridge}`))
-    return { kind: 'skip', reason: `${bridge} exists, but the engine (${engineAddress}) is reached through ${device}: the network is left as it is` };
+    return {
+      kind: 'skip',
+      reason: `${bridge} exists, but the engine (${engineAddress}) is reached through ${device}: the network is left as it is`,
+    };
   const nic = parseLinkJson(await ip(sys, ['-d', '-j', 'addr', 'show', 'dev', device]));
   if (nic.kind === 'bridge')
     return { kind: 'skip', reason: `the engine is reached through ${device}, which already is a bridge` };
   if (nic.master !== null)
-    throw fail(`${device} carries the traffic to the engine but is a port of ${nic.master}`, 'Check the host network configuration.');
+    throw fail(
+      `${device} carries the traffic to the engine but is a port of ${nic.master}`,
+      'Check the host network configuration.',
+    );
   const vlan = nic.kind === 'vlan' ? parseProcVlan(sys.readFile(`/proc/net/vlan/${device}`) ?? '') : null;
-  const bondSlaves = nic.kind === 'bond' ? parseBondSlaves(sys.readFile(`/sys/class/net/${device}/bonding/slaves`) ?? '') : [];
+  const bondSlaves =
+    nic.kind === 'bond' ? parseBondSlaves(sys.readFile(`/sys/class/net/${device}/bonding/slaves`) ?? '') : [];
   const routes = routesToMove([
     ...parseRoutesJson(await ip(sys, ['-j', 'route', 'show', 'dev', device]), 'inet'),
     ...parseRoutesJson(await ip(sys, ['-6', '-j', 'route', 'show', 'dev', device]), 'inet6'),
@@ -142,15 +161,30 @@ export async function planBridge(input: PlanInput): Promise<PlanResult> {
   const addresses = movableAddresses(nic);
   if (addresses.length === 0) throw fail(`${device} has no global address to move onto ${bridge}`);
   const nm = await nmProfile(sys, device);
-  const persisted = nm === null ? persistentFiles(input, device) : { persistence: 'networkmanager' as const, files: [] };
-  return { kind: 'plan', plan: { bridge, engineAddress, route, nic, vlan, bondSlaves, addresses, routes, nm, ...persisted } };
+  const persisted =
+    nm === null ? persistentFiles(input, device) : { persistence: 'networkmanager' as const, files: [] };
+  return {
+    kind: 'plan',
+    plan: { bridge, engineAddress, route, nic, vlan, bondSlaves, addresses, routes, nm, ...persisted },
+  };
 }
 
 /** One line for the log: what will happen. */
 export function describePlan(p: BridgePlan): string {
-  const what = p.vlan !== null ? ` (VLAN ${p.vlan.id} on ${p.vlan.parent})` : p.bondSlaves.length > 0 ? ` (bond of ${p.bondSlaves.join(', ')})` : '';
-  const moved = [...p.addresses.map((a) => `${a.local}/${a.prefixlen}`), ...p.routes.map((r) => `route ${r.dst}${r.gateway === null ? '' : ` via ${r.gateway}`}`)];
+  const what =
+    p.vlan !== null
+      ? ` (VLAN ${p.vlan.id} on ${p.vlan.parent})`
+      : p.bondSlaves.length > 0
+        ? ` (bond of ${p.bondSlaves.join(', ')})`
+        : '';
+  const moved = [
+    ...p.addresses.map((a) => `${a.local}/${a.prefixlen}`),
+    ...p.routes.map((r) => `route ${r.dst}${r.gateway === null ? '' : ` via ${r.gateway}`}`),
+  ];
   const tool = p.nm !== null ? `NetworkManager (profile '${p.nm.name}')` : 'iproute2';
-  const kept = p.persistence === 'none' ? 'not persisted: no network configuration of the device was found' : `persisted with ${p.persistence}`;
+  const kept =
+    p.persistence === 'none'
+      ? 'not persisted: no network configuration of the device was found'
+      : `persisted with ${p.persistence}`;
   return `Bridge ${p.bridge} on ${p.nic.name}${what}, moving ${moved.join(', ')}; through ${tool}; ${kept}`;
 }

@@ -64,11 +64,22 @@ export function rewriteInterfaces(text: string, device: string, bridge: string):
   });
   out.push(...lines.slice(next));
   while (out.length > 0 && out[out.length - 1]!.trim() === '') out.pop();
-  out.push('', `# Management bridge made by ovirt-host-deploy; ${device} is its port.`, `auto ${bridge}`, ...bridgeStanzas);
+  out.push(
+    '',
+    `# Management bridge made by ovirt-host-deploy; ${device} is its port.`,
+    `auto ${bridge}`,
+    ...bridgeStanzas,
+  );
   return `${out.join('\n')}\n`;
 }
 
 /** The interfaces files, main file first, then interfaces.d in name order. */
 export function interfacesFiles(list: (dir: string) => string[]): string[] {
-  return ['/etc/network/interfaces', ...list('/etc/network/interfaces.d').filter((n) => /^[\w.-]+$/.test(n)).sort().map((n) => `/etc/network/interfaces.d/${n}`)];
+  return [
+    '/etc/network/interfaces',
+    ...list('/etc/network/interfaces.d')
+      .filter((n) => /^[\w.-]+$/.test(n))
+      .sort()
+      .map((n) => `/etc/network/interfaces.d/${n}`),
+  ];
 }

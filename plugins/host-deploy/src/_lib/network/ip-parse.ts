@@ -25,7 +25,14 @@ interface JsonRouteGet {
 export function parseRouteGetJson(text: string): RouteHit {
   const [hit] = JSON.parse(text) as JsonRouteGet[];
   if (hit === undefined) throw new Error('ip route get printed no route');
-  const type = hit.type === undefined || hit.type === 'unicast' ? 'unicast' : hit.type === 'local' ? 'local' : hit.type === 'unreachable' ? 'unreachable' : 'other';
+  const type =
+    hit.type === undefined || hit.type === 'unicast'
+      ? 'unicast'
+      : hit.type === 'local'
+        ? 'local'
+        : hit.type === 'unreachable'
+          ? 'unreachable'
+          : 'other';
   return { type, dst: hit.dst ?? '', dev: hit.dev ?? null, via: hit.gateway ?? null, src: hit.prefsrc ?? null };
 }
 
@@ -38,7 +45,14 @@ export function parseRouteGetText(text: string): RouteHit {
     return i >= 0 && i + 1 < words.length ? words[i + 1]! : null;
   };
   const first = words[0] ?? '';
-  const type = first === 'local' ? 'local' : first === 'unreachable' || first === 'prohibit' || first === 'blackhole' ? 'unreachable' : first === 'broadcast' || first === 'multicast' ? 'other' : 'unicast';
+  const type =
+    first === 'local'
+      ? 'local'
+      : first === 'unreachable' || first === 'prohibit' || first === 'blackhole'
+        ? 'unreachable'
+        : first === 'broadcast' || first === 'multicast'
+          ? 'other'
+          : 'unicast';
   const dst = type === 'unicast' ? first : (words[1] ?? '');
   return { type, dst, dev: field('dev'), via: field('via'), src: field('src') };
 }
@@ -162,7 +176,9 @@ export function parseRoutesJson(text: string, family: 'inet' | 'inet6'): Route[]
  * routes of the addresses (`proto kernel`), not IPv6 link-local and multicast routes.
  */
 export function routesToMove(routes: readonly Route[]): Route[] {
-  return routes.filter((r) => r.protocol !== 'kernel' && !r.dst.startsWith('fe80:') && !r.dst.startsWith('ff00:') && r.dst !== 'multicast');
+  return routes.filter(
+    (r) => r.protocol !== 'kernel' && !r.dst.startsWith('fe80:') && !r.dst.startsWith('ff00:') && r.dst !== 'multicast',
+  );
 }
 
 export interface VlanInfo {

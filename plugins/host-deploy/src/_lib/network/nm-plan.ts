@@ -38,7 +38,10 @@ export function parseNmTerse(text: string): Record<string, string> {
   for (const line of text.split('\n')) {
     const i = line.indexOf(':');
     if (i <= 0) continue;
-    out[line.slice(0, i)] = line.slice(i + 1).replace(/\\:/g, ':').replace(/\\\\/g, '\\');
+    out[line.slice(0, i)] = line
+      .slice(i + 1)
+      .replace(/\\:/g, ':')
+      .replace(/\\\\/g, '\\');
   }
   return out;
 }
@@ -70,7 +73,22 @@ export function nmCommands(bridge: string, mac: string | null, profile: NmProfil
   }
   return {
     up: [
-      ['connection', 'add', 'type', 'bridge', 'ifname', bridge, 'con-name', bridge, 'connection.autoconnect', 'yes', 'bridge.stp', 'no', ...(mac === null ? [] : ['bridge.mac-address', mac]), ...ip],
+      [
+        'connection',
+        'add',
+        'type',
+        'bridge',
+        'ifname',
+        bridge,
+        'con-name',
+        bridge,
+        'connection.autoconnect',
+        'yes',
+        'bridge.stp',
+        'no',
+        ...(mac === null ? [] : ['bridge.mac-address', mac]),
+        ...ip,
+      ],
       ['connection', 'modify', profile.name, 'connection.master', bridge, 'connection.slave-type', 'bridge'],
       ['connection', 'up', profile.name],
       ['connection', 'up', bridge],

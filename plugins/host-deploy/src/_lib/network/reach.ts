@@ -16,7 +16,9 @@ export const tcpConnect: Connector = (host, port, timeoutMs) =>
     };
     socket.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs / 1000} s`));
     socket.once('connect', () => done('ok'));
-    socket.once('error', (error: NodeJS.ErrnoException) => done(error.code === 'ECONNREFUSED' ? 'ok' : (error.code ?? error.message)));
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      done(error.code === 'ECONNREFUSED' ? 'ok' : (error.code ?? error.message)),
+    );
     socket.connect(port, host);
   });
 

@@ -30,7 +30,9 @@ export class ChainError extends Error {
 export function checkChain(lines: readonly string[] | string, key: KeyObject): Chain {
   const blocks = splitCertificates(lines);
   if (blocks.length < 2)
-    throw new ChainError(`the chain holds ${blocks.length} certificate(s); expected the CA first, then the host certificate`);
+    throw new ChainError(
+      `the chain holds ${blocks.length} certificate(s); expected the CA first, then the host certificate`,
+    );
   let certs: X509Certificate[];
   try {
     certs = blocks.map((b) => new X509Certificate(b));
@@ -44,7 +46,9 @@ export function checkChain(lines: readonly string[] | string, key: KeyObject): C
   // Intermediates may follow the host certificate; the path must end at the CA.
   let current = host;
   for (let hops = 0; current !== ca; hops++) {
-    const issuer = [...intermediates, ca].find((c) => c !== current && current.checkIssued(c) && current.verify(c.publicKey));
+    const issuer = [...intermediates, ca].find(
+      (c) => c !== current && current.checkIssued(c) && current.verify(c.publicKey),
+    );
     if (issuer === undefined || hops > intermediates.length)
       throw new ChainError(
         `the host certificate (issuer ${oneLine(host.issuer)}) is not signed by the CA in the chain (${oneLine(ca.subject)})`,

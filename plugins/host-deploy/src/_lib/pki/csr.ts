@@ -26,7 +26,8 @@ export async function generateHostKey(bits: number): Promise<HostKey> {
 /** Reads a PEM key (PKCS#8 or PKCS#1), e.g. the pending key of a two-step enrollment. */
 export function loadHostKey(privateKeyPem: string): HostKey {
   const privateKey = createPrivateKey(privateKeyPem);
-  if (privateKey.asymmetricKeyType !== 'rsa') throw new Error(`the key is ${privateKey.asymmetricKeyType ?? 'unknown'}, not RSA`);
+  if (privateKey.asymmetricKeyType !== 'rsa')
+    throw new Error(`the key is ${privateKey.asymmetricKeyType ?? 'unknown'}, not RSA`);
   return { privateKey, privateKeyPem };
 }
 

@@ -28,7 +28,13 @@ export function pendingKeyPath(store: string): string {
 }
 
 export function pkiFiles(store: string): PkiFile[] {
-  const pub = (path: string, content: PkiContent): PkiFile => ({ path, content, owner: 'root', group: 'root', mode: 0o644 });
+  const pub = (path: string, content: PkiContent): PkiFile => ({
+    path,
+    content,
+    owner: 'root',
+    group: 'root',
+    mode: 0o644,
+  });
   const key = (path: string): PkiFile => ({ path, content: 'key', owner: 'vdsm', group: 'kvm', mode: 0o440 });
   return [
     pub(`${store}/certs/cacert.pem`, 'ca'),

@@ -44,7 +44,9 @@ export function sameAsInstalled(installed: Installed, received: Chain, now = Dat
       ca.raw.equals(nowCa.raw) &&
       host.subject === next.subject &&
       host.subjectAltName === next.subjectAltName &&
-      host.publicKey.export({ type: 'spki', format: 'der' }).equals(next.publicKey.export({ type: 'spki', format: 'der' })) &&
+      host.publicKey
+        .export({ type: 'spki', format: 'der' })
+        .equals(next.publicKey.export({ type: 'spki', format: 'der' })) &&
       host.checkIssued(ca) &&
       host.verify(ca.publicKey) &&
       Date.parse(host.validTo) - now > KEEP_DAYS * 86_400_000

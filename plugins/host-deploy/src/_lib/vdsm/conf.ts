@@ -33,7 +33,9 @@ export function vdsmConfigEntries(env: Environment): ConfigEntry[] {
       });
     const text = Array.isArray(value) ? value.join(',') : String(value);
     if (/[\r\n]/.test(text))
-      throw new OtopiError('ENV_BAD_VALUE', `'${name}' holds a line break, which vdsm.conf cannot carry`, { key: name });
+      throw new OtopiError('ENV_BAD_VALUE', `'${name}' holds a line break, which vdsm.conf cannot carry`, {
+        key: name,
+      });
     out.push({ section: rest.slice(0, slash), key: rest.slice(slash + 1), value: text });
   }
   return out;

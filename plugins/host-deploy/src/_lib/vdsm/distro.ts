@@ -16,7 +16,11 @@ interface Supported {
 
 export const SUPPORTED_DISTRIBUTIONS: readonly Supported[] = [
   { ids: ['fedora'], name: 'Fedora', minimum: '38' },
-  { ids: ['rhel', 'centos', 'rocky', 'almalinux', 'ol'], name: 'Enterprise Linux (RHEL, CentOS Stream, Rocky, AlmaLinux, Oracle Linux)', minimum: '8' },
+  {
+    ids: ['rhel', 'centos', 'rocky', 'almalinux', 'ol'],
+    name: 'Enterprise Linux (RHEL, CentOS Stream, Rocky, AlmaLinux, Oracle Linux)',
+    minimum: '8',
+  },
   { ids: ['ubuntu'], name: 'Ubuntu', minimum: '22.04' },
   { ids: ['debian'], name: 'Debian', minimum: '12' },
 ];
@@ -47,7 +51,10 @@ export function checkDistribution(os: OsRelease): DistroVerdict {
   // A derivative without its own line (e.g. a Debian derivative) has its own version numbers.
   if (!line.ids.includes(os.id)) return { supported: true, message: `${what}: treated as ${line.name}` };
   if (os.versionId === '' || compareVersionIds(os.versionId, line.minimum) < 0)
-    return { supported: false, message: `Distribution ${what} is not supported: ${line.name} ${line.minimum} or newer is needed` };
+    return {
+      supported: false,
+      message: `Distribution ${what} is not supported: ${line.name} ${line.minimum} or newer is needed`,
+    };
   return { supported: true, message: `${what} is supported` };
 }
 

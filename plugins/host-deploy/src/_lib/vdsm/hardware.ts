@@ -43,27 +43,43 @@ export interface VirtVerdict {
 
 export function checkVirtualization(cpu: CpuInfo, hasKvmDevice: boolean): VirtVerdict {
   const warnings: string[] = [];
-  const kvm = hasKvmDevice ? '' : ', and /dev/kvm is missing (the kvm module is not loaded, or the firmware disabled virtualization)';
+  const kvm = hasKvmDevice
+    ? ''
+    : ', and /dev/kvm is missing (the kvm module is not loaded, or the firmware disabled virtualization)';
   switch (cpu.vendor) {
     case 'intel':
     case 'amd': {
       const flag = cpu.vendor === 'intel' ? 'vmx' : 'svm';
       if (!cpu.flags.has('constant_tsc')) warnings.push('The CPU has no constant_tsc flag: guest time may drift');
       if (!cpu.flags.has(flag))
-        return { supported: false, reason: `the ${cpu.vendor === 'intel' ? 'Intel' : 'AMD'} CPU reports no '${flag}' flag${kvm}`, warnings };
+        return {
+          supported: false,
+          reason: `the ${cpu.vendor === 'intel' ? 'Intel' : 'AMD'} CPU reports no '${flag}' flag${kvm}`,
+          warnings,
+        };
       break;
     }
     case 'power':
       if (cpu.platform === null || !/powernv/i.test(cpu.platform))
-        return { supported: false, reason: `POWER platform '${cpu.platform ?? 'unknown'}' is not PowerNV (bare metal)${kvm}`, warnings };
+        return {
+          supported: false,
+          reason: `POWER platform '${cpu.platform ?? 'unknown'}' is not PowerNV (bare metal)${kvm}`,
+          warnings,
+        };
       break;
     case 's390':
-      if (!cpu.flags.has('sie')) return { supported: false, reason: `the s390 CPU reports no 'sie' facility${kvm}`, warnings };
+      if (!cpu.flags.has('sie'))
+        return { supported: false, reason: `the s390 CPU reports no 'sie' facility${kvm}`, warnings };
       break;
     case 'arm':
     case 'unknown':
       break;
   }
-  if (!hasKvmDevice) return { supported: false, reason: `/dev/kvm is missing (the kvm module is not loaded, or the firmware disabled virtualization)`, warnings };
+  if (!hasKvmDevice)
+    return {
+      supported: false,
+      reason: `/dev/kvm is missing (the kvm module is not loaded, or the firmware disabled virtualization)`,
+      warnings,
+    };
   return { supported: true, reason: `${cpu.vendor} CPU with /dev/kvm`, warnings };
 }
