@@ -184,7 +184,9 @@ describe('host-deploy on a fresh lab host', () => {
 
   it('tags every log line with the correlation id', () => {
     // Given as a statement, the id is known from the start; the group's first boot handler turns the tagging on.
-    const after = first.hostLog.slice(first.hostLog.findIndex((l) => l.endsWith('METHOD host-deploy.core.misc.boot')) + 1);
+    const after = first.hostLog.slice(
+      first.hostLog.findIndex((l) => l.endsWith('METHOD host-deploy.core.misc.boot')) + 1,
+    );
     // A record is its first line plus the indented lines of a multi-line message; the tag ends it.
     const records: string[] = [];
     for (const line of after) {

@@ -93,10 +93,12 @@ describe('the host-deploy group', () => {
     expect(unsupportedRequests(runtime.env)).toEqual([]);
     runtime.env.setExternal('GLUSTER/enable', true, { kind: 'code' });
     runtime.env.setExternal('HOSTED_ENGINE/action', 'deploy', { kind: 'code' });
+    runtime.env.setExternal('VDSM/disableNetworkManager', true, { kind: 'code' });
     runtime.env.setExternal('OPENSTACK_NEUTRON_CONFIG/DEFAULT/host', 'h1', { kind: 'code' });
     expect(unsupportedRequests(runtime.env)).toEqual([
       'GLUSTER/enable: Gluster support',
       'HOSTED_ENGINE/action=deploy: hosted engine',
+      'VDSM/disableNetworkManager: disabling NetworkManager',
       'OPENSTACK_NEUTRON_CONFIG/DEFAULT/host: OPENSTACK_NEUTRON_CONFIG settings',
     ]);
   });

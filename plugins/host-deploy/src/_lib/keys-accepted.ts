@@ -140,6 +140,7 @@ export function unsupportedRequests(env: Environment): string[] {
     'VMCONSOLE/certificateEnrollment: serial console certificates',
   );
   flag(env.get(KernelCompatEnv.enableRealtime), 'KERNEL/enableRealtime: the realtime kernel');
+  flag(env.get(VdsmEnv.disableNetworkManager), 'VDSM/disableNetworkManager: disabling NetworkManager');
   flag(
     env.get(MgmtCoreEnv.offlinePackager),
     'OMGMT_CORE/offlinePackager: ovirt-host-mgmt (use ODEPLOY/offlinePackager)',
