@@ -13,7 +13,13 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['packages/*/test/**/*.test.ts', 'plugins/*/test/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          include: [
+            'packages/*/test/**/*.test.ts',
+            'plugins/*/test/**/*.test.ts',
+            'test/e2e/**/*.test.ts',
+            // The reliability suite's items that need no lab host (docs/reliability.md).
+            'test/reliability/*.test.ts',
+          ],
           globalSetup: ['test/e2e/global-setup.ts'],
           testTimeout: 30_000,
         },
@@ -22,7 +28,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'lab',
-          include: ['test/lab/**/*.test.ts', 'test/integration/**/*.test.ts'],
+          include: ['test/lab/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/reliability/lab/**/*.test.ts'],
           globalSetup: ['test/lab/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 600_000,

@@ -26,9 +26,10 @@ import {
   importGroups,
   isOtopiError,
   locateGroups,
-  parseStatements,
+  parseStatementValue,
   planToJson,
-  type Statement,
+  splitStatements,
+  type StatementText,
 } from '@otopi/core';
 
 export interface InstallerOptions {
@@ -59,10 +60,12 @@ export function defaultPluginPath(): string {
 
 export async function runInstaller(options: InstallerOptions): Promise<number> {
   const runtime = new Runtime();
-  let statements: Statement[] = [];
+  let statements: StatementText[] = [];
   let early: unknown;
   try {
-    statements = parseStatements(options.statements);
+    // Values are parsed only when their key is declared: whether a key is sensitive (and an
+    // error must not repeat its value) is known only then.
+    statements = splitStatements(options.statements);
     // Where to find plugins and how to talk must be known before the groups load.
     applyStatements(
       runtime,
@@ -89,7 +92,7 @@ export async function runInstaller(options: InstallerOptions): Promise<number> {
 async function run(
   runtime: Runtime,
   options: InstallerOptions,
-  statements: readonly Statement[],
+  statements: readonly StatementText[],
   machine: boolean,
 ): Promise<number> {
   try {
@@ -246,8 +249,9 @@ function fail(runtime: Runtime, error: unknown): number {
   return isOtopiError(error) && error.code.startsWith('PLUGIN_') ? EXIT.pluginLoad : EXIT.error;
 }
 
-function applyStatements(runtime: Runtime, statements: readonly Statement[]): void {
-  for (const s of statements) {
+function applyStatements(runtime: Runtime, statements: readonly StatementText[]): void {
+  for (const text of statements) {
+    const s = parseStatementValue(text, runtime.env.isSensitive(text.key));
     const value = s.op === 'set' ? s.value : applyListOp(runtime.env.getRaw(s.key) as never, s.op, s.value, s.key);
     runtime.env.setExternal(s.key, value, { kind: 'cmdline', where: s.source });
   }

@@ -14,8 +14,8 @@ export type { PlanJson } from './sequence/dump.js';
 
 export { TYPE_TAGS, parseTypedValue, formatTypedValue, typeTagOf } from './env/codec.js';
 export type { TypeTag, EnvValue } from './env/codec.js';
-export { parseStatements, applyListOp } from './env/statements.js';
-export type { Statement, StatementOp } from './env/statements.js';
+export { parseStatements, splitStatements, parseStatementValue, applyListOp } from './env/statements.js';
+export type { Statement, StatementOp, StatementText } from './env/statements.js';
 export { defineEnv, defineEnvFamily, key, keysOf } from './env/declare.js';
 export type { EnvKey, EnvFamily, KeyOptions, KeySpec } from './env/declare.js';
 export { Environment, EnvRegistry, renderValue, describeSource } from './env/environment.js';

@@ -184,17 +184,22 @@ export function mergeConfigSection(documents: readonly IniDocument[], name: stri
 
 /**
  * Reads config files in order and parses the values of the environment sections.
+ * `isSensitive` names the keys whose values an error must not repeat (default: none).
  *
  * @throws OtopiError `CONFIG_UNREADABLE`, `CONFIG_SYNTAX`, or the codec's `ENV_*` errors
  * with file, line and key.
  */
-export function readConfigFiles(files: readonly string[]): ConfigSet {
+export function readConfigFiles(
+  files: readonly string[],
+  options: { readonly isSensitive?: (key: string) => boolean } = {},
+): ConfigSet {
   const documents = files.map(readIniFile);
   const entries: ConfigEntry[] = [];
   for (const section of CONFIG_ENV_SECTIONS) {
     for (const item of mergeConfigSection(documents, section) ?? []) {
       const place = { key: item.key, file: item.file, line: item.line };
-      const { type, value } = parseTypedValue(item.value, place);
+      // A value that does not parse is not shown for a sensitive key (a password in an answer file).
+      const { type, value } = parseTypedValue(item.value, { ...place, sensitive: options.isSensitive?.(item.key) ?? false });
       entries.push({ section, ...place, type, value });
     }
   }

@@ -88,6 +88,12 @@ function syntaxError(message: string, file: string, line: number, hint?: string,
   });
 }
 
+/** A line as an error shows it: up to its first delimiter only, since a value may be a secret. */
+function shownLine(stripped: string): string {
+  const at = stripped.search(/[=:]/);
+  return at < 0 ? `'${stripped}'` : `'${stripped.slice(0, at + 1)}…'`;
+}
+
 function closeEntry(entry: OpenEntry): IniEntry {
   const lines = [...entry.lines];
   while (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
@@ -140,7 +146,7 @@ export function parseIni(text: string, file: string): IniDocument {
     }
     if (current === undefined) {
       throw syntaxError(
-        `'${stripped}' comes before the first [section] header`,
+        `${shownLine(stripped)} comes before the first [section] header`,
         file,
         lineNo,
         'start the file with a header such as [environment:default]',
@@ -158,7 +164,7 @@ export function parseIni(text: string, file: string): IniDocument {
       );
     }
     if (key === '') {
-      throw syntaxError(`'${stripped}' has no key before the delimiter`, file, lineNo);
+      throw syntaxError(`${shownLine(stripped)} has no key before the delimiter`, file, lineNo);
     }
     if (current.some((e) => e.key === key)) {
       throw syntaxError(`key ${key} appears twice in section [${currentName}]`, file, lineNo, 'keep one of them', key);

@@ -47,6 +47,7 @@ export interface PreparedString {
   readonly hidden: boolean;
   readonly default: string | undefined;
   readonly slot: AnswerSlot | undefined;
+  readonly secretsIn: ((reply: string) => readonly string[]) | undefined;
 }
 
 export interface PreparedQuery {
@@ -54,6 +55,7 @@ export interface PreparedQuery {
   /** The plugin's note, or `undefined` when it gave none. */
   readonly note: string | undefined;
   readonly slot: AnswerSlot | undefined;
+  readonly secretsIn: ((reply: string) => readonly string[]) | undefined;
 }
 
 export interface PreparedConfirm extends PreparedQuery {
@@ -70,6 +72,8 @@ export abstract class DialogBase implements Dialog {
   protected closed = false;
   private readonly transcriptLog: Logger | undefined;
   private readonly asked = new Map<string, number>();
+  /** Whether a reply since the last {@link takeReplySecret} held a secret (see `secretsIn`). */
+  private replyHeldSecret = false;
 
   /** Whether an invalid answer is asked again (a person) or ends the run (a program). */
   protected abstract readonly reasksInvalid: boolean;
@@ -120,12 +124,13 @@ export abstract class DialogBase implements Dialog {
     }
     let problem: string | undefined;
     for (;;) {
+      this.takeReplySecret();
       const raw = await this.readString(prepared, problem);
       if (hidden) this.env.addSecret(raw);
       const checked = checkString(prepared, raw);
       if ('value' in checked) {
         if (hidden) this.env.addSecret(checked.value);
-        this.record(prepared.slot, checked.value, hidden);
+        this.record(prepared.slot, checked.value, hidden || this.takeReplySecret());
         return checked.value;
       }
       if (!this.reasksInvalid) {
@@ -147,8 +152,9 @@ export abstract class DialogBase implements Dialog {
       this.showAnswered(prepared.note ?? `Lines for '${prepared.name}'`, `${lines.length} line(s)`);
       return lines;
     }
+    this.takeReplySecret();
     const lines = await this.readMultiString(prepared);
-    this.record(prepared.slot, lines, false);
+    this.record(prepared.slot, lines, this.takeReplySecret());
     return lines;
   }
 
@@ -159,8 +165,9 @@ export abstract class DialogBase implements Dialog {
       this.showAnswered(prepared.note ?? `Value for '${prepared.name}'`, formatTypedValue(given.value));
       return given.value;
     }
+    this.takeReplySecret();
     const value = await this.readValue(prepared);
-    this.record(prepared.slot, value, false);
+    this.record(prepared.slot, value, this.takeReplySecret());
     return value;
   }
 
@@ -190,6 +197,31 @@ export abstract class DialogBase implements Dialog {
   /** Text as shown to the user: secrets replaced. */
   protected redact(text: string): string {
     return this.redactor.redact(text);
+  }
+
+  /**
+   * Takes in one reply line: registers it as a secret when hidden, and the secrets
+   * `secretsIn` finds in it, then logs it (a hidden one as `(hidden)`). Every dialect calls
+   * this before anything else sees the line.
+   */
+  protected received(
+    query: { readonly secretsIn?: ((reply: string) => readonly string[]) | undefined },
+    line: string,
+    hidden: boolean,
+  ): void {
+    if (hidden) this.env.addSecret(line);
+    for (const secret of query.secretsIn?.(line) ?? []) {
+      this.env.addSecret(secret);
+      this.replyHeldSecret = true;
+    }
+    this.transcript('RECEIVE', hidden ? '(hidden)' : line);
+  }
+
+  /** Whether a reply held a secret since the last call; resets. */
+  private takeReplySecret(): boolean {
+    const held = this.replyHeldSecret;
+    this.replyHeldSecret = false;
+    return held;
   }
 
   /** Logs one line of the conversation (never a hidden answer: callers pass a placeholder). */
@@ -255,11 +287,12 @@ export function prepareString(query: StringQuery, slot: AnswerSlot | undefined):
     hidden: query.hidden ?? false,
     default: dflt,
     slot,
+    secretsIn: query.secretsIn,
   };
 }
 
 function prepareQuery(query: MultiStringQuery | ValueQuery, slot: AnswerSlot | undefined): PreparedQuery {
-  return { name: query.name, note: query.note, slot };
+  return { name: query.name, note: query.note, slot, secretsIn: query.secretsIn };
 }
 
 /**

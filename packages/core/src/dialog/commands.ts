@@ -91,7 +91,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     phases: BOTH,
     run: (c, { env }) => {
       const key = checkKey(c.options.key!);
-      const { value } = parseTypedValue(`${c.options.type ?? 'str'}:${c.options.value!}`, { key });
+      const { value } = parseTypedValue(`${c.options.type ?? 'str'}:${c.options.value!}`, {
+        key,
+        sensitive: env.isSensitive(key),
+      });
       env.setExternal(key, value, { kind: 'dialog', question: 'env-set' });
       return 'again';
     },
@@ -102,7 +105,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     phases: BOTH,
     run: async (c, { env, dialog }): Promise<Outcome> => {
       const key = checkKey(c.options.key!);
-      env.setExternal(key, await dialog.queryValue({ name: key, remember: false }), {
+      const secretsIn = env.isSensitive(key) ? valueSecrets : undefined;
+      env.setExternal(key, await dialog.queryValue({ name: key, remember: false, ...(secretsIn && { secretsIn }) }), {
         kind: 'dialog',
         question: 'env-query',
       });
@@ -115,7 +119,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     phases: BOTH,
     run: async (c, { env, dialog }): Promise<Outcome> => {
       const key = checkKey(c.options.key!);
-      env.setExternal(key, await dialog.queryMultiString({ name: key, remember: false }), {
+      const secretsIn = env.isSensitive(key) ? (line: string) => [line] : undefined;
+      env.setExternal(key, await dialog.queryMultiString({ name: key, remember: false, ...(secretsIn && { secretsIn }) }), {
         kind: 'dialog',
         question: 'env-query-multi',
       });
@@ -180,6 +185,7 @@ export async function runPrompt(phase: PromptPhase, ctx: HandlerContext, host: P
     const line = await ctx.dialog.queryString({
       name: question,
       note,
+      secretsIn: (reply) => promptSecrets(reply, ctx.env),
       ...(ctx.env.get(DialogEnv.autoAcceptDefault) ? {} : { default: '' }),
     });
     try {
@@ -215,6 +221,35 @@ async function runCommand(line: string, phase: PromptPhase, ctx: HandlerContext,
     return 'again';
   }
   return command.run(parsed, ctx, host);
+}
+
+/**
+ * The secrets in a prompt line: the value of an `env-set` of a sensitive key (and any stray
+ * words, which may be the rest of it). A line that does not parse but names a sensitive key
+ * is a secret as a whole.
+ */
+function promptSecrets(line: string, env: HandlerContext['env']): string[] {
+  let parsed: ParsedCommand | undefined;
+  try {
+    parsed = parseCommand(line);
+  } catch {
+    const named = line.split(/\s+/).some((word) => {
+      const key = word.replace(/^['"]+|['"]+$/g, '').replace(/^--?k(?:ey=)?/, '');
+      return STATEMENT_KEY_RE.test(key) && env.isSensitive(key);
+    });
+    return named ? [line] : [];
+  }
+  const key = parsed?.options.key;
+  if (parsed?.name !== 'env-set' || key === undefined || !env.isSensitive(key)) return [];
+  return [parsed.options.value, ...parsed.positional].filter((v): v is string => v !== undefined && v !== '');
+}
+
+/** The secret in a reply to `env-query` of a sensitive key: what follows the type (`VALUE K=str:<secret>`). */
+function valueSecrets(reply: string): string[] {
+  if (reply.startsWith('ABORT ')) return [];
+  const colon = reply.indexOf(':');
+  const value = colon < 0 ? reply : reply.slice(colon + 1);
+  return [...new Set([value, value.trim()])].filter((v) => v !== '');
 }
 
 function checkKey(key: string): string {

@@ -102,8 +102,13 @@ export class HumanDialect extends DialogBase {
     if (query.note !== undefined) this.note(query.note);
     this.note(`Type the lines for '${query.name}', then a line holding only '${END_OF_LINES}'.`);
     const lines: string[] = [];
+    // The end markers are never secrets, whatever `secretsIn` says of other lines.
+    const secretsIn = query.secretsIn;
+    const ends = [END_OF_LINES, this.boundary, ABORT_BOUNDARY];
+    const content =
+      secretsIn === undefined ? query : { ...query, secretsIn: (l: string) => (ends.includes(l) ? [] : secretsIn(l)) };
     for (;;) {
-      const line = await this.readLine(query, false, 'multi-str', false);
+      const line = await this.readLine(content, false, 'multi-str', false);
       if (line === END_OF_LINES || line === this.boundary) return lines;
       if (line === ABORT_BOUNDARY) throw new AbortError(`Aborted at '${query.name}'`);
       lines.push(line);
@@ -140,8 +145,7 @@ export class HumanDialect extends DialogBase {
     // What the user typed was not echoed (a pipe, or a hidden answer): end the prompt line ourselves.
     if (afterPrompt && (!this.lines.isTerminal || hidden)) this.print('\n');
     if (line === undefined) throw this.noInput(query, hidden, type);
-    if (hidden) this.env.addSecret(line);
-    this.transcript('RECEIVE', hidden ? '(hidden)' : line);
+    this.received(query, line, hidden);
     return line;
   }
 

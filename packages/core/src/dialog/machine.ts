@@ -132,8 +132,14 @@ export class MachineDialect extends DialogBase {
     this.send(`***Q:MULTI-STRING ${query.name} ${this.boundary} ${ABORT_BOUNDARY}`);
     this.send(`**%QEnd: ${query.name}`);
     const lines: string[] = [];
+    // The boundaries are never secrets, whatever `secretsIn` says of other lines.
+    const secretsIn = query.secretsIn;
+    const content =
+      secretsIn === undefined
+        ? query
+        : { ...query, secretsIn: (l: string) => (l === this.boundary || l === ABORT_BOUNDARY ? [] : secretsIn(l)) };
     for (;;) {
-      const line = await this.receive(query, false, 'multi-str');
+      const line = await this.receive(content, false, 'multi-str');
       if (line === this.boundary) return lines;
       if (line === ABORT_BOUNDARY) throw new AbortError(`Aborted by the manager at '${query.name}'`);
       lines.push(line);
@@ -157,7 +163,7 @@ export class MachineDialect extends DialogBase {
   }
 
   private async receive(
-    query: { readonly name: string; readonly slot: PreparedQuery['slot'] },
+    query: Pick<PreparedQuery, 'name' | 'slot' | 'secretsIn'>,
     hidden = false,
     type = 'str',
   ): Promise<string> {
@@ -168,8 +174,7 @@ export class MachineDialect extends DialogBase {
         ...(hint === '' ? {} : { hint }),
       });
     }
-    if (hidden) this.env.addSecret(line);
-    this.transcript('RECEIVE', hidden ? '(hidden)' : line);
+    this.received(query, line, hidden);
     return line;
   }
 

@@ -24,6 +24,13 @@ interface QueryBase {
    * true. The command prompt's `env-query` turns it off: the manager asked explicitly.
    */
   readonly remember?: boolean;
+  /**
+   * The secrets a reply holds, for replies that carry one without being hidden (the command
+   * prompt's `env-set` of a sensitive key, `env-query` of one). Called on each reply line as
+   * it arrives, before anything logs or shows it; what it returns is registered as a secret,
+   * and an answer holding one is left out of answer files like a hidden one. Default: none.
+   */
+  readonly secretsIn?: (reply: string) => readonly string[];
 }
 
 export interface StringQuery extends QueryBase {

@@ -27,6 +27,11 @@ export interface CodecContext {
   /** File the text was read from, with `line` when known. */
   readonly file?: string;
   readonly line?: number;
+  /**
+   * The key is sensitive (a password): errors then repeat no part of the text, since a value
+   * that failed to parse never becomes a known secret the redactor could hide. Default false.
+   */
+  readonly sensitive?: boolean;
 }
 
 /** Spellings `bool:` accepts, compared case-insensitively. */
@@ -64,6 +69,11 @@ function forKey(context: CodecContext): string {
   return context.key === undefined ? '' : ` for ${context.key}`;
 }
 
+/** How an error shows (part of) the text: quoted, or not at all for a sensitive key. */
+function quoted(text: string, context: CodecContext): string {
+  return context.sensitive === true ? 'the value (not shown: the key is sensitive)' : `'${text}'`;
+}
+
 /** Python `str.splitlines()` restricted to `\r\n`, `\n`, `\r`: a final line break adds no item. */
 export function splitLines(text: string): string[] {
   if (text === '') return [];
@@ -82,9 +92,9 @@ export function splitLines(text: string): string[] {
 export function parseTypedValue(text: string, context: CodecContext = {}): { type: TypeTag; value: EnvValue } {
   const colon = text.indexOf(':');
   if (colon < 0) {
-    throw new OtopiError('ENV_MISSING_TYPE', `value '${text}'${forKey(context)} has no type`, {
+    throw new OtopiError('ENV_MISSING_TYPE', `${context.sensitive === true ? 'the value' : `value '${text}'`}${forKey(context)} has no type`, {
       ...place(context),
-      hint: `write it as type:value, e.g. str:${text}`,
+      hint: `write it as type:value, e.g. str:${context.sensitive === true ? '<value>' : text}`,
     });
   }
   const tag = text.slice(0, colon);
@@ -92,7 +102,8 @@ export function parseTypedValue(text: string, context: CodecContext = {}): { typ
   if (!isTypeTag(tag)) {
     const lower = tag.toLowerCase();
     const guess = isTypeTag(lower) ? ` (did you mean '${lower}'?)` : '';
-    throw new OtopiError('ENV_UNKNOWN_TYPE', `unknown type '${tag}'${forKey(context)}${guess}`, {
+    const shown = context.sensitive === true && !isTypeTag(lower) ? 'unknown type (not shown: the key is sensitive)' : `unknown type '${tag}'`;
+    throw new OtopiError('ENV_UNKNOWN_TYPE', `${shown}${forKey(context)}${guess}`, {
       ...place(context),
       hint: `valid types are ${TYPE_TAGS.join(', ')}`,
     });
@@ -103,7 +114,7 @@ export function parseTypedValue(text: string, context: CodecContext = {}): { typ
     case 'bool': {
       const value = Object.hasOwn(BOOL_WORDS, raw.toLowerCase()) ? BOOL_WORDS[raw.toLowerCase()] : undefined;
       if (value === undefined) {
-        throw new OtopiError('ENV_BAD_VALUE', `'${raw}' is not a boolean${forKey(context)}`, {
+        throw new OtopiError('ENV_BAD_VALUE', `${quoted(raw, context)} is not a boolean${forKey(context)}`, {
           ...place(context),
           hint: 'use bool:True or bool:False (also yes/no, on/off, 1/0, y/n, t/f, any case)',
         });
@@ -113,7 +124,7 @@ export function parseTypedValue(text: string, context: CodecContext = {}): { typ
     case 'int': {
       const value = INT_RE.test(raw) ? Number(raw) : Number.NaN;
       if (!Number.isSafeInteger(value)) {
-        throw new OtopiError('ENV_BAD_VALUE', `'${raw}' is not an integer${forKey(context)}`, {
+        throw new OtopiError('ENV_BAD_VALUE', `${quoted(raw, context)} is not an integer${forKey(context)}`, {
           ...place(context),
           hint: `use decimal digits with an optional sign, at most ${Number.MAX_SAFE_INTEGER} in size`,
         });

@@ -182,6 +182,7 @@ export class Environment {
     for (const [key, value] of this.values) {
       if (!this.isSensitive(key)) continue;
       if (typeof value === 'string' && value.length > 0) out.add(value);
+      else if (typeof value === 'number') out.add(String(value));
       else if (Array.isArray(value)) for (const v of value) if (typeof v === 'string' && v.length > 0) out.add(v);
     }
     this.secretCache = { version: this.version, secrets: [...out] };
@@ -205,6 +206,14 @@ export class Environment {
         `${key}: ${shown} does not fit ${spec.nullable ? `${spec.type} or none` : spec.type}: ${issue} (from ${describeSource(source)})`,
         { key, ...fileOf(source) },
       );
+    }
+    // A secret stays one after its key changes: an earlier value (from an answer file, say)
+    // may already sit in a recorded command or message.
+    if (spec.sensitive) {
+      const data: unknown = result.data;
+      for (const item of Array.isArray(data) ? (data as unknown[]) : [data]) {
+        if (typeof item === 'string' || typeof item === 'number') this.addSecret(String(item));
+      }
     }
     this.values.set(key, result.data);
     this.version++;

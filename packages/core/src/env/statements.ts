@@ -16,6 +16,17 @@ import { parseTypedValue, type EnvValue, type TypeTag } from './codec.js';
 /** What a statement does to its key. */
 export type StatementOp = 'set' | 'append' | 'prepend';
 
+/** A statement split off its argument, its value not parsed yet (see {@link splitStatements}). */
+export interface StatementText {
+  readonly op: StatementOp;
+  /** Environment key, `GROUP/name[/more]`. */
+  readonly key: string;
+  /** The `type:value` text, quotes and escapes removed. */
+  readonly text: string;
+  /** Where it came from, e.g. `argv[2]`, for messages. */
+  readonly source: string;
+}
+
 /** One parsed `KEY=type:value` statement. */
 export interface Statement {
   /** `set` replaces the value; `append`/`prepend` extend a colon list or a multi-str. */
@@ -45,6 +56,15 @@ function badStatement(message: string, source: string, hint: string): OtopiError
   return new OtopiError('ENV_BAD_STATEMENT', `${source}: ${message}`, { hint });
 }
 
+/**
+ * A word as a syntax error shows it: only up to its first `=`, because what follows may be a
+ * secret, and whether a key is sensitive is only known once the plugin groups are loaded.
+ */
+function shown(word: string): string {
+  const eq = word.indexOf('=');
+  return eq < 0 ? `'${word}'` : `'${word.slice(0, eq + 1)}…'`;
+}
+
 /** Removes POSIX shell quoting (as Python's `shlex` does), keeping every character. */
 function decode(arg: string, source: string): Decoded {
   let text = '';
@@ -68,7 +88,7 @@ function decode(arg: string, source: string): Decoded {
       quote = ch;
     } else if (ch === '\\') {
       if (i + 1 >= arg.length) {
-        throw badStatement(`'${arg}' ends with a lone backslash`, source, 'remove it or escape it as \\\\');
+        throw badStatement(`${shown(arg)} ends with a lone backslash`, source, 'remove it or escape it as \\\\');
       }
       push(arg[++i]!, true);
     } else {
@@ -77,7 +97,7 @@ function decode(arg: string, source: string): Decoded {
   }
   if (quote !== undefined) {
     throw badStatement(
-      `'${arg}' has no closing ${quote}`,
+      `${shown(arg)} has no closing ${quote}`,
       source,
       `close the quote, e.g. DEMO/x=${quote}str:a b${quote}`,
     );
@@ -115,9 +135,9 @@ function splitArgument({ text, literal }: Decoded): string[] {
   return parts;
 }
 
-function notAStatementHint(word: string, previous: string | undefined): string {
-  if (previous !== undefined && !word.includes('=')) {
-    return `a value with spaces must stay one argument: '${previous} ${word}'`;
+function notAStatementHint(word: string, previous: StatementText | undefined): string {
+  if (previous !== undefined) {
+    return `a value with spaces must stay one argument: quote it, e.g. '${previous.key}=str:a b'; keys look like GROUP/name`;
   }
   const eq = word.indexOf('=');
   if (eq > 0) {
@@ -127,48 +147,80 @@ function notAStatementHint(word: string, previous: string | undefined): string {
 }
 
 /**
- * Parses command-line statements, one or more per argument, in order. `label` names the
- * argument list in messages (`argv[3]`).
+ * Splits command-line arguments into statements, one or more per argument, in order,
+ * without parsing their values: {@link parseStatementValue} does that once it is known
+ * whether the key is sensitive. `label` names the argument list in messages (`argv[3]`).
+ *
+ * A word that follows a statement but is not one is most likely the rest of that
+ * statement's value (a value with spaces, unquoted); it is therefore not shown.
  *
  * @throws OtopiError `ENV_BAD_STATEMENT` for an argument that is not a statement (with a
- * hint on quoting), or for unbalanced quotes; `ENV_MISSING_TYPE`, `ENV_UNKNOWN_TYPE`,
- * `ENV_BAD_VALUE` from the value, naming the key and the argument.
+ * hint on quoting), or for unbalanced quotes.
  */
-export function parseStatements(args: readonly string[], label = 'argv'): Statement[] {
-  const out: Statement[] = [];
-  let previous: string | undefined;
+export function splitStatements(args: readonly string[], label = 'argv'): StatementText[] {
+  const out: StatementText[] = [];
+  let previous: StatementText | undefined;
   args.forEach((arg, index) => {
     const source = `${label}[${index}]`;
     const decoded = decode(arg, source);
     const parts = splitArgument(decoded);
     const first = parts[0];
     if (first !== undefined && !startsStatement(first, 0)) {
-      throw badStatement(`'${first}' is not a KEY=type:value statement`, source, notAStatementHint(first, previous));
+      const what =
+        previous !== undefined
+          ? `a word that is not a KEY=type:value statement follows ${shown(`${previous.key}=`)}`
+          : `${shown(first)} is not a KEY=type:value statement`;
+      throw badStatement(what, source, notAStatementHint(first, previous));
     }
     for (const part of parts) {
       const match = STATEMENT_RE.exec(part);
       const key = match?.[2];
       const text = match?.[3];
       if (key === undefined || text === undefined || !STATEMENT_KEY_RE.test(key)) {
-        throw badStatement(`'${part}' is not a KEY=type:value statement`, source, notAStatementHint(part, undefined));
+        throw badStatement(`${shown(part)} is not a KEY=type:value statement`, source, notAStatementHint(part, undefined));
       }
       const op: StatementOp = match?.[1] === 'APPEND:' ? 'append' : match?.[1] === 'PREPEND:' ? 'prepend' : 'set';
-      let parsed: { type: TypeTag; value: EnvValue };
-      try {
-        parsed = parseTypedValue(text, { key });
-      } catch (error) {
-        if (!isOtopiError(error)) throw error;
-        throw new OtopiError(error.code, `${source}: ${error.message}`, {
-          key,
-          ...(error.hint === undefined ? {} : { hint: error.hint }),
-          cause: error,
-        });
-      }
-      out.push({ op, key, type: parsed.type, value: parsed.value, source });
-      previous = part;
+      previous = { op, key, text, source };
+      out.push(previous);
     }
   });
   return out;
+}
+
+/**
+ * Parses the value of a statement. With `sensitive`, an error repeats nothing of the value.
+ *
+ * @throws OtopiError `ENV_MISSING_TYPE`, `ENV_UNKNOWN_TYPE`, `ENV_BAD_VALUE` from the value,
+ * naming the key and the argument.
+ */
+export function parseStatementValue(statement: StatementText, sensitive = false): Statement {
+  const { op, key, text, source } = statement;
+  let parsed: { type: TypeTag; value: EnvValue };
+  try {
+    parsed = parseTypedValue(text, { key, sensitive });
+  } catch (error) {
+    if (!isOtopiError(error)) throw error;
+    throw new OtopiError(error.code, `${source}: ${error.message}`, {
+      key,
+      ...(error.hint === undefined ? {} : { hint: error.hint }),
+      cause: error,
+    });
+  }
+  return { op, key, type: parsed.type, value: parsed.value, source };
+}
+
+/**
+ * Parses command-line statements, one or more per argument, in order: {@link splitStatements}
+ * then {@link parseStatementValue}, a key being sensitive when `isSensitive` says so.
+ *
+ * @throws OtopiError as those two.
+ */
+export function parseStatements(
+  args: readonly string[],
+  label = 'argv',
+  isSensitive: (key: string) => boolean = () => false,
+): Statement[] {
+  return splitStatements(args, label).map((s) => parseStatementValue(s, isSensitive(s.key)));
 }
 
 /**

@@ -109,7 +109,7 @@ function configPlugin(): Plugin {
           });
           files = resolved.files;
           missing = resolved.missing;
-          entries = readConfigFiles(files).entries;
+          entries = readConfigFiles(files, { isSensitive: (key) => ctx.env.isSensitive(key) }).entries;
           apply(ctx, 'environment:default', true);
           apply(ctx, 'environment:init', false);
         },

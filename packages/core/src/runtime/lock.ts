@@ -47,7 +47,7 @@ export class RunLock {
     const me: LockHolder = {
       pid: process.pid,
       start: startTimeOf(process.pid) ?? '',
-      command: process.argv.slice(1).join(' ').slice(0, 200),
+      command: commandOf(process.argv.slice(1)),
       since: new Date().toISOString(),
     };
     let tookOverStale: LockHolder | undefined;
@@ -87,6 +87,17 @@ export class RunLock {
     if (holder?.pid === process.pid) rmSync(this.path, { force: true });
     this.held = false;
   }
+}
+
+/**
+ * The holder's command line as another run will show it: statement values are left out
+ * (`KEY=…`), since that run cannot know which of them are secrets.
+ */
+function commandOf(argv: readonly string[]): string {
+  return argv
+    .map((arg) => arg.replace(/((?:^|\s)(?:APPEND:|PREPEND:)?[A-Za-z_][A-Za-z0-9_]*\/[^\s=]*=)[\s\S]*/, '$1…'))
+    .join(' ')
+    .slice(0, 200);
 }
 
 function readHolder(path: string): LockHolder | undefined {
