@@ -183,20 +183,30 @@ export class Runtime {
     const ctx = this.contextFor(handler, stage);
     const start = performance.now();
     this.emit({ type: 'handler-start', stage, handler: handler.name });
+    // A signal or a manager that hung up (EPIPE on the dialog) is reported by an event on a
+    // later turn of the event loop; let it arrive, so a run whose manager is gone stops here
+    // instead of going on to commit.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     let result: HandlerResult = 'ok';
     let failure: unknown;
-    try {
-      this.log.debug(`Stage ${stage} METHOD ${handler.name}`);
-      const enabled = handler.spec.condition === undefined ? true : await handler.spec.condition(ctx);
-      if (!enabled) {
-        result = 'skipped';
-        this.log.debug(`condition False: ${handler.name}`);
-      } else {
-        await handler.spec.run(ctx);
+    if (this.signalled !== undefined && !this.failed) {
+      failure = new AbortError(`Interrupted by ${this.signalled}`);
+      result = await this.fail(failure, stage, handler.name);
+    }
+    if (!(this.failed && STAGE_INFO[stage].onlyOnSuccess)) {
+      try {
+        this.log.debug(`Stage ${stage} METHOD ${handler.name}`);
+        const enabled = handler.spec.condition === undefined ? true : await handler.spec.condition(ctx);
+        if (!enabled) {
+          if (failure === undefined) result = 'skipped';
+          this.log.debug(`condition False: ${handler.name}`);
+        } else {
+          await handler.spec.run(ctx);
+        }
+      } catch (error) {
+        failure ??= error;
+        result = await this.fail(error, stage, handler.name);
       }
-    } catch (error) {
-      failure = error;
-      result = await this.fail(error, stage, handler.name);
     }
     if (this.signalled !== undefined && !this.failed) {
       failure = new AbortError(`Interrupted by ${this.signalled}`);

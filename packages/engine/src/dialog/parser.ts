@@ -52,14 +52,16 @@ export class DialogProtocolError extends Error {
 }
 
 const NAME = String.raw`[A-Za-z0-9_][A-Za-z0-9_./-]*`;
-const LOG_RE = /^\*\*\*L:(INFO|WARNING|ERROR|CRITICAL|FATAL)(?: (.*))?$/;
+// `s`: TEXT is anything but the line break, and a line (already split at \n) may hold U+2028
+// or U+2029, which `.` would not match otherwise.
+const LOG_RE = /^\*\*\*L:(INFO|WARNING|ERROR|CRITICAL|FATAL)(?: (.*))?$/s;
 const Q_STRING_RE = new RegExp(`^\\*\\*\\*Q:STRING (${NAME})$`);
 const Q_MULTI_RE = new RegExp(`^\\*\\*\\*Q:MULTI-STRING (${NAME}) (\\S+) (\\S+)$`);
 const Q_VALUE_RE = new RegExp(`^\\*\\*\\*Q:VALUE (${NAME})$`);
-const CONFIRM_RE = new RegExp(`^\\*\\*\\*CONFIRM (${NAME})(?: (.*))?$`);
-const D_VALUE_RE = new RegExp(`^\\*\\*\\*D:VALUE (${NAME})=([a-z-]+):(.*)$`);
+const CONFIRM_RE = new RegExp(`^\\*\\*\\*CONFIRM (${NAME})(?: (.*))?$`, 's');
+const D_VALUE_RE = new RegExp(`^\\*\\*\\*D:VALUE (${NAME})=([a-z-]+):(.*)$`, 's');
 const D_MULTI_RE = new RegExp(`^\\*\\*\\*D:MULTI-STRING (${NAME}) (\\S+)$`);
-const EVENT_RE = /^\*\*%(EventsListEntry|EventStart|EventEnd) STAGE (\S+) METHOD (\S+)(?: \((.*)\))?$/;
+const EVENT_RE = /^\*\*%(EventsListEntry|EventStart|EventEnd) STAGE (\S+) METHOD (\S+)(?: \((.*)\))?$/s;
 
 /** Feed lines in order; each call returns the events that line completed (often none). */
 export class DialogParser {
