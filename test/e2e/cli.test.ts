@@ -138,11 +138,11 @@ describe('otopi CLI: config files', () => {
     expect(r.stdout).toContain('DEMO/count');
   });
 
-  it('warns about a missing appended config file', () => {
+  it('refuses a missing answer file given with --config-append, naming it', () => {
     const dir = tempDir();
     const r = runCli(demoArgs('--config-append', join(dir, 'nope.conf')), { dir });
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('[WARNING] The following configuration files are missing:');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`answer file ${join(dir, 'nope.conf')} does not exist (--config-append)`);
   });
 
   it('queries and matches keys with config-query', () => {

@@ -19,6 +19,7 @@ import {
   HumanDialect,
   JsonEventWriter,
   MachineDialect,
+  OtopiError,
   Runtime,
   applyListOp,
   colonList,
@@ -28,6 +29,7 @@ import {
   locateGroups,
   parseStatementValue,
   planToJson,
+  resolveConfigFiles,
   splitStatements,
   type StatementText,
 } from '@otopi/core';
@@ -116,6 +118,14 @@ async function run(
     const env = runtime.env;
     if (options.configAppend.length > 0) {
       const files = options.configAppend.map((f) => resolve(env.get(BaseEnv.executionDirectory), f));
+      // An answer file named on the command line must exist: without its answers the run
+      // would go on with defaults (otopi only warned).
+      const missing = resolveConfigFiles({ main: '', append: files }).missing;
+      if (missing.length > 0) {
+        throw new OtopiError('CONFIG_MISSING', `answer file ${missing.join(', ')} does not exist (--config-append)`, {
+          hint: 'Check the path; nothing was changed.',
+        });
+      }
       const old = env.get(CoreEnv.configFileAppend);
       env.set(CoreEnv.configFileAppend, [...(old === null ? [] : [old]), ...files].join(':'), {
         kind: 'cmdline',

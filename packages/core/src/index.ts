@@ -30,6 +30,8 @@ export type { ConfigEntry, ConfigSet } from './config/files.js';
 export { Transaction } from './transaction/transaction.js';
 export type { TransactionElement } from './transaction/transaction.js';
 export { FileTransaction } from './transaction/file-transaction.js';
+export { FolderAttributes } from './transaction/folder-attributes.js';
+export type { FolderAttrs } from './transaction/folder-attributes.js';
 export type { FileTransactionOptions } from './transaction/file-transaction.js';
 export { recoverJournals } from './transaction/journal.js';
 export type { RecoveryReport } from './transaction/journal.js';

@@ -2,16 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatTypedValue, parseTypedValue, splitLines, typeTagOf, type EnvValue } from '../src/env/codec.js';
 import { OtopiError } from '../src/errors.js';
+import { failure } from './helpers.js';
 
-function failure(fn: () => unknown): OtopiError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof OtopiError) return error;
-    throw error;
-  }
-  throw new Error('expected an OtopiError');
-}
 
 describe('parseTypedValue', () => {
   it('reads each type', () => {

@@ -16,7 +16,7 @@ import {
   resolveConfigFiles,
   type ConfigEntry,
 } from '../src/config/files.js';
-import { OtopiError } from '../src/errors.js';
+import { failure } from './helpers.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/config/', import.meta.url));
 const fixture = (name: string): string => join(fixtures, name);
@@ -30,15 +30,6 @@ const hostDeployFiles = [
 const work = mkdtempSync(join(tmpdir(), 'config-files-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function failure(fn: () => unknown): OtopiError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof OtopiError) return error;
-    throw error;
-  }
-  throw new Error('expected an OtopiError');
-}
 
 function find(entries: readonly ConfigEntry[], section: string, key: string): ConfigEntry | undefined {
   return entries.find((e) => e.section === section && e.key === key);

@@ -5,17 +5,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatIni, iniSectionItems, parseIni, pyStrip, type IniDocument } from '../src/config/ini.js';
+import { failure } from './helpers.js';
 import { OtopiError } from '../src/errors.js';
 
-function failure(fn: () => unknown): OtopiError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof OtopiError) return error;
-    throw error;
-  }
-  throw new Error('expected an OtopiError');
-}
 
 /** section → [key, value][] as RawConfigParser's items() gives it, DEFAULT first. */
 type Flat = { ok: true; sections: [string, [string, string][]][] } | { ok: false; error: string };

@@ -2,16 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { OtopiError } from '../src/errors.js';
 import { applyListOp, parseStatements } from '../src/env/statements.js';
+import { failure } from './helpers.js';
 
-function failure(fn: () => unknown): OtopiError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof OtopiError) return error;
-    throw error;
-  }
-  throw new Error('expected an OtopiError');
-}
 
 const values = (args: string[]): unknown[] => parseStatements(args).map((s) => [s.op, s.key, s.value]);
 

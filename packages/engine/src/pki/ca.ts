@@ -10,15 +10,31 @@
  * As the oVirt engine does, the subject of a request is replaced (`O=<org>,CN=<host>`),
  * the host's name or address goes into the subjectAltName, and validity starts a day in
  * the past so hosts with a slow clock accept the certificate.
+ *
+ * The x509 library is loaded on first use (a dynamic import): it is most of the engine's
+ * start-up cost, and `otopi deploy` of a group that enrolls no certificate never needs it.
  */
-import '@abraham/reflection';
 import { webcrypto, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { dirname, join } from 'node:path';
-import * as x509 from '@peculiar/x509';
+import { join } from 'node:path';
+import type * as X509 from '@peculiar/x509';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+type X509Module = typeof X509;
+type CryptoProvider = Parameters<X509Module['cryptoProvider']['set']>[0];
+let x509Loaded: Promise<X509Module> | undefined;
+
+/** @peculiar/x509 (and the reflection polyfill it needs), loaded once, on first use. */
+function loadX509(): Promise<X509Module> {
+  x509Loaded ??= (async () => {
+    await import('@abraham/reflection');
+    const x509 = await import('@peculiar/x509');
+    x509.cryptoProvider.set(webcrypto as unknown as CryptoProvider);
+    return x509;
+  })();
+  return x509Loaded;
+}
 
 const ALGORITHM: webcrypto.RsaHashedKeyGenParams = {
   name: 'RSASSA-PKCS1-v1_5',
@@ -48,7 +64,7 @@ export interface SignOptions {
 
 export class CertificateAuthority {
   private constructor(
-    readonly certificate: x509.X509Certificate,
+    readonly certificate: X509.X509Certificate,
     private readonly keys: webcrypto.CryptoKeyPair,
     readonly organization: string,
   ) {}
@@ -59,6 +75,7 @@ export class CertificateAuthority {
   }
 
   static async create(options: CaOptions): Promise<CertificateAuthority> {
+    const x509 = await loadX509();
     const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
     const now = Date.now();
     const name = `O=${escapeRdn(options.organization)}, CN=${escapeRdn(options.commonName ?? `${options.organization} CA`)}`;
@@ -80,11 +97,12 @@ export class CertificateAuthority {
 
   /** Loads `ca.pem` and `ca.key` (PKCS#8) from a folder. */
   static async load(dir: string): Promise<CertificateAuthority> {
+    const x509 = await loadX509();
     const certificate = new x509.X509Certificate(readFileSync(join(dir, 'ca.pem'), 'utf8'));
     const keyPem = readFileSync(join(dir, 'ca.key'), 'utf8');
     const der = x509.PemConverter.decodeFirst(keyPem);
     const privateKey = await webcrypto.subtle.importKey('pkcs8', der, ALGORITHM, true, ['sign']);
-    const publicKey = await certificate.publicKey.export(ALGORITHM, ['verify'], webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+    const publicKey = await certificate.publicKey.export(ALGORITHM, ['verify'], webcrypto as unknown as CryptoProvider);
     const organization = certificate.subjectName.getField('O')[0] ?? '';
     return new CertificateAuthority(certificate, { privateKey, publicKey } as webcrypto.CryptoKeyPair, organization);
   }
@@ -100,9 +118,10 @@ export class CertificateAuthority {
   /** Writes `ca.key` (0600) then `ca.pem` (0644), each atomically. */
   async save(dir: string): Promise<void> {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const x509 = await loadX509();
     const der = await webcrypto.subtle.exportKey('pkcs8', this.keys.privateKey);
-    writeAtomic(join(dir, 'ca.key'), x509.PemConverter.encode(der, 'PRIVATE KEY'), 0o600);
-    writeAtomic(join(dir, 'ca.pem'), this.pem, 0o644);
+    writeFileAtomic(join(dir, 'ca.key'), x509.PemConverter.encode(der, 'PRIVATE KEY'), 0o600);
+    writeFileAtomic(join(dir, 'ca.pem'), this.pem, 0o644);
   }
 
   /**
@@ -110,7 +129,8 @@ export class CertificateAuthority {
    * key); its subject is replaced. Returns the host certificate, PEM.
    */
   async sign(csrPem: string, options: SignOptions): Promise<string> {
-    let csr: x509.Pkcs10CertificateRequest;
+    const x509 = await loadX509();
+    let csr: X509.Pkcs10CertificateRequest;
     try {
       csr = new x509.Pkcs10CertificateRequest(csrPem);
     } catch (error) {
@@ -152,22 +172,4 @@ function serial(): string {
 /** Escapes the characters RFC 4514 reserves in a distinguished-name value. */
 function escapeRdn(value: string): string {
   return value.replace(/[,+"\\<>;=]/g, (c) => `\\${c}`).replace(/^[ #]/, (c) => `\\${c}`).replace(/ $/, '\\ ');
-}
-
-function writeAtomic(path: string, text: string, mode: number): void {
-  const temp = join(dirname(path), `.${Date.now().toString(36)}-${randomBytes(4).toString('hex')}.tmp`);
-  const fd = openSync(temp, 'wx', mode);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temp, path);
-  const dirFd = openSync(dirname(path), 'r');
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
 }

@@ -9,8 +9,8 @@
  * for a plain key.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { EngineError } from '../errors.js';
 import { fingerprintOf, type HostKey } from './fingerprint.js';
 
@@ -165,24 +165,9 @@ export function appendKnownHost(file: string, line: string): void {
     }
   }
   const text = `${old}${old === '' || old.endsWith('\n') ? '' : '\n'}${line}\n`;
-  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    const fd = openSync(temp, 'wx', mode);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, file);
-    const dir = openSync(dirname(file), 'r');
-    try {
-      fsyncSync(dir);
-    } finally {
-      closeSync(dir);
-    }
+    writeFileAtomic(file, text, mode);
   } catch (error) {
-    rmSync(temp, { force: true });
     throw new EngineError('KNOWN_HOSTS_WRITE', `cannot add the host key to ${file}`, { cause: error });
   }
 }

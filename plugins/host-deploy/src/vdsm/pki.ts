@@ -6,9 +6,8 @@
  * SPICE are written in the main transaction with enforced owners and modes.
  */
 import { readFileSync, rmSync } from 'node:fs';
-import { FileTransaction, OtopiError, Priority, definePlugin, type HandlerContext } from '@otopi/core';
+import { FileTransaction, FolderAttributes, OtopiError, Priority, definePlugin, type HandlerContext } from '@otopi/core';
 import { resolveOwner } from '../_lib/accounts.js';
-import { FolderAttributes } from '../_lib/dir-element.js';
 import { VdsmEnv, type EnrollmentMode } from '../_lib/keys.js';
 import { ChainError, checkChain, type Chain } from '../_lib/pki/chain.js';
 import { certificateRequest, generateHostKey, keySecrets, loadHostKey, type HostKey } from '../_lib/pki/csr.js';

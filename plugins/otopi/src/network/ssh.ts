@@ -5,8 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FileTransaction, OtopiError, definePlugin } from '@otopi/core';
-import { DirectoryAttributes } from '../_lib/dir-element.js';
+import { FileTransaction, FolderAttributes, OtopiError, definePlugin } from '@otopi/core';
 import { NetworkEnv } from '../_lib/keys.js';
 import { mergeAuthorizedKey, validatePublicKey, type PublicKey } from '../_lib/network/ssh-keys.js';
 import { systemRunner } from '../_lib/runner.js';
@@ -57,7 +56,7 @@ export default definePlugin({
           throw error;
         });
         const merged = mergeAuthorizedKey(current, key!);
-        const folder = new DirectoryAttributes(dir, { mode: 0o700, uid: user.uid, gid: user.gid });
+        const folder = new FolderAttributes(dir, { mode: 0o700, uid: user.uid, gid: user.gid });
         const file = new FileTransaction({
           path,
           content: merged.text,

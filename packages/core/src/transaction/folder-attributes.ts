@@ -1,41 +1,45 @@
 /**
- * A folder's mode and owner as a transaction element (`~/.ssh` must be 0700 and belong to
- * its user, or sshd ignores the keys in it). Append it before the files that go into the
- * folder: a missing folder is created by their prepare, and this element's commit then
- * sets mode and owner; rollback puts back what an existing folder had.
+ * A folder's mode and owner as a transaction element (`~/.ssh` must be 0700 and belong to its
+ * user, or sshd ignores the keys in it). Append it before the files that go into the folder:
+ * their prepare creates a missing folder (root's), and this element's commit then gives it its
+ * mode and owner; rollback puts back what an existing folder had.
  */
-import { chmod, chown, lstat } from 'node:fs/promises';
-import type { TransactionElement } from '@otopi/core';
+import { chmod, chown, lstat, mkdir } from 'node:fs/promises';
+import type { TransactionElement } from './element.js';
 
-interface Attrs {
+export interface FolderAttrs {
   readonly mode: number;
   readonly uid: number;
   readonly gid: number;
 }
 
-export class DirectoryAttributes implements TransactionElement {
+export class FolderAttributes implements TransactionElement {
   readonly description: string;
-  private before: Attrs | null | undefined;
+  private before: FolderAttrs | null | undefined;
   private committed = false;
 
   constructor(
     readonly path: string,
-    private readonly wanted: Attrs,
+    private readonly wanted: FolderAttrs,
+    /** Only give a folder that did not exist these attributes; leave an existing one alone. */
+    private readonly onlyIfNew = false,
   ) {
     this.description = `folder ${path} (mode ${wanted.mode.toString(8)}, owner ${wanted.uid}:${wanted.gid})`;
   }
 
   /** Whether the folder already has the wanted mode and owner. */
   async upToDate(): Promise<boolean> {
-    const now = await current(this.path);
+    const now = await attributes(this.path);
     return now !== null && same(now, this.wanted);
   }
 
   async prepare(): Promise<void> {
-    this.before = await current(this.path);
+    this.before = await attributes(this.path);
   }
 
   async commit(): Promise<void> {
+    if (this.onlyIfNew && this.before !== null) return;
+    await mkdir(this.path, { recursive: true, mode: 0o755 });
     await chown(this.path, this.wanted.uid, this.wanted.gid);
     await chmod(this.path, this.wanted.mode);
     this.committed = true;
@@ -46,7 +50,7 @@ export class DirectoryAttributes implements TransactionElement {
     this.committed = false;
     const before = this.before;
     // A folder that did not exist is removed by the file element that created it.
-    if (before === null || before === undefined || (await current(this.path)) === null) return;
+    if (before === null || before === undefined || (await attributes(this.path)) === null) return;
     await chown(this.path, before.uid, before.gid);
     await chmod(this.path, before.mode);
   }
@@ -56,14 +60,14 @@ export class DirectoryAttributes implements TransactionElement {
   }
 
   async dryRun(): Promise<string> {
-    const now = await current(this.path);
-    if (now !== null && same(now, this.wanted)) return '';
+    const now = await attributes(this.path);
+    if (now !== null && (this.onlyIfNew || same(now, this.wanted))) return '';
     const was = now === null ? 'missing' : `mode ${now.mode.toString(8)}, owner ${now.uid}:${now.gid}`;
     return `${this.path}: ${was} → mode ${this.wanted.mode.toString(8)}, owner ${this.wanted.uid}:${this.wanted.gid}\n`;
   }
 }
 
-async function current(path: string): Promise<Attrs | null> {
+async function attributes(path: string): Promise<FolderAttrs | null> {
   try {
     const s = await lstat(path);
     return { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid };
@@ -72,6 +76,6 @@ async function current(path: string): Promise<Attrs | null> {
   }
 }
 
-function same(a: Attrs, b: Attrs): boolean {
+function same(a: FolderAttrs, b: FolderAttrs): boolean {
   return a.mode === b.mode && a.uid === b.uid && a.gid === b.gid;
 }
