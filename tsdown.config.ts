@@ -26,8 +26,10 @@ export default defineConfig([
       otopi: 'packages/cli/src/otopi.ts',
       'config-query': 'packages/cli/src/config-query.ts',
       'env-doc': 'packages/cli/src/env-doc.ts',
-      // The manager's front end; the bundle builder leaves deploy*.js out of host bundles.
+      'ovirt-host-deploy': 'packages/cli/src/ovirt-host-deploy.ts',
+      // The manager's front ends; the bundle builder leaves deploy*.js out of host bundles.
       deploy: 'packages/cli/src/deploy.ts',
+      'deploy-ca': 'packages/cli/src/deploy-ca.ts',
     },
     outDir: 'packages/cli/dist',
     format: 'esm',

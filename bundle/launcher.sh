@@ -6,6 +6,8 @@
 #   3. node on PATH.
 # Without a suitable one it prints one `***L:ERROR` line on standard output (safe in the
 # machine dialect) and exits 1. The build replaces the line below with the version check.
+# A bundle with the host-deploy group also gets bin/ovirt-host-deploy from this template,
+# running ovirt-host-deploy.js instead of otopi.js.
 @NODE_CHECK@
 otopi_self=$(readlink -f "$0" 2>/dev/null) || otopi_self=$0
 otopi_bin=$(cd "$(dirname "$otopi_self")" && pwd -P) || exit 1

@@ -139,7 +139,7 @@ describe('machine dialect: errors outside the protocol', () => {
     expect(unparsable.code).toBe(1);
     expect(unparsable.stderr).toBe('');
     expect(unparsable.stdout).toMatch(
-      /^\*\*\*L:ERROR argv\[1\]: 'not-a-statement' is not a KEY=type:value statement\n/,
+      /^\*\*\*L:ERROR argv\[1\]: not a KEY=type:value statement \(after 'DIALOG\/dialect=…'\)\n/,
     );
     checkTranscript(unparsable.stdout);
   });

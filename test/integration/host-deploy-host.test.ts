@@ -248,6 +248,9 @@ describe('failures roll everything back', () => {
         const log = run.hostLog.join('\n');
         expect(log).toContain('The engine (10.88.0.1:8080) is reachable through ovirtmgmt');
         expect(log).toContain('The management bridge ovirtmgmt was removed; eth0 is configured as before');
+        // The firewall too was live, then put back.
+        expect(log).toContain('iptables: loaded the rules into filter');
+        expect(log).toContain('iptables: the previous rules are back');
       }
       expect(await snapshot(h2)).toEqual(before);
       expect((await labExec(h2, 'test -e /etc/pki/vdsm/keys/vdsmkey.pem || test -e /etc/vdsm/vdsm.id')).code).not.toBe(

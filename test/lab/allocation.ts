@@ -23,6 +23,14 @@ export const HOSTS = {
   deployHostKey: [32, 33],
   deployPassword: [38, 39], // sshd takes passwords during the test
   hostDeploy: [34, 35, 36, 37],
+  // The reliability suite (test/reliability/lab, docs/reliability.md).
+  reliabilityFullDisk: [40], // a small tmpfs mounted and filled
+  reliabilityConcurrency: [41, 42],
+  reliabilitySecrets: [43],
+  reliabilityBadHosts: [44], // read-only: refused logins only
+  // The three ways into host-deploy (docs/host-deploy.md).
+  hostDeployCli: [46, 47, 48, 49], // otopi deploy --group host-deploy: install, a shared vdsm id, a wrong host key
+  hostDeployByHand: [50, 51, 52], // ovirt-host-deploy on the host: on a terminal, unattended, a bad answer file
 } as const;
 
-export const LAB_HOST_COUNT = 40;
+export const LAB_HOST_COUNT = 52;

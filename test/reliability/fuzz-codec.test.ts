@@ -14,7 +14,20 @@ import { formatTypedValue, isOtopiError, parseTypedValue, TYPE_TAGS, type EnvVal
 import { fuzzTimeout } from './support/figures.js';
 import { char, fuzzSync, reportFuzz, text } from './support/fuzz.js';
 
-const BOOL: Record<string, boolean> = { true: true, yes: true, on: true, y: true, t: true, '1': true, false: false, no: false, off: false, n: false, f: false, '0': false };
+const BOOL: Record<string, boolean> = {
+  true: true,
+  yes: true,
+  on: true,
+  y: true,
+  t: true,
+  '1': true,
+  false: false,
+  no: false,
+  off: false,
+  n: false,
+  f: false,
+  '0': false,
+};
 
 type Expected = { value: EnvValue } | { code: string };
 
@@ -53,11 +66,31 @@ function oracle(input: string): Expected {
 const tags = fc.constantFrom(...TYPE_TAGS, 'INT', 'Bool', 'object', '', ' str', 'multi_str');
 const rawValues = fc.oneof(
   text(),
-  fc.tuple(fc.bigInt({ min: -(2n ** 60n), max: 2n ** 60n }), fc.boolean()).map(([n, plus]) => (plus && n >= 0n ? `+${n}` : String(n))),
-  fc.constantFrom('9007199254740991', '-9007199254740991', '9007199254740992', '-0', '+0', '00', '1e3', '0x10', '1.0', ' 1', '1 ', ''),
-  fc.constantFrom(...Object.keys(BOOL)).chain((w) => fc.constantFrom(w, w.toUpperCase(), `${w[0]!.toUpperCase()}${w.slice(1)}`, ` ${w}`)),
+  fc
+    .tuple(fc.bigInt({ min: -(2n ** 60n), max: 2n ** 60n }), fc.boolean())
+    .map(([n, plus]) => (plus && n >= 0n ? `+${n}` : String(n))),
+  fc.constantFrom(
+    '9007199254740991',
+    '-9007199254740991',
+    '9007199254740992',
+    '-0',
+    '+0',
+    '00',
+    '1e3',
+    '0x10',
+    '1.0',
+    ' 1',
+    '1 ',
+    '',
+  ),
+  fc
+    .constantFrom(...Object.keys(BOOL))
+    .chain((w) => fc.constantFrom(w, w.toUpperCase(), `${w[0]!.toUpperCase()}${w.slice(1)}`, ` ${w}`)),
 );
-const typedText = fc.oneof(text(), fc.tuple(tags, rawValues).map(([t, v]) => `${t}:${v}`));
+const typedText = fc.oneof(
+  text(),
+  fc.tuple(tags, rawValues).map(([t, v]) => `${t}:${v}`),
+);
 
 /** Values the codec can write, and some it must refuse. */
 const lineFree = text().map((s) => s.replace(/[\r\n]/g, ''));
@@ -80,7 +113,14 @@ function sameValue(a: EnvValue, b: EnvValue): boolean {
 
 /** Marker characters that appear in no message: any echo of the secret text shows one. */
 const secretChars = fc.constantFrom('ɮ', 'ʡ', 'ʢ', 'Ʊ');
-const secret = fc.array(fc.oneof(secretChars, char.filter((c) => !/[\r\n]/.test(c))), { minLength: 1, maxLength: 16 })
+const secret = fc
+  .array(
+    fc.oneof(
+      secretChars,
+      char.filter((c) => !/[\r\n]/.test(c)),
+    ),
+    { minLength: 1, maxLength: 16 },
+  )
   .map((cs) => `ɮ${cs.join('')}`);
 
 it('the type:value codec: oracle, round trip, coded errors, secrets never echoed', { timeout: fuzzTimeout(3) }, () => {
@@ -91,12 +131,14 @@ it('the type:value codec: oracle, round trip, coded errors, secrets never echoed
       try {
         got = { value: parseTypedValue(input, { key: 'FUZZ/key' }).value };
       } catch (error) {
-        if (!isOtopiError(error)) throw new Error(`not an OtopiError: ${String(error)}`);
-        if (error.place.key !== 'FUZZ/key') throw new Error(`error does not name the key: ${error.message}`);
+        if (!isOtopiError(error)) throw new Error(`not an OtopiError: ${String(error)}`, { cause: error });
+        if (error.place.key !== 'FUZZ/key')
+          throw new Error(`error does not name the key: ${error.message}`, { cause: error });
         got = { code: error.code };
       }
       if ('code' in expected) {
-        if (!('code' in got) || got.code !== expected.code) throw new Error(`expected ${expected.code}, got ${JSON.stringify(got)}`);
+        if (!('code' in got) || got.code !== expected.code)
+          throw new Error(`expected ${expected.code}, got ${JSON.stringify(got)}`);
       } else if (!('value' in got) || !sameValue(got.value, expected.value)) {
         throw new Error(`expected ${JSON.stringify(expected.value)}, got ${JSON.stringify(got)}`);
       }
@@ -106,16 +148,18 @@ it('the type:value codec: oracle, round trip, coded errors, secrets never echoed
       try {
         written = formatTypedValue(value);
       } catch (error) {
-        if (!isOtopiError(error, 'ENV_BAD_VALUE')) throw new Error(`not ENV_BAD_VALUE: ${String(error)}`);
+        if (!isOtopiError(error, 'ENV_BAD_VALUE'))
+          throw new Error(`not ENV_BAD_VALUE: ${String(error)}`, { cause: error });
         const writable =
           (typeof value === 'number' && Number.isSafeInteger(value)) ||
           (Array.isArray(value) && value.every((item) => !/[\r\n]/.test(item)));
-        if (writable) throw new Error(`refused a writable value: ${error.message}`);
+        if (writable) throw new Error(`refused a writable value: ${error.message}`, { cause: error });
         return;
       }
       const back = parseTypedValue(written).value;
       const expected = Object.is(value, -0) ? 0 : value;
-      if (!sameValue(back, expected)) throw new Error(`wrote ${JSON.stringify(written)}, read back ${JSON.stringify(back)}`);
+      if (!sameValue(back, expected))
+        throw new Error(`wrote ${JSON.stringify(written)}, read back ${JSON.stringify(back)}`);
     }),
     fuzzSync(
       'errors about a sensitive key repeat none of its text',
@@ -125,9 +169,9 @@ it('the type:value codec: oracle, round trip, coded errors, secrets never echoed
         try {
           parseTypedValue(input, { key: 'FUZZ/password', sensitive: true });
         } catch (error) {
-          if (!isOtopiError(error)) throw new Error(`not an OtopiError: ${String(error)}`);
+          if (!isOtopiError(error)) throw new Error(`not an OtopiError: ${String(error)}`, { cause: error });
           const shown = `${error.message} ${error.hint ?? ''}`;
-          if (/[ɮʡʢƱ]/.test(shown)) throw new Error(`echoed the secret: ${shown}`);
+          if (/[ɮʡʢƱ]/.test(shown)) throw new Error(`echoed the secret: ${shown}`, { cause: error });
         }
       },
     ),

@@ -67,7 +67,11 @@ json.dump(out, sys.stdout)
 `;
 
 function python(texts: readonly string[]): Flat[] {
-  const run = spawnSync('python3', ['-c', PYTHON], { input: JSON.stringify(texts), encoding: 'utf8', maxBuffer: 1 << 30 });
+  const run = spawnSync('python3', ['-c', PYTHON], {
+    input: JSON.stringify(texts),
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+  });
   if (run.error !== undefined) throw new Error(`the differential INI fuzz needs python3 on PATH: ${run.error.message}`);
   if (run.status !== 0) throw new Error(`python3 failed: ${run.stderr}`);
   return JSON.parse(run.stdout) as Flat[];
@@ -83,7 +87,10 @@ function asInput(doc: IniDocument): IniSectionInput[] {
 const name = text(10).filter((s) => s.length > 0);
 const value = fc.array(text(15), { maxLength: 4 }).map((lines) => lines.join('\n'));
 const sections = fc.uniqueArray(
-  fc.record({ name, entries: fc.uniqueArray(fc.record({ key: name, value }), { selector: (e) => e.key, maxLength: 5 }) }),
+  fc.record({
+    name,
+    entries: fc.uniqueArray(fc.record({ key: name, value }), { selector: (e) => e.key, maxLength: 5 }),
+  }),
   { selector: (s) => s.name, maxLength: 4 },
 );
 
@@ -95,11 +102,12 @@ it('the INI reader: coded errors, Python parity, round trips', { timeout: fuzzTi
       try {
         got = flat(parseIni(input, 'input.conf'));
       } catch (error) {
-        if (!isOtopiError(error, 'CONFIG_SYNTAX')) throw new Error(`not CONFIG_SYNTAX: ${String(error)}`);
+        if (!isOtopiError(error, 'CONFIG_SYNTAX'))
+          throw new Error(`not CONFIG_SYNTAX: ${String(error)}`, { cause: error });
         const lines = input.split(/\r\n|\r|\n/).length;
         const at = error.place.line;
         if (error.place.file !== 'input.conf' || at === undefined || at < 1 || at > lines) {
-          throw new Error(`error names ${error.place.file}:${at} (text has ${lines} lines)`);
+          throw new Error(`error names ${error.place.file}:${at} (text has ${lines} lines)`, { cause: error });
         }
         got = { ok: false };
       }
@@ -115,11 +123,17 @@ it('the INI reader: coded errors, Python parity, round trips', { timeout: fuzzTi
     const want = expected[i]!;
     if (JSON.stringify(got) !== JSON.stringify(want)) {
       failures++;
-      if (examples.length < 5) examples.push(`${JSON.stringify(input)} → ours ${JSON.stringify(got)}, python ${JSON.stringify(want)}`);
+      if (examples.length < 5)
+        examples.push(`${JSON.stringify(input)} → ours ${JSON.stringify(got)}, python ${JSON.stringify(want)}`);
     }
   });
   const accepted = expected.filter((e) => e.ok).length;
-  results.push({ name: `agrees with Python RawConfigParser (${accepted} texts valid)`, cases: seen.length, failures, examples });
+  results.push({
+    name: `agrees with Python RawConfigParser (${accepted} texts valid)`,
+    cases: seen.length,
+    failures,
+    examples,
+  });
   // Enough valid texts that values, not just errors, are compared.
   expect(accepted).toBeGreaterThan(seen.length / 10);
 
@@ -129,7 +143,8 @@ it('the INI reader: coded errors, Python parity, round trips', { timeout: fuzzTi
       try {
         written = formatIni(input);
       } catch (error) {
-        if (!isOtopiError(error, 'CONFIG_SYNTAX')) throw new Error(`not CONFIG_SYNTAX: ${String(error)}`);
+        if (!isOtopiError(error, 'CONFIG_SYNTAX'))
+          throw new Error(`not CONFIG_SYNTAX: ${String(error)}`, { cause: error });
         return;
       }
       const doc = parseIni(written, 'written.conf');
@@ -152,11 +167,13 @@ it('the INI reader: coded errors, Python parity, round trips', { timeout: fuzzTi
       try {
         written = formatIni(asInput(doc));
       } catch (error) {
-        if (!isOtopiError(error, 'CONFIG_SYNTAX')) throw new Error(`not CONFIG_SYNTAX: ${String(error)}`);
+        if (!isOtopiError(error, 'CONFIG_SYNTAX'))
+          throw new Error(`not CONFIG_SYNTAX: ${String(error)}`, { cause: error });
         return;
       }
       const back = flat(parseIni(written, 'written.conf'));
-      if (JSON.stringify(back) !== JSON.stringify(flat(doc))) throw new Error(`wrote ${JSON.stringify(written)}, read ${JSON.stringify(back)}`);
+      if (JSON.stringify(back) !== JSON.stringify(flat(doc)))
+        throw new Error(`wrote ${JSON.stringify(written)}, read ${JSON.stringify(back)}`);
     }),
   );
   expect(reportFuzz('ini', results)).toEqual([]);

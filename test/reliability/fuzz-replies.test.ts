@@ -38,7 +38,20 @@ interface Case {
 }
 type Outcome = { value: EnvValue | boolean } | { code: string };
 
-const BOOL: Record<string, boolean> = { true: true, yes: true, on: true, y: true, t: true, '1': true, false: false, no: false, off: false, n: false, f: false, '0': false };
+const BOOL: Record<string, boolean> = {
+  true: true,
+  yes: true,
+  on: true,
+  y: true,
+  t: true,
+  '1': true,
+  false: false,
+  no: false,
+  off: false,
+  n: false,
+  f: false,
+  '0': false,
+};
 
 function typed(input: string): EnvValue | undefined {
   const colon = input.indexOf(':');
@@ -105,12 +118,23 @@ const name = fc.constantFrom('Q', 'DEMO/x', 'A.b-c_9', 'CUSTOMIZATION_COMMAND');
 const oneLine = text(20).map((s) => s.replace(/[\r\n]/g, ''));
 const typedText = fc.oneof(
   oneLine,
-  fc.tuple(fc.constantFrom('none', 'bool', 'int', 'str', 'multi-str', 'INT', 'object', ''), fc.oneof(oneLine, fc.constantFrom('7', '-0', 'yes', 'No', '9007199254740992', ''))).map(([t, v]) => `${t}:${v}`),
+  fc
+    .tuple(
+      fc.constantFrom('none', 'bool', 'int', 'str', 'multi-str', 'INT', 'object', ''),
+      fc.oneof(oneLine, fc.constantFrom('7', '-0', 'yes', 'No', '9007199254740992', '')),
+    )
+    .map(([t, v]) => `${t}:${v}`),
 );
 
 function replyFor(kind: Kind, q: string): fc.Arbitrary<string> {
   const other = fc.constantFrom('Q', 'DEMO/x', 'other', `${q}x`, q.toLowerCase());
-  const common = [text(30), fc.constant(''), fc.constant(`ABORT ${q}`), other.map((o) => `ABORT ${o}`), fc.constantFrom(BOUNDARY, ABORT_BOUNDARY)];
+  const common = [
+    text(30),
+    fc.constant(''),
+    fc.constant(`ABORT ${q}`),
+    other.map((o) => `ABORT ${o}`),
+    fc.constantFrom(BOUNDARY, ABORT_BOUNDARY),
+  ];
   switch (kind) {
     case 'value':
       return fc.oneof(
@@ -142,7 +166,9 @@ const kase: fc.Arbitrary<Case> = fc
       lines: fc.array(replyFor(kind, q), { maxLength: kind === 'multi' ? 6 : 2 }),
       eol: fc.constantFrom('\n', '\r\n'),
       finalEol: fc.boolean(),
-      validValues: fc.option(fc.constantFrom(['Red', 'Green', 'Blue'], ['a|b', 'c\\d', ''], ['Red', 'red']), { nil: undefined }),
+      validValues: fc.option(fc.constantFrom(['Red', 'Green', 'Blue'], ['a|b', 'c\\d', ''], ['Red', 'red']), {
+        nil: undefined,
+      }),
       caseSensitive: fc.boolean(),
       default: fc.option(fc.constantFrom('Green', 'red', 'x', ''), { nil: undefined }),
       hidden: fc.boolean(),
@@ -171,43 +197,60 @@ async function ask(c: Case): Promise<{ outcome: Outcome; env: Environment }> {
     }
     return { outcome: { value }, env };
   } catch (error) {
-    if (!isOtopiError(error)) throw new Error(`not a coded error: ${String(error)}`);
+    if (!isOtopiError(error)) throw new Error(`not a coded error: ${String(error)}`, { cause: error });
     return { outcome: { code: error.code }, env };
   } finally {
     dialog.terminate();
   }
 }
 
-it('machine-dialect replies: the documented value, an abort or a coded error', { timeout: fuzzTimeout(2, 2) }, async () => {
-  const results = [
-    await fuzzAsync('a reply from the input stream gives what the protocol says', kase, async (c) => {
-      const expected = oracle(c);
-      const { outcome, env } = await ask(c);
-      if (JSON.stringify(outcome) !== JSON.stringify(expected)) {
-        throw new Error(`expected ${JSON.stringify(expected)}, got ${JSON.stringify(outcome)}`);
-      }
-      const reply = receivedLines(c)[0];
-      if (c.kind === 'string' && c.hidden && reply !== undefined && reply !== '' && !env.secrets().includes(reply)) {
-        throw new Error('a hidden reply was not registered as a secret');
-      }
-    }),
-    fuzzSync(
-      'the pure reply parsers agree with the same oracle on any line',
-      fc.tuple(fc.constantFrom<Kind>('value', 'confirm'), name).chain(([kind, q]) => fc.tuple(fc.constant(kind), fc.constant(q), fc.oneof(replyFor(kind, q), text(40)))),
-      ([kind, q, line]) => {
-        // A line as it arrives: one line, valid UTF-8.
-        const flatLine = Buffer.from(line.replace(/[\r\n]/g, ' '), 'utf8').toString('utf8');
-        const expected = oracle({ kind, name: q, lines: [flatLine], eol: '\n', finalEol: true, validValues: undefined, caseSensitive: true, default: undefined, hidden: false });
-        let got: Outcome;
-        try {
-          got = { value: kind === 'value' ? parseValueReply(flatLine, q) : parseConfirmReply(flatLine, q) };
-        } catch (error) {
-          if (!isOtopiError(error)) throw new Error(`not a coded error: ${String(error)}`);
-          got = { code: error.code };
+it(
+  'machine-dialect replies: the documented value, an abort or a coded error',
+  { timeout: fuzzTimeout(2, 2) },
+  async () => {
+    const results = [
+      await fuzzAsync('a reply from the input stream gives what the protocol says', kase, async (c) => {
+        const expected = oracle(c);
+        const { outcome, env } = await ask(c);
+        if (JSON.stringify(outcome) !== JSON.stringify(expected)) {
+          throw new Error(`expected ${JSON.stringify(expected)}, got ${JSON.stringify(outcome)}`);
         }
-        if (JSON.stringify(got) !== JSON.stringify(expected)) throw new Error(`expected ${JSON.stringify(expected)}, got ${JSON.stringify(got)}`);
-      },
-    ),
-  ];
-  expect(reportFuzz('machine replies', results)).toEqual([]);
-});
+        const reply = receivedLines(c)[0];
+        if (c.kind === 'string' && c.hidden && reply !== undefined && reply !== '' && !env.secrets().includes(reply)) {
+          throw new Error('a hidden reply was not registered as a secret');
+        }
+      }),
+      fuzzSync(
+        'the pure reply parsers agree with the same oracle on any line',
+        fc
+          .tuple(fc.constantFrom<Kind>('value', 'confirm'), name)
+          .chain(([kind, q]) => fc.tuple(fc.constant(kind), fc.constant(q), fc.oneof(replyFor(kind, q), text(40)))),
+        ([kind, q, line]) => {
+          // A line as it arrives: one line, valid UTF-8.
+          const flatLine = Buffer.from(line.replace(/[\r\n]/g, ' '), 'utf8').toString('utf8');
+          const expected = oracle({
+            kind,
+            name: q,
+            lines: [flatLine],
+            eol: '\n',
+            finalEol: true,
+            validValues: undefined,
+            caseSensitive: true,
+            default: undefined,
+            hidden: false,
+          });
+          let got: Outcome;
+          try {
+            got = { value: kind === 'value' ? parseValueReply(flatLine, q) : parseConfirmReply(flatLine, q) };
+          } catch (error) {
+            if (!isOtopiError(error)) throw new Error(`not a coded error: ${String(error)}`, { cause: error });
+            got = { code: error.code };
+          }
+          if (JSON.stringify(got) !== JSON.stringify(expected))
+            throw new Error(`expected ${JSON.stringify(expected)}, got ${JSON.stringify(got)}`);
+        },
+      ),
+    ];
+    expect(reportFuzz('machine replies', results)).toEqual([]);
+  },
+);

@@ -34,9 +34,17 @@ const statement = fc.record({ op, key, value: envValue });
 /** An argument that is statement-like often, random sometimes. */
 const argument = fc.oneof(
   text(40),
-  fc.tuple(op, key, fc.constantFrom('=', '= ', '=str:', '=int:', '=bool:', '=none:', '=multi-str:', '="str:', "='", '=\\'), text(20))
+  fc
+    .tuple(
+      op,
+      key,
+      fc.constantFrom('=', '= ', '=str:', '=int:', '=bool:', '=none:', '=multi-str:', '="str:', "='", '=\\'),
+      text(20),
+    )
     .map(([o, k, eq, v]) => `${o}${k}${eq}${v}`),
-  fc.array(fc.oneof(char, fc.constantFrom(' ', 'A/b=', 'str:', "'", '"', '\\')), { maxLength: 30 }).map((cs) => cs.join('')),
+  fc
+    .array(fc.oneof(char, fc.constantFrom(' ', 'A/b=', 'str:', "'", '"', '\\')), { maxLength: 30 })
+    .map((cs) => cs.join('')),
 );
 
 const OPS: Record<string, Statement['op']> = { '': 'set', 'APPEND:': 'append', 'PREPEND:': 'prepend' };
@@ -57,40 +65,55 @@ it('the statement parser: coded errors, round trips, nothing secret echoed', { t
     fuzzSync('any arguments give statements or a coded error', fc.array(argument, { maxLength: 4 }), (args) => {
       try {
         for (const s of parseStatements(args)) {
-          if (!['set', 'append', 'prepend'].includes(s.op) || !/^argv\[\d+\]$/.test(s.source)) throw new Error(`odd statement ${JSON.stringify(s)}`);
+          if (!['set', 'append', 'prepend'].includes(s.op) || !/^argv\[\d+\]$/.test(s.source))
+            throw new Error(`odd statement ${JSON.stringify(s)}`);
         }
       } catch (error) {
-        if (!isOtopiError(error) || !CODES.includes(error.code)) throw new Error(`not a coded error: ${String(error)}`);
-        if (!/^argv\[\d+\]: /.test(error.message)) throw new Error(`error does not name the argument: ${error.message}`);
+        if (!isOtopiError(error) || !CODES.includes(error.code))
+          throw new Error(`not a coded error: ${String(error)}`, { cause: error });
+        if (!/^argv\[\d+\]: /.test(error.message))
+          throw new Error(`error does not name the argument: ${error.message}`, { cause: error });
       }
     }),
     fuzzSync('a quoted statement comes back the same', statement, (s) => {
       const arg = `${s.op}${s.key}=${quote(formatTypedValue(s.value))}`;
       const [got, ...more] = parseStatements([arg]);
-      if (more.length > 0 || !same(got, s)) throw new Error(`${JSON.stringify(arg)} → ${JSON.stringify([got, ...more])}`);
-    }),
-    fuzzSync('unquoted statements, several in one argument, come back byte for byte', fc.array(statement, { minLength: 1, maxLength: 3 }), (list) => {
-      const texts = list.map((s) => `${s.op}${s.key}=${formatTypedValue(s.value)}`);
-      // Shell syntax, or whitespace that starts another statement, is parsed as such: not this property.
-      if (texts.some((t) => SHELL.test(t) || NEXT_STATEMENT.test(t) || (texts.length > 1 && /\s$/.test(t)))) return;
-      unquoted++;
-      const got = parseStatements([texts.join(' ')]);
-      if (got.length !== list.length || !list.every((s, i) => same(got[i], s))) {
-        throw new Error(`${JSON.stringify(texts.join(' '))} → ${JSON.stringify(got)}`);
-      }
+      if (more.length > 0 || !same(got, s))
+        throw new Error(`${JSON.stringify(arg)} → ${JSON.stringify([got, ...more])}`);
     }),
     fuzzSync(
+      'unquoted statements, several in one argument, come back byte for byte',
+      fc.array(statement, { minLength: 1, maxLength: 3 }),
+      (list) => {
+        const texts = list.map((s) => `${s.op}${s.key}=${formatTypedValue(s.value)}`);
+        // Shell syntax, or whitespace that starts another statement, is parsed as such: not this property.
+        if (texts.some((t) => SHELL.test(t) || NEXT_STATEMENT.test(t) || (texts.length > 1 && /\s$/.test(t)))) return;
+        unquoted++;
+        const got = parseStatements([texts.join(' ')]);
+        if (got.length !== list.length || !list.every((s, i) => same(got[i], s))) {
+          throw new Error(`${JSON.stringify(texts.join(' '))} → ${JSON.stringify(got)}`);
+        }
+      },
+    ),
+    fuzzSync(
       'errors repeat nothing after a =, nor a sensitive value',
-      fc.tuple(key, fc.constantFrom('int:', 'bool:', 'nope:', '', '"str:', 'str:\\'), fc.array(fc.constantFrom('ɮ', 'ʡ', ' ', 'x', '='), { minLength: 1, maxLength: 10 }), fc.boolean()),
+      fc.tuple(
+        key,
+        fc.constantFrom('int:', 'bool:', 'nope:', '', '"str:', 'str:\\'),
+        fc.array(fc.constantFrom('ɮ', 'ʡ', ' ', 'x', '='), { minLength: 1, maxLength: 10 }),
+        fc.boolean(),
+      ),
       ([k, prefix, secretChars, split]) => {
         const secret = `ɮ${secretChars.join('')}`;
-        const args = split ? [`${k}=str:${secret.split(' ')[0]!}`, ...secret.split(' ').slice(1)] : [`${k}=${prefix}${secret}`];
+        const args = split
+          ? [`${k}=str:${secret.split(' ')[0]!}`, ...secret.split(' ').slice(1)]
+          : [`${k}=${prefix}${secret}`];
         try {
           parseStatements(args, 'argv', () => true);
         } catch (error) {
           if (!isOtopiError(error)) throw error;
           const shown = `${error.message} ${error.hint ?? ''}`;
-          if (/[ɮʡ]/.test(shown)) throw new Error(`echoed the secret: ${shown}`);
+          if (/[ɮʡ]/.test(shown)) throw new Error(`echoed the secret: ${shown}`, { cause: error });
         }
       },
     ),

@@ -16,7 +16,19 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { recordFigure } from './support/figures.js';
-import { BOUNDARY, CLI, canaryArgs, filesUnder, runCli, runDir, runMachine, type CliRun } from './support/cli.js';
+import {
+  BOUNDARY,
+  CLI,
+  canaryArgs,
+  filesUnder,
+  runCli,
+  runDir,
+  runMachine,
+  type CliRun,
+  removeRunDirs,
+} from './support/cli.js';
+
+afterAll(removeRunDirs);
 
 const RUN_ID = randomBytes(4).toString('hex');
 /** A canary for one input path: unique to this test run, easy to find. */
@@ -121,7 +133,14 @@ describe('secrets canary through every input path of the CLI', () => {
   it('a hidden question answered by a manager (machine dialog), the run failing later', async () => {
     const dir = runDir();
     const run = await runMachine(
-      canaryArgs(MACHINE, PROMPT, 'CANARY/ask=bool:True', 'CANARY/failAt=str:misc', `DIALOG/answerFile=str:${join(dir, 'answers.conf')}`, `--events=${join(dir, 'events.jsonl')}`),
+      canaryArgs(
+        MACHINE,
+        PROMPT,
+        'CANARY/ask=bool:True',
+        'CANARY/failAt=str:misc',
+        `DIALOG/answerFile=str:${join(dir, 'answers.conf')}`,
+        `--events=${join(dir, 'events.jsonl')}`,
+      ),
       { CANARY_SECRET: [canary('hiddenmachine')], TERMINATION_COMMAND: INSPECT },
       { dir },
     );
@@ -131,10 +150,13 @@ describe('secrets canary through every input path of the CLI', () => {
 
   it('a hidden question answered by a person (human dialog, piped input)', () => {
     const dir = runDir();
-    const run = runCli(canaryArgs(PROMPT, 'CANARY/ask=bool:True', `DIALOG/answerFile=str:${join(dir, 'answers.conf')}`), {
-      dir,
-      input: ['install', canary('hiddenhuman'), ...INSPECT, 'quit', ''].join('\n'),
-    });
+    const run = runCli(
+      canaryArgs(PROMPT, 'CANARY/ask=bool:True', `DIALOG/answerFile=str:${join(dir, 'answers.conf')}`),
+      {
+        dir,
+        input: ['install', canary('hiddenhuman'), ...INSPECT, 'quit', ''].join('\n'),
+      },
+    );
     expect(run.code).toBe(0);
     check('hidden-human', run, { accepted: true });
   });
@@ -142,7 +164,12 @@ describe('secrets canary through every input path of the CLI', () => {
   it('env-set, env-query and env-query-multi at the command prompt, replacing a secret and failing on a bad one', async () => {
     const dir = runDir();
     const run = await runMachine(
-      canaryArgs(MACHINE, PROMPT, `DIALOG/answerFile=str:${join(dir, 'answers.conf')}`, `--events=${join(dir, 'events.jsonl')}`),
+      canaryArgs(
+        MACHINE,
+        PROMPT,
+        `DIALOG/answerFile=str:${join(dir, 'answers.conf')}`,
+        `--events=${join(dir, 'events.jsonl')}`,
+      ),
       {
         CUSTOMIZATION_COMMAND: [
           `env-set -k CANARY/password -v ${canary('envset')}`,
@@ -169,7 +196,13 @@ describe('secrets canary through every input path of the CLI', () => {
   it('QUESTION_HIDDEN answers on the command line', async () => {
     const dir = runDir();
     const run = await runMachine(
-      canaryArgs(MACHINE, PROMPT, 'CANARY/ask=bool:True', `QUESTION_HIDDEN/1/CANARY_SECRET=str:${canary('questionhidden')}`, `DIALOG/answerFile=str:${join(dir, 'answers.conf')}`),
+      canaryArgs(
+        MACHINE,
+        PROMPT,
+        'CANARY/ask=bool:True',
+        `QUESTION_HIDDEN/1/CANARY_SECRET=str:${canary('questionhidden')}`,
+        `DIALOG/answerFile=str:${join(dir, 'answers.conf')}`,
+      ),
       { TERMINATION_COMMAND: INSPECT },
       { dir },
     );
@@ -210,8 +243,24 @@ describe('secrets canary through every input path of the CLI', () => {
   it('a second run refused by the run lock does not show the first one’s statements', async () => {
     const dir = runDir();
     const pidFile = join(dir, 'first.pid');
-    const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', OTOPI_CONFIG: join(dir, 'none.conf'), OTOPI_LOGDIR: dir, OTOPI_STATEDIR: join(dir, 'state') };
-    const first = spawn(process.execPath, [CLI, ...canaryArgs(`CANARY/password=str:${canary('lockholder')}`, 'CANARY/sleepMs=int:8000', `CANARY/pidFile=str:${pidFile}`)], { env, stdio: 'ignore' });
+    const env = {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      OTOPI_CONFIG: join(dir, 'none.conf'),
+      OTOPI_LOGDIR: dir,
+      OTOPI_STATEDIR: join(dir, 'state'),
+    };
+    const first = spawn(
+      process.execPath,
+      [
+        CLI,
+        ...canaryArgs(
+          `CANARY/password=str:${canary('lockholder')}`,
+          'CANARY/sleepMs=int:8000',
+          `CANARY/pidFile=str:${pidFile}`,
+        ),
+      ],
+      { env, stdio: 'ignore' },
+    );
     const exited = new Promise((resolve) => first.on('exit', resolve));
     let second: CliRun;
     try {

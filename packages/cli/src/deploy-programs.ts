@@ -1,12 +1,50 @@
 /**
  * The dialog programs `otopi deploy` runs for plugin groups beyond the base group, by group
  * name. A group without an entry gets only the base program (its settings, then `install`, and
- * the standard termination). A group that talks to the engine during the deploy (host-deploy:
- * unique host id, certificate signing, ...) registers a `DeployProgramFactory` here; it is
- * called once per host when that host's deploy starts.
+ * the standard termination). A group that talks to the engine during the deploy registers a
+ * maker here: it checks what the group needs of the inventory before any host is contacted,
+ * and returns the group's `DeployProgramFactory`, called once per host when that host's
+ * deploy starts.
+ *
+ * - `host-deploy`: the engine's host-deploy program (docs/host-deploy.md): the inventory's
+ *   host-deploy fields, the CA that signs the hosts' certificates (`--ca-dir`), and the vdsm ids
+ *   of the run and of `--vdsm-id-registry`, each id held by one host.
  */
-import type { DeployProgramFactory } from '@otopi/engine';
+import { prepareHostDeploy, type DeployProgramFactory, type InventoryHost } from '@otopi/engine';
 
-export function deployPrograms(): Readonly<Record<string, DeployProgramFactory>> {
-  return {};
+export interface ProgramOptions {
+  /** The hosts about to be deployed. */
+  readonly hosts: readonly InventoryHost[];
+  /** `--ca-dir`: the CA for hosts whose inventory names none. */
+  readonly caDir?: string | undefined;
+  /** `--vdsm-id-registry`: ids registered by earlier runs. */
+  readonly idRegistryFile?: string | undefined;
+  /** Shows a line to the user (where the CA is, ...). */
+  readonly note: (text: string) => void;
+}
+
+type ProgramMaker = (options: ProgramOptions) => Promise<DeployProgramFactory>;
+
+const MAKERS: Readonly<Record<string, ProgramMaker>> = {
+  'host-deploy': async (o) =>
+    (
+      await prepareHostDeploy(o.hosts, {
+        caDir: o.caDir,
+        idRegistryFile: o.idRegistryFile,
+        onNote: (text) => o.note(`host-deploy: ${text}`),
+      })
+    ).factory,
+};
+
+/** The program factories of `groups`, made (and their inventory needs checked) before anything connects. */
+export async function deployPrograms(
+  groups: readonly string[],
+  options: ProgramOptions,
+): Promise<Readonly<Record<string, DeployProgramFactory>>> {
+  const programs: Record<string, DeployProgramFactory> = {};
+  for (const group of groups) {
+    const make = MAKERS[group];
+    if (make !== undefined) programs[group] = await make(options);
+  }
+  return programs;
 }

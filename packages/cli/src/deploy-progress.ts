@@ -49,9 +49,10 @@ export function plainLine(event: DeployEvent): string | undefined {
     case 'log':
       return event.level === 'INFO' ? undefined : `${event.host}: ${event.level} ${event.text}`;
     case 'host-end':
-      return event.result === 'installed'
-        ? `${event.host}: installed in ${formatSeconds(event.durationMs)}`
-        : `${event.host}: ${event.result.toUpperCase()} at ${event.stage}: ${event.cause ?? 'unknown cause'}${event.log === undefined ? '' : ` (log: ${event.log})`}`;
+      if (event.result === 'installed') return `${event.host}: installed in ${formatSeconds(event.durationMs)}`;
+      if (event.result === 'incomplete' || event.result === 'reboot')
+        return `${event.host}: ${event.result === 'reboot' ? 'installed, rebooting' : 'installed, INCOMPLETE'} in ${formatSeconds(event.durationMs)}: ${event.cause ?? ''}`;
+      return `${event.host}: ${event.result.toUpperCase()} at ${event.stage}: ${event.cause ?? 'unknown cause'}${event.log === undefined ? '' : ` (log: ${event.log})`}`;
     case 'run-end':
       return undefined;
   }

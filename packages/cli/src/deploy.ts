@@ -5,13 +5,15 @@
  * host-side command never loads yargs, ssh2 or the engine.
  *
  * Exit codes: 0 every host installed; 1 a host failed or aborted; 2 nothing was deployed
- * (inventory, answer file or bundle problem); 64 usage error; 130 interrupted twice.
+ * (inventory, answer file, bundle or CA problem); 3 none failed, but a host is incomplete
+ * (needs a manual step) or reboots to finish; 64 usage error; 130 interrupted twice.
  */
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  DEFAULT_CA_DIR,
   DEFAULT_PARALLEL,
   deployMany,
   isEngineError,
@@ -28,7 +30,14 @@ import { createProgress, type ProgressMode } from './deploy-progress.js';
 import { deployPrograms } from './deploy-programs.js';
 import { formatSummary } from './deploy-summary.js';
 
-export const DEPLOY_EXIT = { ok: 0, hostFailed: 1, notDeployed: 2, usage: 64, interrupted: 130 } as const;
+export const DEPLOY_EXIT = {
+  ok: 0,
+  hostFailed: 1,
+  notDeployed: 2,
+  unfinished: 3,
+  usage: 64,
+  interrupted: 130,
+} as const;
 
 class UsageError extends Error {}
 
@@ -119,6 +128,14 @@ function parseArguments(argv: readonly string[]) {
       describe: 'seconds without output before a host is given up',
     })
     .option('hard-timeout', { type: 'number', default: 1800, describe: "seconds a host's deploy may take in all" })
+    .option('ca-dir', {
+      type: 'string',
+      describe: `host-deploy: folder of the CA that signs host certificates, created when missing [default: ${DEFAULT_CA_DIR}]`,
+    })
+    .option('vdsm-id-registry', {
+      type: 'string',
+      describe: 'host-deploy: file of vdsm ids already registered (<id> <host> lines); installed hosts are added',
+    })
     .option('progress', {
       type: 'string',
       choices: ['auto', 'tty', 'plain', 'none'],
@@ -143,7 +160,8 @@ function parseArguments(argv: readonly string[]) {
       throw new UsageError(message ?? error.message);
     })
     .epilog(
-      'Exit codes: 0 all hosts installed, 1 a host failed or aborted, 2 nothing deployed (bad input), 64 usage error.',
+      'Exit codes: 0 all hosts installed, 1 a host failed or aborted, 2 nothing deployed (bad input), ' +
+        '3 a host is incomplete or reboots (none failed), 64 usage error.',
     );
 }
 
@@ -206,6 +224,13 @@ export async function deploy(argv: readonly string[]): Promise<number> {
     });
     for (const note of choice.notes) human.write(`note: ${note}\n`);
 
+    const programs = await deployPrograms(groups, {
+      hosts,
+      caDir: args['ca-dir'] === undefined ? undefined : resolve(args['ca-dir']),
+      idRegistryFile: args['vdsm-id-registry'] === undefined ? undefined : resolve(args['vdsm-id-registry']),
+      note: (text) => human.write(`note: ${text}\n`),
+    });
+
     if (args.events !== undefined && !toJson) eventsFd = openSync(args.events, 'w', 0o600);
     const writeEvent = (event: DeployEvent): void => {
       const line = `${JSON.stringify(event)}\n`;
@@ -241,7 +266,7 @@ export async function deploy(argv: readonly string[]): Promise<number> {
         defaults,
         overrides,
         parallel: args.parallel,
-        programs: deployPrograms(),
+        programs,
         logDir: args['log-dir'],
         timeouts: {
           connectMs: args['connect-timeout'] * 1000,
@@ -256,7 +281,11 @@ export async function deploy(argv: readonly string[]): Promise<number> {
       });
       progress.close();
       human.write(`\n${formatSummary(report, { dryRun: args['dry-run'] })}`);
-      return report.ok ? DEPLOY_EXIT.ok : DEPLOY_EXIT.hostFailed;
+      if (report.ok) return DEPLOY_EXIT.ok;
+      const unfinished = report.counts.incomplete + report.counts.reboot;
+      return unfinished > 0 && unfinished === report.hosts.length - report.counts.installed
+        ? DEPLOY_EXIT.unfinished
+        : DEPLOY_EXIT.hostFailed;
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

@@ -4,8 +4,7 @@
  * arguments with `node:util` and loads nothing it does not need; subcommands with heavier
  * front ends are imported only when named.
  */
-import { parseArgs } from 'node:util';
-import { runInstaller, usage } from './run.js';
+import { installerMain } from './installer-main.js';
 
 const HELP = `Usage: otopi [options] [KEY=type:value ...]
 
@@ -30,6 +29,7 @@ Subcommands:
   otopi config-query ...   read a key from a config file (otopi config-query --help)
   otopi env-doc [KEY=...]  print the environment reference of the loaded plugin groups
   otopi deploy ...         deploy to many hosts over SSH from an inventory (otopi deploy --help)
+  otopi ca sign ...        sign a host's certificate request with the engine CA (otopi ca sign --help)
 
 Exit codes: 0 success, 1 error or abort, 2 a plugin group failed to load, 64 usage error.
 `;
@@ -43,54 +43,21 @@ async function main(argv: string[]): Promise<number> {
     const { deploy } = await import('./deploy.js');
     return deploy(argv.slice(1));
   }
+  if (argv[0] === 'ca') {
+    const { ca } = await import('./deploy-ca.js');
+    return ca(argv.slice(1));
+  }
   if (argv[0] === 'env-doc') {
     const { envDoc } = await import('./env-doc.js');
     return envDoc(argv.slice(1));
   }
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        'config-append': { type: 'string', multiple: true },
-        'dump-plan': { type: 'string' },
-        events: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-      },
-    });
-  } catch (error) {
-    return usage(String((error as Error).message));
-  }
-  const { values, positionals } = parsed;
-  if (values.help === true) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (values.version === true) {
-    process.stdout.write(`otopi ${VERSION}\n`);
-    return 0;
-  }
-  return runInstaller({
-    statements: positionals,
-    configAppend: values['config-append'] ?? [],
-    dumpPlan: values['dump-plan'],
-    events: values.events,
-    dryRun: values['dry-run'] === true,
-    logLevel: values['log-level'],
-  });
+  return installerMain(argv, { name: 'otopi', help: HELP, version: VERSION });
 }
 
 declare const __OTOPI_VERSION__: string | undefined;
 const VERSION = typeof __OTOPI_VERSION__ === 'string' ? __OTOPI_VERSION__ : '0.0.0-dev';
 
-// --dump-plan may come without a value; node's parseArgs wants one, so default it here.
-const args = process.argv.slice(2).map((a) => (a === '--dump-plan' ? '--dump-plan=table' : a));
-main(args).then(
+main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },

@@ -245,3 +245,17 @@ describe('MachineDialect: framing survives any content', () => {
     dialog.terminate();
   });
 });
+
+describe('MachineDialect: secrets inside replies', () => {
+  it('registers what secretsIn finds before the reply is logged, and records the answer like a hidden one', async () => {
+    const { env, dialog } = machine(['env-set -k X/pw -v s3cret-value']);
+    const answer = await dialog.queryString({
+      name: 'PROMPT',
+      default: '',
+      secretsIn: (reply) => (reply.startsWith('env-set') ? [reply.split(' -v ')[1]!] : []),
+    });
+    expect(answer).toBe('env-set -k X/pw -v s3cret-value');
+    expect(env.secrets()).toContain('s3cret-value');
+    expect(env.get(DialogEnv.hiddenAnswerKeys)).toEqual(['QUESTION/1/PROMPT']);
+  });
+});

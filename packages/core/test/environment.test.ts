@@ -97,6 +97,19 @@ describe('Environment', () => {
     expect(env.secrets()).toEqual(expect.arrayContaining(['extra-secret', 'next-secret']));
   });
 
+  it('keeps every value a sensitive key held a secret, numbers too (found by test/reliability)', () => {
+    const env = new Environment();
+    const Secret = defineEnv('SECRETS', {
+      password: key.optionalStr({ default: null, sensitive: true, description: 'a secret' }),
+      pin: key.optionalInt({ default: null, sensitive: true, description: 'a secret number' }),
+    });
+    env.declare(keysOf(Secret));
+    env.setExternal('SECRETS/password', 'first-secret', { kind: 'cmdline', where: 'argv[1]' });
+    env.setExternal('SECRETS/password', 'second-secret', { kind: 'dialog', question: 'env-query' });
+    env.set(Secret.pin, 4711);
+    expect(env.secrets()).toEqual(expect.arrayContaining(['first-secret', 'second-secret', '4711']));
+  });
+
   it('refuses a second, different declaration of a key', () => {
     const env = fresh();
     const Twin = defineEnv('DEMO', { name: key.str({ default: 'other', description: 'twin' }) });

@@ -8,10 +8,11 @@
  * of prepare and commit) and the parent kills it there. The other half are timed: a random
  * delay into the run, which also lands inside system calls.
  *
- * OTOPI_KILL_POINTS sets the number of points (default 200).
+ * OTOPI_KILL_POINTS sets the number of points (default 200; 1,000 in the reliability suite's
+ * long mode). Under `npm run reliability` the figure also goes to OTOPI_RELIABILITY_FIGURES.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +29,9 @@ import {
   type ScenarioFile,
 } from './fixtures/transaction/kill-scenario.js';
 
-const POINTS = Number(process.env['OTOPI_KILL_POINTS'] ?? '200');
+// Long mode (docs/reliability.md: OTOPI_LONG=1, or CI=true) sweeps 1,000 points.
+const LONG = process.env['OTOPI_LONG'] === '1' || (process.env['OTOPI_LONG'] === undefined && process.env['CI'] === 'true');
+const POINTS = Number(process.env['OTOPI_KILL_POINTS'] ?? (LONG ? '1000' : '200'));
 const PARALLEL = 2;
 const fixtures = fileURLToPath(new URL('./fixtures/transaction/', import.meta.url));
 let work: string;
@@ -180,12 +183,22 @@ it(`survives SIGKILL at ${POINTS} points of a 50-file commit`, { timeout: 60_000
   await Promise.all(Array.from({ length: PARALLEL }, worker));
 
   const torn = outcomes.reduce((sum, o) => sum + o.torn, 0);
+  const tornPoints = outcomes.filter((o) => o.torn > 0).length;
   const count = (what: Outcome['after']): number => outcomes.filter((o) => o.after === what).length;
+  const consistent = outcomes.length - count('inconsistent');
+  const line =
+    `kill sweep: torn files ${tornPoints}/${outcomes.length} kill points (${torn} of ${outcomes.length * FILE_COUNT} files); ` +
+    `${consistent}/${outcomes.length} consistent after recovery (${count('old')} rolled back, ${count('new')} complete)`;
   console.log(
-    `kill sweep: torn files ${torn}/${POINTS * FILE_COUNT}; after recovery ${count('old')} rolled back, ` +
-      `${count('new')} complete, ${count('inconsistent')} inconsistent; ${exact} kills at fs steps 1..${full.steps}, ` +
-      `${POINTS - exact} timed (commit ${full.ms.toFixed(0)} ms); ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    `${line}; ${exact} kills at fs steps 1..${full.steps}, ${POINTS - exact} timed (commit ${full.ms.toFixed(0)} ms); ` +
+      `${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
+  const figures = process.env['OTOPI_RELIABILITY_FIGURES'];
+  if (figures !== undefined && figures !== '') {
+    const good = outcomes.filter((o) => o.torn === 0 && o.after !== 'inconsistent').length;
+    const figure = { item: 'kill-sweep', part: 'commit', line, ok: good, total: outcomes.length, data: { tornFiles: torn, files: outcomes.length * FILE_COUNT, consistent } };
+    appendFileSync(figures, `${JSON.stringify(figure)}\n`);
+  }
   expect(torn).toBe(0);
   expect(outcomes.filter((o) => o.after === 'inconsistent').map((o) => o.detail)).toEqual([]);
 });

@@ -108,8 +108,10 @@ describe('parseStatements', () => {
     const error = failure(() => parseStatements(['DEMO/x=str:a', 'b']));
     expect(error.code).toBe('ENV_BAD_STATEMENT');
     // The word is likely the rest of a value, maybe a password's: it is not shown.
-    expect(error.message).toBe("argv[1]: a word that is not a KEY=type:value statement follows 'DEMO/x=…'");
-    expect(error.hint).toBe("a value with spaces must stay one argument: quote it, e.g. 'DEMO/x=str:a b'; keys look like GROUP/name");
+    expect(error.message).toBe("argv[1]: not a KEY=type:value statement (after 'DEMO/x=…')");
+    expect(error.hint).toBe(
+      "keys look like GROUP/name, e.g. CORE/logDir=str:/tmp; a value with spaces must stay one argument: quote it, e.g. 'DEMO/x=str:a b'",
+    );
   });
 
   it('refuses keys that are not GROUP/name', () => {
@@ -143,6 +145,13 @@ describe('parseStatements', () => {
     const bad = failure(() => parseStatements(['DEMO/x=bool:maybe']));
     expect(bad.code).toBe('ENV_BAD_VALUE');
     expect(bad.message).toBe("argv[0]: 'maybe' is not a boolean for DEMO/x");
+  });
+
+  it('repeats nothing of a refused value of a sensitive key (found by test/reliability)', () => {
+    const error = failure(() => parseStatements(['DEMO/pin=int:hunter2'], 'argv', (key) => key === 'DEMO/pin'));
+    expect(error.code).toBe('ENV_BAD_VALUE');
+    expect(error.message).toBe('argv[0]: the value (not shown: it may be a secret) is not an integer for DEMO/pin');
+    expect(`${error.message} ${error.hint ?? ''}`).not.toContain('hunter2');
   });
 
   it('uses the label in sources', () => {

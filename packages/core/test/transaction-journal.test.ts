@@ -110,6 +110,22 @@ describe('commit journal', () => {
     expect(tree()).toEqual(before);
   });
 
+  it('keeps earlier appended elements to abort when the journal cannot take a later one', async () => {
+    const t = new Transaction({ journalDir: state });
+    await t.prepare();
+    const first = join(root, 'etc/a.conf');
+    mkdirSync(join(root, 'etc'), { recursive: true });
+    await t.append(new FileTransaction({ path: first, content: 'A' }));
+    // The journal folder turns into a file: the next journal write fails (a full disk, found by test/reliability).
+    rmSync(state, { recursive: true });
+    writeFileSync(state, '');
+    await expect(t.append(new FileTransaction({ path: join(root, 'etc/b.conf'), content: 'B' }))).rejects.toThrow(
+      /Cannot prepare the commit journal for file .*b\.conf/,
+    );
+    await t.abort();
+    expect(readdirSync(join(root, 'etc'))).toEqual([]);
+  });
+
   it('is removed after an abort and after a rolled-back commit', async () => {
     const before = oldTree();
     const t = new Transaction({ journalDir: state, elements: files() });

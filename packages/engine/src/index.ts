@@ -58,6 +58,11 @@ export { hostDeployProgram, hostDeployStatements, engineTime, DEPLOY_PROCEED, CE
 export { hostDeployResult } from './host-deploy/result.js';
 export type { HostDeployResult, HostDeployStatus } from './host-deploy/result.js';
 export type { HostDeployConfig, HostDeployHost, HostDeployEngine, HostDeployCluster, FirewallSetting } from './host-deploy/config.js';
+export { VdsmIdRegistry } from './host-deploy/id-registry.js';
+export { prepareHostDeploy, hostDeploySettings, defaultCaDir, DEFAULT_CA_DIR } from './host-deploy/inventory-program.js';
+export type { HostDeployRun, HostDeployRunOptions } from './host-deploy/inventory-program.js';
+export { HOST_DEPLOY_FIELD_NAMES } from './inventory/host-deploy-fields.js';
+export type { HostDeployFields } from './inventory/host-deploy-fields.js';
 
 export { loadInventory, parseInventory, limitHosts } from './inventory/inventory.js';
 export type { Inventory, InventoryHost, InventoryOptions, HostAuth } from './inventory/inventory.js';
@@ -67,9 +72,10 @@ export type { EnvSetting, SettingsPlan } from './inventory/settings.js';
 export { deployMany, DEFAULT_PARALLEL, DEFAULT_TIMEOUTS } from './orchestrate/deploy-many.js';
 export type { DeployManyOptions, DeployReport } from './orchestrate/deploy-many.js';
 export type { Timeouts } from './orchestrate/deploy-host.js';
+export { HOST_RESULT_KINDS } from './orchestrate/events.js';
 export type { DeployEvent, HostReport, HostResultKind, SentBytes } from './orchestrate/events.js';
 export { baseProgram, composePrograms, answerFromText } from './orchestrate/program.js';
-export type { DeployProgramFactory, DeployProgramContext } from './orchestrate/program.js';
+export type { DeployProgramFactory, DeployProgramContext, GroupProgram, GroupConclusion } from './orchestrate/program.js';
 export { openOverSsh, OpenError } from './orchestrate/open.js';
 export type { SessionOpener, OpenRequest, OpenedHost, HostSession } from './orchestrate/open.js';
 export { DEFAULT_LOG_DIR } from './orchestrate/host-log.js';

@@ -196,6 +196,39 @@ describe('deployMany', () => {
     expect(report.hosts.filter((h) => h.result === 'installed').map((h) => h.host)).toEqual(['ok1', 'ok2']);
   });
 
+  it("runs a group's program: its statements reach the command line, its conclusion refines the result", async () => {
+    const work = mkdtempSync(join(tmpdir(), 'otopi-out-'));
+    const seen: string[][] = [];
+    const report = await run([host('late', [`SAMPLE/outputFile=str:${join(work, 'late.txt')}`]), host('broken')], {
+      programs: {
+        sample: (h, ctx) => {
+          if (h.name === 'broken') throw new Error('no settings for broken');
+          seen.push([...ctx.givenKeys]);
+          return {
+            statements: ['SAMPLE/content=str:from the group program'],
+            conclude: (outcome, result) =>
+              result === 'installed' && outcome?.terminated === true
+                ? { result: 'incomplete', details: ['a manual step is left'], facts: { id: 'late-1' } }
+                : undefined,
+          };
+        },
+      },
+    }).report;
+    expect(seen).toEqual([['SAMPLE/outputFile']]);
+    expect(readFileSync(join(work, 'late.txt'), 'utf8')).toBe('from the group program\n');
+    expect(report.hosts[0]).toMatchObject({
+      result: 'incomplete',
+      cause: 'a manual step is left',
+      details: ['a manual step is left'],
+      facts: { id: 'late-1' },
+    });
+    expect(report.hosts[1]).toMatchObject({ result: 'failed', stage: 'not started', cause: 'no settings for broken' });
+    expect(report).toMatchObject({
+      ok: false,
+      counts: { installed: 0, incomplete: 1, reboot: 0, failed: 1, aborted: 0 },
+    });
+  });
+
   it('aborts a host whose settings the host refuses, instead of installing without them', async () => {
     const report = await run([host('typo', ['SAMPLE/noSuchKey=str:x'])]).report;
     expect(report.hosts[0]).toMatchObject({ result: 'aborted', stage: 'Environment customization' });

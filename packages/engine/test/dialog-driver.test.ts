@@ -80,6 +80,9 @@ describe('driveDialog against our own machine dialect', () => {
     expect(hostLog.join('\n')).not.toContain('driver-canary-secret');
     expect(transcript.join('\n')).not.toContain('driver-canary-secret');
     expect(transcript).toContain('out (hidden)');
+    // Settings' values are not in the transcript: only the host knows which keys are secret.
+    expect(transcript).toContain('out VALUE DLGTEST/items=int:(not shown)');
+    expect(transcript.filter((t) => t.startsWith('out ')).join('\n')).not.toContain(result);
   });
 
   it('refuses a question nobody expects, and the host rolls back and still terminates', async () => {
@@ -244,6 +247,13 @@ describe('DialogParser', () => {
     const events = ['**%QStart: X', '### pick one', '**%QDefault: a', '**%QValidValues: a|b\\|c|d\\\\e', '**%QHidden: TRUE', '***Q:STRING X', '**%QEnd: X'].flatMap((l) => p.push(l));
     expect(events.at(-1)).toEqual({ kind: 'query-string', name: 'X', info: { notes: ['pick one'], default: 'a', validValues: ['a', 'b|c', 'd\\e'], hidden: true } });
     expect(splitValidValues('only')).toEqual(['only']);
+  });
+
+  it('reads text holding U+2028 and U+2029, which a run may print (found by test/reliability)', () => {
+    const p = new DialogParser();
+    expect(p.push('***L:INFO a\u2028b')).toEqual([{ kind: 'log', level: 'INFO', text: 'a\u2028b' }]);
+    expect(p.push('***D:VALUE X=str:c\u2029d')).toEqual([{ kind: 'display-value', name: 'X', type: 'str', value: 'c\u2029d' }]);
+    expect(p.push('***CONFIRM X e\u2028f')).toEqual([{ kind: 'confirm', name: 'X', description: 'e\u2028f' }]);
   });
 
   it('rejects unknown requests and garbage', () => {

@@ -122,7 +122,7 @@ describe('inventory files', () => {
     ],
     ['[host h1]\nadress = x\n', 'INVENTORY_INVALID', 2, 'h1', 'adress', /unknown field.*did you mean 'address'/s],
     ['[host h1]\nfingerprint = MD5:aa:bb\n', 'INVENTORY_INVALID', 2, 'h1', 'fingerprint', /SHA256/],
-    ['[host h1]\nDEMO/count = int:many\n', 'INVENTORY_INVALID', 2, 'h1', 'DEMO/count', /'many' is not an integer/],
+    ['[host h1]\nDEMO/count = int:many\n', 'INVENTORY_INVALID', 2, 'h1', 'DEMO/count', /the value \(not shown: it may be a secret\) is not an integer for DEMO\/count/],
     ['[host h1]\nDEMO/x = nope\n', 'INVENTORY_INVALID', 2, 'h1', 'DEMO/x', /has no type/],
     ['[host h1]\nDEMO/ = str:x\n', 'INVENTORY_INVALID', 2, 'h1', 'DEMO/', /not an environment key/],
     ['[host h1]\ntofu = maybe\n', 'INVENTORY_INVALID', 2, 'h1', 'tofu', /expected true or false/],

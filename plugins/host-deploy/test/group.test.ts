@@ -60,7 +60,7 @@ beforeAll(async () => {
 }, 60_000);
 
 describe('the host-deploy group', () => {
-  it('plans with the base group: the proceed question first at init, ids and kdump before the prompt', () => {
+  it('plans with the base group: the proceed question once the config files are read, ids and kdump before the prompt', () => {
     const names = runtime.plan.handlers.map((h) => h.name);
     const index = (n: string): number => {
       const i = names.indexOf(n);
@@ -69,7 +69,9 @@ describe('the host-deploy group', () => {
     };
     expect(runtime.plan.missing).toEqual([]);
     expect(index('host-deploy.core.misc.boot')).toBeLessThan(index('otopi.core.log.init'));
-    expect(index('host-deploy.core.misc.proceed')).toBeLessThan(index('otopi.core.config.init'));
+    // An answer file (--config-append) answers it, so it comes after the config files.
+    expect(index('host-deploy.core.misc.proceed')).toBeGreaterThan(index('otopi.core.config.init'));
+    expect(index('host-deploy.core.misc.proceed')).toBeLessThan(index('host-deploy.node.detect.detect'));
     expect(index('host-deploy.vdsm.vdsmid.detect')).toBeLessThan(index('otopi.dialog.cli.customization'));
     expect(index('host-deploy.kdump.kdump.detect')).toBeLessThan(index('otopi.dialog.cli.customization'));
     expect(index('host-deploy.core.offline.select')).toBeLessThan(index('otopi.packagers.packager.detection'));

@@ -4,7 +4,7 @@
  * file a run writes can be looked at afterwards. Needs `npm run build`, as test/e2e does.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,13 +23,27 @@ export interface CliRun {
   readonly dir: string;
 }
 
+const made: string[] = [];
+
+/** A new private folder, removed by {@link removeRunDirs}. */
 export function runDir(prefix = 'otopi-reliability-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** Removes the folders {@link runDir} made; each test file calls it after its tests. */
+export function removeRunDirs(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** Statements that load the `canary` group next to the base group. */
 export function canaryArgs(...extra: string[]): string[] {
-  return [`BASE/pluginPath=str:${join(ROOT, 'plugins')}:${CANARY_PLUGINS}`, 'APPEND:BASE/pluginGroups=str:canary', ...extra];
+  return [
+    `BASE/pluginPath=str:${join(ROOT, 'plugins')}:${CANARY_PLUGINS}`,
+    'APPEND:BASE/pluginGroups=str:canary',
+    ...extra,
+  ];
 }
 
 function environment(dir: string): Record<string, string> {

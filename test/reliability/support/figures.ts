@@ -11,7 +11,8 @@ import { appendFileSync } from 'node:fs';
  * Long mode: the sweeps run at full size (10^5 fuzz cases per property, 1,000 kill points).
  * On with `OTOPI_LONG=1`, and by default when `CI=true`; `OTOPI_LONG=0` turns it off.
  */
-export const LONG = process.env['OTOPI_LONG'] === '1' || (process.env['OTOPI_LONG'] === undefined && process.env['CI'] === 'true');
+export const LONG =
+  process.env['OTOPI_LONG'] === '1' || (process.env['OTOPI_LONG'] === undefined && process.env['CI'] === 'true');
 
 /** Cases per fuzz property: `OTOPI_FUZZ_RUNS`, else 100,000 in long mode and 2,000 otherwise. */
 export const FUZZ_RUNS = Number(process.env['OTOPI_FUZZ_RUNS'] ?? (LONG ? 100_000 : 2_000));

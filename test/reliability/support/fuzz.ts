@@ -26,7 +26,12 @@ function problemOf(error: unknown): string {
 }
 
 /** Runs `check` on `runs` generated values; a throw counts as a failure. */
-export function fuzzSync<T>(name: string, arb: fc.Arbitrary<T>, check: (value: T) => void, runs = FUZZ_RUNS): PropertyResult {
+export function fuzzSync<T>(
+  name: string,
+  arb: fc.Arbitrary<T>,
+  check: (value: T) => void,
+  runs = FUZZ_RUNS,
+): PropertyResult {
   let cases = 0;
   let failures = 0;
   const examples: string[] = [];
@@ -76,7 +81,9 @@ export async function fuzzAsync<T>(
 export function reportFuzz(parser: string, results: readonly PropertyResult[]): string[] {
   const cases = results.reduce((sum, r) => sum + r.cases, 0);
   const failures = results.reduce((sum, r) => sum + r.failures, 0);
-  const perProperty = results.every((r) => r.cases === results[0]?.cases) ? `${results.length} properties × ${results[0]?.cases ?? 0} cases` : `${cases} cases`;
+  const perProperty = results.every((r) => r.cases === results[0]?.cases)
+    ? `${results.length} properties × ${results[0]?.cases ?? 0} cases`
+    : `${cases} cases`;
   recordFigure({
     item: 'fuzz',
     part: parser,
@@ -90,8 +97,40 @@ export function reportFuzz(parser: string, results: readonly PropertyResult[]): 
 
 /** Characters that break parsers: line breaks of every kind, quotes, separators, odd spaces, surrogates. */
 const NASTY = [
-  ':', '=', ' ', '\t', '\n', '\r', '\r\n', '\v', '\f', '\u0000', '\u001c', '\u0085', '\u00a0', '\u2028', '\u2029',
-  '\u3000', '\uFEFF', '\\', "'", '"', '#', ';', '[', ']', '|', '/', '-', '+', '*', '%', 'é', '😀', '\ud800', '\udfff',
+  ':',
+  '=',
+  ' ',
+  '\t',
+  '\n',
+  '\r',
+  '\r\n',
+  '\v',
+  '\f',
+  '\u0000',
+  '\u001c',
+  '\u0085',
+  '\u00a0',
+  '\u2028',
+  '\u2029',
+  '\u3000',
+  '\uFEFF',
+  '\\',
+  "'",
+  '"',
+  '#',
+  ';',
+  '[',
+  ']',
+  '|',
+  '/',
+  '-',
+  '+',
+  '*',
+  '%',
+  'é',
+  '😀',
+  '\ud800',
+  '\udfff',
 ];
 
 /** One character: mostly printable ASCII, often a troublemaker, sometimes any UTF-16 unit. */

@@ -71,7 +71,7 @@ function forKey(context: CodecContext): string {
 
 /** How an error shows (part of) the text: quoted, or not at all for a sensitive key. */
 function quoted(text: string, context: CodecContext): string {
-  return context.sensitive === true ? 'the value (not shown: the key is sensitive)' : `'${text}'`;
+  return context.sensitive === true ? 'the value (not shown: it may be a secret)' : `'${text}'`;
 }
 
 /** Python `str.splitlines()` restricted to `\r\n`, `\n`, `\r`: a final line break adds no item. */
@@ -102,7 +102,7 @@ export function parseTypedValue(text: string, context: CodecContext = {}): { typ
   if (!isTypeTag(tag)) {
     const lower = tag.toLowerCase();
     const guess = isTypeTag(lower) ? ` (did you mean '${lower}'?)` : '';
-    const shown = context.sensitive === true && !isTypeTag(lower) ? 'unknown type (not shown: the key is sensitive)' : `unknown type '${tag}'`;
+    const shown = context.sensitive === true && !isTypeTag(lower) ? 'unknown type (not shown: it may be a secret)' : `unknown type '${tag}'`;
     throw new OtopiError('ENV_UNKNOWN_TYPE', `${shown}${forKey(context)}${guess}`, {
       ...place(context),
       hint: `valid types are ${TYPE_TAGS.join(', ')}`,

@@ -137,7 +137,7 @@ function splitArgument({ text, literal }: Decoded): string[] {
 
 function notAStatementHint(word: string, previous: StatementText | undefined): string {
   if (previous !== undefined) {
-    return `a value with spaces must stay one argument: quote it, e.g. '${previous.key}=str:a b'; keys look like GROUP/name`;
+    return `keys look like GROUP/name, e.g. CORE/logDir=str:/tmp; a value with spaces must stay one argument: quote it, e.g. '${previous.key}=str:a b'`;
   }
   const eq = word.indexOf('=');
   if (eq > 0) {
@@ -168,7 +168,7 @@ export function splitStatements(args: readonly string[], label = 'argv'): Statem
     if (first !== undefined && !startsStatement(first, 0)) {
       const what =
         previous !== undefined
-          ? `a word that is not a KEY=type:value statement follows ${shown(`${previous.key}=`)}`
+          ? `not a KEY=type:value statement (after ${shown(`${previous.key}=`)})`
           : `${shown(first)} is not a KEY=type:value statement`;
       throw badStatement(what, source, notAStatementHint(first, previous));
     }

@@ -3,10 +3,14 @@
  * handing records at INFO and above to the console sink (the dialog).
  *
  * The file is written synchronously so a killed run still leaves every line it logged.
+ * A log file that cannot be opened or written (a full disk) is a coded error at open; a
+ * write that fails later stops the file, not the run: the log goes on in memory, and the
+ * console is told once.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
+import { OtopiError, errorMessage } from '../errors.js';
 import type { Redactor } from './redact.js';
 
 export type { Logger } from 'pino';
@@ -79,12 +83,27 @@ export class RunLog {
     this.consoleSink = sink;
   }
 
-  /** Opens (appends to) the log file with mode 0600 and flushes what was logged so far. */
+  /**
+   * Opens (appends to) the log file with mode 0600 and flushes what was logged so far.
+   *
+   * @throws OtopiError `FILE_WRITE` naming the file when it cannot be created or written.
+   */
   open(path: string): void {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    this.fd = openSync(path, 'a', 0o600);
+    let fd: number | undefined;
+    try {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      fd = openSync(path, 'a', 0o600);
+      for (const line of this.pending) writeSync(fd, line);
+    } catch (error) {
+      if (fd !== undefined) closeSync(fd);
+      throw new OtopiError('FILE_WRITE', `Cannot write the log file ${path}: ${errorMessage(error)}`, {
+        file: path,
+        cause: error,
+        hint: 'Free some space there, or choose another folder with CORE/logDir.',
+      });
+    }
+    this.fd = fd;
     this.path_ = path;
-    for (const line of this.pending) writeSync(this.fd, line);
     this.pending = [];
   }
 
@@ -106,6 +125,27 @@ export class RunLog {
     this.closed = true;
   }
 
+  /** Writes a line to the file; on failure gives the file up (the run goes on), saying so once. */
+  private writeFile(line: string): void {
+    const fd = this.fd;
+    if (fd === undefined) return;
+    try {
+      writeSync(fd, line);
+    } catch (error) {
+      this.fd = undefined;
+      this.closed = true;
+      try {
+        closeSync(fd);
+      } catch {
+        // already unusable
+      }
+      this.consoleSink?.({
+        level: 'WARNING',
+        message: `The log file ${this.path_ ?? ''} can no longer be written (${errorMessage(error)}); the rest of the log is kept in memory only`,
+      });
+    }
+  }
+
   private writeRecord(json: string): void {
     let record: Record<string, unknown>;
     try {
@@ -119,7 +159,7 @@ export class RunLog {
       LEVEL_NAMES[level] ?? 'INFO'
     } ${text.replace(/\n/g, '\n    ')}\n`;
     this.memory.push(line);
-    if (this.fd !== undefined) writeSync(this.fd, line);
+    if (this.fd !== undefined) this.writeFile(line);
     else if (!this.closed) this.pending.push(line);
     if (level >= 30 && this.consoleSink !== undefined && record['console'] !== false) {
       const msg = this.options.redactor.redact(String(record['msg'] ?? ''));

@@ -50,7 +50,9 @@ function logPlugin(runtime: Runtime): Plugin {
           try {
             runtime.runLog.open(file);
           } catch (error) {
-            runtime.log.warn({ console: true }, `Cannot open log file '${file}': ${String(error)}`);
+            // The run goes on: the log stays in memory (the `log` command still has it).
+            const why = error instanceof Error ? error.message : String(error);
+            runtime.log.warn({ console: true }, `${why.startsWith('Cannot') ? why : `Cannot open log file '${file}': ${why}`}; the log is kept in memory only`);
             return;
           }
           // A re-executed run keeps appending to the same file.

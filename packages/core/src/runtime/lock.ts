@@ -5,7 +5,7 @@
  * killed mid-commit are rolled back before anything else happens.
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync, fsyncSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { OtopiError, errorMessage } from '../errors.js';
 import { definePlugin, type Plugin } from '../plugin/define.js';
 import { Priority } from '../sequence/stages.js';
@@ -72,7 +72,8 @@ export class RunLock {
         throw new OtopiError(
           'INTERNAL',
           `another run holds the lock ${this.path}: pid ${holder.pid} (${holder.command}) since ${holder.since}`,
-          { file: this.path, hint: 'Wait for it to finish. If that process is gone, the lock is removed automatically.' },
+          // No `file`: the message names the lock already, and a location prefix would repeat it.
+          { hint: 'Wait for it to finish. If that process is gone, the lock is removed automatically.' },
         );
       }
       tookOverStale = holder;
@@ -90,11 +91,13 @@ export class RunLock {
 }
 
 /**
- * The holder's command line as another run will show it: statement values are left out
- * (`KEY=…`), since that run cannot know which of them are secrets.
+ * The holder's command line as another run will show it: the program's file name, then the
+ * arguments with statement values left out (`KEY=…`), since that run cannot know which of
+ * them are secrets.
  */
 function commandOf(argv: readonly string[]): string {
   return argv
+    .map((arg, i) => (i === 0 ? basename(arg) : arg))
     .map((arg) => arg.replace(/((?:^|\s)(?:APPEND:|PREPEND:)?[A-Za-z_][A-Za-z0-9_]*\/[^\s=]*=)[\s\S]*/, '$1…'))
     .join(' ')
     .slice(0, 200);

@@ -91,14 +91,21 @@ export class Transaction {
     if (this.state_ !== 'prepared') throw this.stateError(`append ${element.description}`);
     await this.exclusive(async () => {
       if (this.state_ !== 'prepared') throw this.stateError(`append ${element.description}`);
+      let journaled = false;
       try {
         if (await this.collectIntent(element)) await this.writeIntents();
+        journaled = true;
         this.touched.push(element);
         await element.prepare();
       } catch (cause) {
-        this.touched.splice(this.touched.indexOf(element), 1);
+        // Only this element is given up: the ones prepared before stay touched, so an abort
+        // still cleans them up (indexOf is -1 when the journal failed before the push).
+        const at = this.touched.indexOf(element);
+        if (at >= 0) this.touched.splice(at, 1);
+        this.intents.delete(element);
         await this.abortEach([element]);
-        throw wrap('TRANSACTION_PREPARE', `Cannot prepare ${element.description}`, cause);
+        const what = journaled ? element.description : `the commit journal for ${element.description}`;
+        throw wrap('TRANSACTION_PREPARE', `Cannot prepare ${what}`, cause);
       }
       this.list.push(element);
     });

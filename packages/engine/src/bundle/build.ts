@@ -1,7 +1,8 @@
 /**
  * Builds the host bundle from the build output (`npm run build`): the CLI in `bin/`, the
  * core as `node_modules/@otopi/core` (so the CLI and every plugin import one instance), the
- * plugin groups in `plugins/`, and the sh launcher `bin/otopi`. Writes the folder and a
+ * plugin groups in `plugins/`, and the sh launcher `bin/otopi` (and `bin/ovirt-host-deploy` when
+ * the host-deploy group is inside). Writes the folder and a
  * deterministic `.tar.gz`: unchanged inputs give the same bytes and the same hash.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -85,6 +86,20 @@ export function collectBundleFiles(options: BuildBundleOptions): { files: FileMa
     data: json({ name: '@otopi/core', version, private: true, type: 'module', exports: { '.': './index.js' } }),
     mode: 0o644,
   });
+
+  // A bundle with the host-deploy group can also be run by hand as ovirt-host-deploy: the same
+  // launcher, running the CLI entry that adds the group (and its own help).
+  if (groups.includes('host-deploy')) {
+    need(join(cli, 'ovirt-host-deploy.js'), 'the ovirt-host-deploy build');
+    const entry = '"$otopi_bin/otopi.js"';
+    if (!template.includes(entry)) throw new EngineError('BUNDLE_INPUT_MISSING', `${launcher} does not run ${entry}`);
+    files.set('bin/ovirt-host-deploy', {
+      data: Buffer.from(
+        template.replace('@NODE_CHECK@', NODE_CHECK_SH).replace(entry, '"$otopi_bin/ovirt-host-deploy.js"'),
+      ),
+      mode: 0o755,
+    });
+  }
 
   for (const group of groups) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(group))

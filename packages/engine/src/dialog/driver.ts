@@ -120,17 +120,26 @@ export async function driveDialog(channel: DialogChannel, program: DialogProgram
   let lastStage: string | undefined;
   let hostLogLines: number | undefined;
 
-  const send = (line: string, hidden = false): void => {
-    program.transcript?.('out', hidden ? '(hidden)' : line);
+  /** Sends a line; the transcript gets `shown` (a hidden answer's placeholder) instead. */
+  const send = (line: string, shown: string = line): void => {
+    program.transcript?.('out', shown);
     channel.send(line);
   };
-  const sendValue = (name: string, value: WireValue, multi: { boundary: string } | undefined, hidden = false): void => {
+  /**
+   * A value: a hidden answer is `(hidden)` in the transcript; a setting's value is not shown
+   * either, since only the host knows which of its keys are secret (a sensitive key named
+   * nothing like a password).
+   */
+  const sendValue = (name: string, value: WireValue, multi: { boundary: string } | undefined, how: 'plain' | 'hidden' | 'setting'): void => {
+    const mask = how === 'hidden' ? '(hidden)' : '(not shown)';
     if (multi !== undefined) {
       const lines = Array.isArray(value) ? value : value === null ? [] : String(value).split('\n');
-      for (const line of lines) send(line, hidden);
+      for (const line of lines) send(line, how === 'plain' ? line : mask);
       send(multi.boundary);
     } else {
-      send(`VALUE ${name}=${encodeValue(value)}`, hidden);
+      const line = `VALUE ${name}=${encodeValue(value)}`;
+      const type = line.slice(`VALUE ${name}=`.length).split(':')[0]!;
+      send(line, how === 'plain' ? line : how === 'hidden' ? mask : `VALUE ${name}=${type}:${mask}`);
     }
   };
   /** Turns a step into the command to send (and remembers what its reply will need). */
@@ -211,7 +220,7 @@ export async function driveDialog(channel: DialogChannel, program: DialogProgram
           return;
         }
         const text = typeof answer === 'string' ? answer : typeof answer === 'boolean' ? (answer ? 'yes' : 'no') : String(answer);
-        send(text, event.info.hidden === true);
+        send(text, event.info.hidden === true ? '(hidden)' : text);
         return;
       }
       case 'query-value':
@@ -220,13 +229,13 @@ export async function driveDialog(channel: DialogChannel, program: DialogProgram
         if (pendingValues.has(event.name)) {
           const value = pendingValues.get(event.name)!;
           pendingValues.delete(event.name);
-          return sendValue(event.name, value, multi);
+          return sendValue(event.name, value, multi, 'setting');
         }
         const answer = program.answers?.[event.name] ?? program.answer?.(event, ctx);
         if (answer === undefined) {
           return refuse(event, event.kind === 'query-multi-string' ? event.abortBoundary : `ABORT ${event.name}`);
         }
-        return sendValue(event.name, answer as WireValue, multi, event.info.hidden === true);
+        return sendValue(event.name, answer as WireValue, multi, event.info.hidden === true ? 'hidden' : 'plain');
       }
       case 'confirm': {
         const answer = program.answers?.[event.name] ?? program.answer?.(event, ctx);

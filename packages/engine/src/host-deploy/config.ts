@@ -92,6 +92,12 @@ export interface HostDeployConfig {
    * host that already has it, which fails the deploy (the host rolls back), or undefined.
    */
   readonly checkUniqueId?: (id: string) => string | undefined | Promise<string | undefined>;
+  /**
+   * Keys something else sets (`otopi deploy` sends the inventory's and the command line's
+   * `KEY=type:value` settings first): the program leaves them alone, sending `noop` in place
+   * of its own value, so what the user gave wins. Default none.
+   */
+  readonly given?: ReadonlySet<string>;
   /** Asks the host's log file name and sends the correlation id first. Default true; false when composed after a base program that does it. */
   readonly prolog?: boolean;
   /** Receives the host's log records and the program's own notes (the engine's audit log). */

@@ -135,13 +135,25 @@ export function hostDeployStatements(config: Pick<HostDeployConfig, 'offlinePack
   ];
 }
 
+/** Replaces the steps that set a key in `given` by `noop` (decided steps included). */
+function leaveGiven(list: readonly Step[], given: ReadonlySet<string> | undefined): Step[] {
+  if (given === undefined || given.size === 0) return [...list];
+  const leave = (step: Step | undefined): Step | undefined => {
+    if (step === undefined) return undefined;
+    if (step.kind === 'set' && given.has(step.key)) return steps.noop();
+    if (step.kind === 'dynamic') return steps.dynamic((ctx) => leave(step.next(ctx)));
+    return step;
+  };
+  return list.map((step) => leave(step)!);
+}
+
 /** The host-deploy dialog program for one host; pass it to `driveDialog`. */
 export function hostDeployProgram(config: HostDeployConfig): DialogProgram {
   const state: { id: string | null } = { id: null };
   let chain: readonly string[] | undefined;
   const answers: Record<string, Answer> = { [DEPLOY_PROCEED]: true };
   return {
-    customization: customization(config, state),
+    customization: leaveGiven(customization(config, state), config.given),
     termination: [
       steps.get('ODEPLOY/installIncomplete'),
       steps.get('SYSTEM/reboot', (v) => {

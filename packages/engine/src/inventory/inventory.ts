@@ -21,9 +21,11 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isOtopiError, parseIni, parseTypedValue, type IniEntry } from '@otopi/core';
+import type { z } from 'zod';
 import { EngineError } from '../errors.js';
 import type { HostKeyPolicy } from '../ssh/host-key-policy.js';
 import { readAuth, type HostAuth } from './credentials.js';
+import { HOST_DEPLOY_FIELDS, HOST_DEPLOY_FIELD_NAMES, type HostDeployFields } from './host-deploy-fields.js';
 import { problem, type At, type Place } from './problem.js';
 import {
   ENV_KEY_RE,
@@ -52,6 +54,10 @@ export interface InventoryHost {
   readonly answers: Readonly<Record<string, string>>;
   /** Per-host time limits in ms; unset ones take the run's. */
   readonly timeouts: { readonly connectMs?: number; readonly inactivityMs?: number; readonly hardMs?: number };
+  /** The host-deploy group's fields (engine, CA, firewall, bridge…), as given; used with `--group host-deploy`. */
+  readonly hostDeploy?: HostDeployFields;
+  /** The line of each field the host's value came from (its section's, or `[defaults]`'), for messages. */
+  readonly fieldLines?: Readonly<Record<string, number>>;
   /** The file and line of the host's section. */
   readonly source: { readonly file: string; readonly line: number };
 }
@@ -71,6 +77,7 @@ export interface InventoryOptions {
 }
 
 const DEFAULTS_SECTION = 'defaults';
+const ALL_FIELD_NAMES: readonly string[] = [...HOST_FIELD_NAMES, ...HOST_DEPLOY_FIELD_NAMES];
 const HOST_SECTION_RE = /^host\s+(\S+)$/;
 const ANSWER_PREFIX = 'answer.';
 
@@ -180,22 +187,23 @@ function readHost(
         }
         let parsed;
         try {
-          parsed = parseTypedValue(entry.value, { key: entry.key });
+          // The host, not the engine, knows which keys are secret: a refused value is never repeated.
+          parsed = parseTypedValue(entry.value, { key: entry.key, sensitive: true });
         } catch (error) {
           if (!isOtopiError(error)) throw error;
           throw problem('INVENTORY_INVALID', place, error.message, error.hint);
         }
         environment.push({ op: 'set', key: entry.key, value: parsed.value, source: `${file}:${entry.line}` });
-      } else if ((HOST_FIELD_NAMES as string[]).includes(entry.key)) {
+      } else if ((ALL_FIELD_NAMES as string[]).includes(entry.key)) {
         fields.set(entry.key, { value: entry.value, line: entry.line });
       } else {
-        const guess = closest(entry.key.toLowerCase().replace(/-/g, '_'), HOST_FIELD_NAMES);
+        const guess = closest(entry.key.toLowerCase().replace(/-/g, '_'), ALL_FIELD_NAMES);
         throw problem(
           'INVENTORY_INVALID',
           place,
           `unknown field${fromDefaults ? ' (in [defaults])' : ''}`,
           guess === undefined
-            ? `fields are ${HOST_FIELD_NAMES.join(', ')}; environment keys hold a '/', answers start with 'answer.'`
+            ? `fields are ${HOST_FIELD_NAMES.join(', ')} (host-deploy: ${HOST_DEPLOY_FIELD_NAMES.join(', ')}); environment keys hold a '/', answers start with 'answer.'`
             : `did you mean '${guess}'?`,
         );
       }
@@ -203,17 +211,19 @@ function readHost(
   }
 
   const raw = Object.fromEntries([...fields].map(([k, v]) => [k, v.value]));
-  const parsed = HOST_FIELDS.safeParse(raw);
-  if (!parsed.success) {
+  const parse = <T>(schema: z.ZodType<T>, names: readonly string[]): T => {
+    const parsed = schema.safeParse(Object.fromEntries(Object.entries(raw).filter(([k]) => names.includes(k))));
+    if (parsed.success) return parsed.data;
     const issue = parsed.error.issues[0]!;
     const field = String(issue.path[0] ?? '');
     throw problem(
       'INVENTORY_INVALID',
       { file, line: fields.get(field)?.line ?? section.line, host, field },
-      `${issue.message} (got '${raw[field] ?? ''}')`,
+      issue.message.includes('(got ') ? issue.message : `${issue.message} (got '${raw[field] ?? ''}')`,
     );
-  }
-  const f = parsed.data;
+  };
+  const f = parse(HOST_FIELDS, HOST_FIELD_NAMES);
+  const hostDeploy = parse(HOST_DEPLOY_FIELDS, HOST_DEPLOY_FIELD_NAMES);
   const at = (field: HostFieldName): Place => ({ file, line: fields.get(field)?.line ?? section.line, host, field });
 
   return {
@@ -235,6 +245,8 @@ function readHost(
       ...(f.inactivity_timeout === undefined ? {} : { inactivityMs: f.inactivity_timeout * 1000 }),
       ...(f.hard_timeout === undefined ? {} : { hardMs: f.hard_timeout * 1000 }),
     },
+    hostDeploy,
+    fieldLines: Object.fromEntries([...fields].map(([k, v]) => [k, v.line])),
     source: { file, line: section.line },
   };
 }

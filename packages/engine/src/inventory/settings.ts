@@ -38,7 +38,8 @@ const EARLY_KEY_RE = /^(?:BASE|DIALOG)\//;
  */
 export function parseSettings(args: readonly string[], label = 'argument'): EnvSetting[] {
   try {
-    return parseStatements(args, label).map((s) => ({ op: s.op, key: s.key, value: s.value, source: s.source }));
+    // The host, not the engine, knows which keys are secret: a refused value is never repeated.
+    return parseStatements(args, label, () => true).map((s) => ({ op: s.op, key: s.key, value: s.value, source: s.source }));
   } catch (error) {
     if (!isOtopiError(error)) throw error;
     throw new EngineError('USAGE', error.message, {
@@ -57,7 +58,7 @@ export function parseSettings(args: readonly string[], label = 'argument'): EnvS
  */
 export function readAnswerFile(file: string): EnvSetting[] {
   try {
-    return readConfigFiles([file]).entries.map((e) => ({
+    return readConfigFiles([file], { isSensitive: () => true }).entries.map((e) => ({
       op: 'set' as const,
       key: e.key,
       value: e.value,

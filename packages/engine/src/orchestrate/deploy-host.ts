@@ -16,7 +16,7 @@ import type { DeployEventInput, HostReport, HostResultKind, SentBytes } from './
 import { HostLog } from './host-log.js';
 import { buildReport, describe, type Finish } from './report.js';
 import { OpenError, type OpenedHost, type SessionOpener } from './open.js';
-import { baseProgram, composePrograms, type DeployProgramFactory } from './program.js';
+import { baseProgram, composePrograms, type DeployProgramFactory, type GroupProgram } from './program.js';
 
 export interface Timeouts {
   readonly connectMs: number;
@@ -42,6 +42,32 @@ export interface HostRunContext {
   readonly emit: (event: DeployEventInput) => void;
   /** Cancels the run: a running host's connection is closed (it rolls back), the rest never start. */
   readonly signal: AbortSignal;
+}
+
+/**
+ * Applies the groups' conclusions: their details and facts join the report, and a host that
+ * installed becomes `incomplete` or `reboot` when a group says so (incomplete wins).
+ */
+function conclude(programs: readonly GroupProgram[], outcome: DialogOutcome | undefined, r: Finish): Finish {
+  let result = r.result;
+  const details: string[] = [];
+  const facts: Record<string, string> = {};
+  for (const program of programs) {
+    let c;
+    try {
+      c = program.conclude?.(outcome, r.result);
+    } catch (error) {
+      details.push(`a group's program failed to conclude: ${describe(error)}`);
+    }
+    if (c === undefined) continue;
+    details.push(...(c.details ?? []));
+    Object.assign(facts, c.facts);
+    if (r.result === 'installed' && c.result !== undefined && result !== 'incomplete') result = c.result;
+  }
+  // A failed host's own reasons come first: the report's cause is the first detail.
+  const merged =
+    result === r.result && r.result !== 'installed' ? [...r.details, ...details] : [...details, ...r.details];
+  return { ...r, result, details: merged, facts };
 }
 
 /** How long a host may take to exit after the dialog ended (or was given up) before it is killed. */
@@ -102,22 +128,42 @@ async function deployWithLog(
   let opened: OpenedHost | undefined;
   const hostErrors: string[] = [];
 
-  const finish = (r: Finish): HostReport =>
-    buildReport(
+  let groupPrograms: GroupProgram[] = [];
+  let outcome: DialogOutcome | undefined;
+  const finish = (r: Finish): HostReport => {
+    const concluded = conclude(groupPrograms, outcome, r);
+    return buildReport(
       { host, address, started, log, emit: ctx.emit },
       {
-        ...r,
+        ...concluded,
         lastHandler: r.result === 'installed' ? lastHandler : (failedHandler ?? lastHandler),
         hostKey,
         hostLogFile,
       },
     );
+  };
 
   const plan = planSettings([...ctx.defaults, ...host.environment, ...ctx.overrides]);
+  try {
+    const programContext = {
+      groups: ctx.groups,
+      dryRun: ctx.dryRun,
+      log: (text: string) => log.note(text),
+      givenKeys: new Set(plan.values.map((v) => v.key)),
+    };
+    for (const group of ctx.groups) {
+      const factory = ctx.programs[group];
+      if (factory !== undefined) groupPrograms.push(await factory(host, programContext));
+    }
+  } catch (error) {
+    groupPrograms = [];
+    return finish({ result: 'failed', stage: 'not started', details: [describe(error)] });
+  }
   const statements = [
     ...(ctx.groups.length === 0 ? [] : [`APPEND:BASE/pluginGroups=str:${ctx.groups.join(':')}`]),
     ...(ctx.dryRun ? ['CORE/dryRun=bool:True'] : []),
     ...plan.statements,
+    ...groupPrograms.flatMap((p) => p.statements ?? []),
   ];
   log.note(
     `deploy to ${host.user}@${address} (${host.name}); bundle ${ctx.bundle.sha256}; groups otopi${ctx.groups.map((g) => `, ${g}`).join('')}${ctx.dryRun ? '; dry run' : ''}`,
@@ -178,15 +224,8 @@ async function deployWithLog(
     }
     stage = 'Installer start';
 
-    let outcome: DialogOutcome | undefined;
     const findings: string[] = [];
     try {
-      const programContext = { groups: ctx.groups, dryRun: ctx.dryRun, log: (text: string) => log.note(text) };
-      const groupPrograms: DialogProgram[] = [];
-      for (const group of ctx.groups) {
-        const factory = ctx.programs[group];
-        if (factory !== undefined) groupPrograms.push(await factory(host, programContext));
-      }
       const instruments: DialogProgram = {
         transcript: (direction, line) => log.transcript(direction, line),
         onLog: (level, text) => {

@@ -53,7 +53,7 @@ export interface DeployManyOptions {
 }
 
 export interface DeployReport {
-  /** Whether every host installed. */
+  /** Whether every host installed (`incomplete` and `reboot` hosts are not, yet). */
   readonly ok: boolean;
   /** One report per host, in inventory order. */
   readonly hosts: readonly HostReport[];
@@ -157,7 +157,7 @@ export async function deployMany(options: DeployManyOptions): Promise<DeployRepo
   };
   await Promise.all(Array.from({ length: Math.min(parallel, options.hosts.length) }, worker));
 
-  const counts: Record<HostResultKind, number> = { installed: 0, failed: 0, aborted: 0 };
+  const counts: Record<HostResultKind, number> = { installed: 0, incomplete: 0, reboot: 0, failed: 0, aborted: 0 };
   for (const r of reports) counts[r.result]++;
   const ok = options.hosts.length > 0 && counts.installed === options.hosts.length;
   const durationMs = Math.round(performance.now() - started);

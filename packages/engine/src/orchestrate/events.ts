@@ -5,8 +5,16 @@
  */
 import type { ArtifactKind } from '../deploy/bootstrap.js';
 
-/** How a host's deploy ended. `aborted`: the host rolled back on request (an `abort`, a cancelled run). */
-export type HostResultKind = 'installed' | 'failed' | 'aborted';
+/**
+ * How a host's deploy ended. `incomplete`: it installed but needs a manual step (a group's
+ * program says so, e.g. host-deploy's certificate enrollment in request mode); `reboot`: it
+ * installed and reboots to finish; `aborted`: the host rolled back on request (an `abort`, a
+ * cancelled run).
+ */
+export type HostResultKind = 'installed' | 'incomplete' | 'reboot' | 'failed' | 'aborted';
+
+/** Every result, in the order summaries list them. */
+export const HOST_RESULT_KINDS: readonly HostResultKind[] = ['installed', 'incomplete', 'reboot', 'failed', 'aborted'];
 
 /** Bytes written to a host: the exec command, artifacts, dialog replies, and their sum. */
 export interface SentBytes {
@@ -43,6 +51,8 @@ export interface HostReport {
   readonly log?: string;
   /** The host's log file on the host (`CORE/logFileName`), when it said. */
   readonly hostLogFile?: string;
+  /** What the groups' programs learnt about the host (host-deploy: `vdsmId`). */
+  readonly facts?: Readonly<Record<string, string>>;
 }
 
 interface At {

@@ -5,9 +5,10 @@
  * a command the host refuses during customization makes the next prompt send `abort`.
  */
 import { parseTypedValue, type EnvValue } from '@otopi/core';
-import { steps, type Answer, type DialogProgram, type Step } from '../dialog/driver.js';
+import { steps, type Answer, type DialogOutcome, type DialogProgram, type Step } from '../dialog/driver.js';
 import type { DialogEvent } from '../dialog/parser.js';
 import type { InventoryHost } from '../inventory/inventory.js';
+import type { HostResultKind } from './events.js';
 
 /** What a group's program factory learns about the run. */
 export interface DeployProgramContext {
@@ -16,17 +17,49 @@ export interface DeployProgramContext {
   readonly dryRun: boolean;
   /** Adds a line to the host's engine-side log (redacted like everything there). */
   log(text: string): void;
+  /**
+   * Keys the base program sets for this host (answer file, inventory, command line). A group's
+   * program leaves these alone: what the user gave wins over the program's defaults.
+   */
+  readonly givenKeys: ReadonlySet<string>;
+}
+
+/** What a group's program concludes about a host when its dialog has ended. */
+export interface GroupConclusion {
+  /**
+   * A finer result for a host that installed: it needs a manual step (`incomplete`) or reboots
+   * to finish (`reboot`). Ignored for a host that failed or aborted.
+   */
+  readonly result?: 'incomplete' | 'reboot';
+  /** Lines for the host's report (why it is incomplete, what the group refused). */
+  readonly details?: readonly string[];
+  /** Facts for the host's report, e.g. `{ vdsmId }`. */
+  readonly facts?: Readonly<Record<string, string>>;
+}
+
+/** A plugin group's part of a host's deploy. */
+export interface GroupProgram extends DialogProgram {
+  /**
+   * Statements for the installer's command line, after the run's own: what the host needs
+   * before the dialog starts (a packager chosen at setup, an id every log line carries). They
+   * show in the host's process list: never secrets.
+   */
+  readonly statements?: readonly string[];
+  /** Called once the session ended, with the dialog's outcome and the result so far. */
+  readonly conclude?: (outcome: DialogOutcome | undefined, result: HostResultKind) => GroupConclusion | undefined;
 }
 
 /**
- * Makes the dialog program of one plugin group for one host, when that host's deploy starts.
- * Its customization steps run after the base program's, its termination steps before the
+ * Makes the dialog program of one plugin group for one host, when that host's deploy starts
+ * (before it connects, so that the program's statements reach the command line). Its
+ * customization steps run after the base program's, its termination steps before the
  * standard ones (BASE/error, the log, quit); its answers come after the inventory's.
+ * Throwing fails the host before it connects.
  */
 export type DeployProgramFactory = (
   host: InventoryHost,
   ctx: DeployProgramContext,
-) => DialogProgram | Promise<DialogProgram>;
+) => GroupProgram | Promise<GroupProgram>;
 
 type QuestionEvent = Extract<DialogEvent, { kind: `query-${string}` | 'confirm' }>;
 

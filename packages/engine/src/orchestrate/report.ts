@@ -25,6 +25,7 @@ export interface Finish {
   lastHandler?: string | undefined;
   hostKey?: AcceptedHostKey | undefined;
   hostLogFile?: string | undefined;
+  facts?: Readonly<Record<string, string>> | undefined;
 }
 
 export function buildReport(
@@ -55,6 +56,7 @@ export function buildReport(
       : { hostKey: { type: r.hostKey.type, fingerprint: r.hostKey.fingerprint, learnt: r.hostKey.learnt } }),
     ...(log === undefined ? {} : { log: log.path }),
     ...(r.hostLogFile === undefined ? {} : { hostLogFile: r.hostLogFile }),
+    ...(r.facts === undefined || Object.keys(r.facts).length === 0 ? {} : { facts: r.facts }),
   };
   if (log !== undefined) {
     log.note(`result: ${report.result} at ${report.stage}${report.cause === undefined ? '' : `: ${report.cause}`}`);

@@ -5,6 +5,7 @@
  */
 import {
   AbortError,
+  BaseEnv,
   CoreEnv,
   Priority,
   definePlugin,
@@ -44,7 +45,11 @@ export default definePlugin({
     plugin.on({
       name: 'proceed',
       stage: 'init',
-      priority: Priority.FIRST,
+      // After the config files: an answer file (--config-append) must be able to answer it.
+      priority: Priority.HIGH,
+      after: 'otopi.core.config.init',
+      // Init runs on after a failure (a bad config file): there is nothing left to confirm then.
+      condition: ({ env }) => !env.get(BaseEnv.error),
       run: async ({ dialog }) => {
         const yes = await dialog.confirm({ name: PROCEED_QUESTION, description: 'Proceed with ovirt-host-deploy' });
         if (!yes) throw new AbortError('Aborted: the deployment was not confirmed (DEPLOY_PROCEED)');

@@ -6,12 +6,20 @@
  * SPICE are written in the main transaction with enforced owners and modes.
  */
 import { readFileSync, rmSync } from 'node:fs';
-import { FileTransaction, FolderAttributes, OtopiError, Priority, definePlugin, type HandlerContext } from '@otopi/core';
+import {
+  DialogEnv,
+  FileTransaction,
+  FolderAttributes,
+  OtopiError,
+  Priority,
+  definePlugin,
+  type HandlerContext,
+} from '@otopi/core';
 import { resolveOwner } from '../_lib/accounts.js';
 import { VdsmEnv, type EnrollmentMode } from '../_lib/keys.js';
 import { ChainError, checkChain, type Chain } from '../_lib/pki/chain.js';
 import { certificateRequest, generateHostKey, keySecrets, loadHostKey, type HostKey } from '../_lib/pki/csr.js';
-import { pendingKeyPath, pkiFiles, pkiFolders, type PkiFile } from '../_lib/pki/files.js';
+import { pendingKeyPath, pendingRequestPath, pkiFiles, pkiFolders, type PkiFile } from '../_lib/pki/files.js';
 import { reusableKey, sameAsInstalled } from '../_lib/pki/reuse.js';
 import { trustStorePath, vdsmConfigEntries, VDSM_CONF } from '../_lib/vdsm/conf.js';
 import { vdsmChanges } from '../_lib/tokens.js';
@@ -67,7 +75,12 @@ async function chainFor(ctx: HandlerContext): Promise<readonly string[]> {
   if (given !== null && given.length > 0) return given;
   return ctx.dialog.queryMultiString({
     name: CHAIN_NAME,
-    note: 'Please input VDSM certificate chain that matches certificate request, top is issuer',
+    note:
+      ctx.env.get(DialogEnv.dialect) === 'machine'
+        ? 'Please input VDSM certificate chain that matches certificate request, top is issuer'
+        : 'Please input VDSM certificate chain that matches certificate request, top is issuer.\n' +
+          "Sign the request above on the engine, e.g. 'otopi ca sign --ca-dir DIR --host NAME < request.pem',\n" +
+          'and paste what it prints: the CA certificate first, then the host certificate.',
   });
 }
 
@@ -105,7 +118,7 @@ async function install(ctx: HandlerContext, store: string, key: HostKey, chain: 
 export default definePlugin({
   env: [VdsmEnv],
   setup(plugin) {
-    let pendingToRemove: string | null = null;
+    let pendingToRemove: string[] | null = null;
     plugin.on({
       name: 'enroll',
       stage: 'misc',
@@ -142,9 +155,24 @@ export default definePlugin({
               backup: false,
             }),
           );
+          await ctx.transaction.append(
+            new FolderAttributes(`${store}/requests`, { mode: 0o755, uid: 0, gid: 0 }, true),
+          );
+          await ctx.transaction.append(
+            new FileTransaction({
+              path: pendingRequestPath(store),
+              content: request,
+              owner: 0,
+              group: 0,
+              mode: 0o644,
+              enforcePermissions: true,
+              backup: false,
+            }),
+          );
           markIncomplete(ctx.env, 'Certificate enrollment required');
           ctx.log.info(
-            `The key is kept in ${pendingKeyPath(store)} until the signed certificate is installed with VDSM/certificateEnrollment=str:accept`,
+            `The key is kept in ${pendingKeyPath(store)} and its request in ${pendingRequestPath(store)} until ` +
+              'the signed certificate is installed with VDSM/certificateEnrollment=str:accept',
           );
           return;
         }
@@ -168,7 +196,7 @@ export default definePlugin({
         ctx.log.info(`Installing the VDSM certificate for ${chain.subject}, valid until ${chain.validTo}`);
         const elements = await install(ctx, store, key, chain);
         vdsmChanges(ctx.services).add({ what: 'certificates', changed: () => elements.some((e) => e.changed) });
-        if (mode === 'accept') pendingToRemove = pendingKeyPath(store);
+        if (mode === 'accept') pendingToRemove = [pendingKeyPath(store), pendingRequestPath(store)];
       },
     });
     plugin.on({
@@ -176,8 +204,10 @@ export default definePlugin({
       stage: 'closeup',
       condition: () => pendingToRemove !== null,
       run: ({ log }) => {
-        rmSync(pendingToRemove!, { force: true });
-        log.debug(`removed ${pendingToRemove!}`);
+        for (const path of pendingToRemove!) {
+          rmSync(path, { force: true });
+          log.debug(`removed ${path}`);
+        }
       },
     });
   },

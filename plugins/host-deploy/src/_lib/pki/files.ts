@@ -27,6 +27,11 @@ export function pendingKeyPath(store: string): string {
   return `${store}/keys/vdsmkey.pending.pem`;
 }
 
+/** The request of the pending key, kept for whoever signs it (`request` mode). */
+export function pendingRequestPath(store: string): string {
+  return `${store}/requests/vdsm.csr`;
+}
+
 export function pkiFiles(store: string): PkiFile[] {
   const pub = (path: string, content: PkiContent): PkiFile => ({
     path,
