@@ -31,6 +31,7 @@ export const HOSTS = {
   // The three ways into host-deploy (docs/host-deploy.md).
   hostDeployCli: [46, 47, 48, 49], // otopi deploy --group host-deploy: install, a shared vdsm id, a wrong host key
   hostDeployByHand: [50, 51, 52], // ovirt-host-deploy on the host: on a terminal, unattended, a bad answer file
+  baseDnf: [53], // dnf and rpm from the Debian mirror, the lab's rpm repository
 } as const;
 
-export const LAB_HOST_COUNT = 52;
+export const LAB_HOST_COUNT = 53;

@@ -9,8 +9,9 @@ set -euo pipefail
 
 # iptables is only used read-only in the root namespace, to prove the hosts' rules stay in the hosts.
 # python3 serves the fake apt repo inside the lab switch namespace.
-# tmux drives the human-dialect terminal tests; rpm checks our rpm version comparison.
-want=(iproute2 util-linux socat systemd-container debootstrap openssh-client dpkg-dev iptables python3 tmux rpm)
+# tmux drives the human-dialect terminal tests; rpm checks our rpm version comparison, and with
+# createrepo-c builds the lab's rpm repository for the dnf path (packages/rpm.sh).
+want=(iproute2 util-linux socat systemd-container debootstrap openssh-client dpkg-dev iptables python3 tmux rpm createrepo-c)
 for arg in "$@"; do
   case $arg in
     --apt-proxy) want+=(apt-cacher-ng) ;;

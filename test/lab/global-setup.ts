@@ -1,7 +1,9 @@
 // vitest globalSetup of the `lab` project: brings up real SSH hosts before the lab and integration
 // tests, removes them afterwards. The tests use their own instance ("vitest", at 127.42.1.N), so a
 // lab brought up by hand with `npm run lab -- up` (127.42.0.N) survives a test run.
-import { accessSync, constants } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { delimiter, join } from 'node:path';
 import { labDown, labUp } from './lab.js';
 import { LAB_HOST_COUNT } from './allocation.js';
@@ -34,8 +36,17 @@ function checkMachine(): void {
   }
 }
 
+// The deploy tests ship the host bundle and its Node.js runtime (lab hosts have no Node.js):
+// pack them when a plain `vitest run` finds none (`npm test` packs them before).
+function ensureBundle(): void {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  if (existsSync(join(root, 'bundle/dist/manifest.json'))) return;
+  execFileSync('npm', ['run', 'bundle', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
 export default async function setup(): Promise<() => Promise<void>> {
   checkMachine();
+  ensureBundle();
   // The test workers inherit this environment, so lab.ts finds the same instance there.
   process.env['OTOPI_LAB_NAME'] ??= 'vitest';
   process.env['OTOPI_LAB_LO_PREFIX'] ??= '127.42.1';

@@ -17,15 +17,6 @@ let key: HostKey;
 let csr: string;
 let cert: string;
 
-const hasOpenssl = ((): boolean => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
 beforeAll(async () => {
   [ca, other, key] = await Promise.all([
     CertificateAuthority.create({ organization: 'Test Org' }),
@@ -52,7 +43,7 @@ describe('the host key and request', () => {
     expect(issued.subjectAltName).toBe('DNS:host1.example.com, IP Address:10.0.0.5');
   });
 
-  it.runIf(hasOpenssl)('is a request openssl verifies, with an empty subject', () => {
+  it('is a request openssl verifies, with an empty subject', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hd-csr-'));
     writeFileSync(join(dir, 'req.pem'), csr);
     const out = execFileSync('openssl', ['req', '-in', join(dir, 'req.pem'), '-noout', '-verify', '-subject'], {

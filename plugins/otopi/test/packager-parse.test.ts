@@ -9,6 +9,9 @@ import {
 } from '../src/_lib/packager/apt-parse.js';
 import {
   availableFromList,
+  describeResolution,
+  dnfMajorVersion,
+  notInstalled,
   parseHistoryIds,
   parsePackageRows,
   parseResolution,
@@ -223,5 +226,33 @@ describe('rpm, dnf and yum output', () => {
       ),
     ).toBe('process 1234');
     expect(rpmLockHolder('Error: Unable to find a match: nosuch')).toBeNull();
+    // dnf 4.14 with exit_on_lock (recorded on a Debian lab host).
+    expect(
+      rpmLockHolder(
+        'RPMDB already locked by 1815\n  The application with PID 1815 is: sleep\n    Memory : 1.8 M RSS (2.9 MB VSZ)\n',
+      ),
+    ).toBe('process 1815, sleep');
+    expect(rpmLockHolder('metadata already locked by 1828\n')).toBe('process 1828');
+  });
+
+  it('reads the dnf major version, the names rpm -q did not find, and describes a resolution', () => {
+    expect(dnfMajorVersion('4.14.0\n  Installed: dnf-0:4.14.0-9.el9.noarch at Mon\n')).toBe(4);
+    expect(dnfMajorVersion('dnf5 version 5.2.6.2\ndnf5 plugin API version 2.0\n')).toBe(5);
+    expect(dnfMajorVersion('')).toBeNull();
+    expect([...notInstalled('vdsm-4.50.1-1.noarch\npackage vdsm-client is not installed\n')]).toEqual(['vdsm-client']);
+    expect(
+      describeResolution(
+        [
+          { action: 'installing dependencies', name: 'a', arch: 'x86_64', version: '1-1' },
+          { action: 'downgrading', name: 'vdsm', arch: 'noarch', version: '4.50.1-1' },
+          { action: 'removing', name: 'vdsm-client', arch: 'noarch', version: '4.50.2-1' },
+        ],
+        [
+          { name: 'vdsm', version: '4.50.2-1', arch: 'noarch', source: 'installed' },
+          { name: 'vdsm-client', version: '4.50.2-1', arch: 'noarch', source: 'installed' },
+        ],
+      ),
+    ).toBe('install a.x86_64 1-1\ndowngrade vdsm.noarch 4.50.2-1 → 4.50.1-1\nremove vdsm-client.noarch 4.50.2-1');
+    expect(describeResolution([], [])).toBe('no package changes');
   });
 });

@@ -248,7 +248,84 @@ describe('dnf packager', () => {
       { action: 'update', packages: ['vdsm'] },
       { action: 'install', packages: ['x'] },
     ]);
-    expect(runner.commands()).toEqual(['yum -y install x', 'yum -y update vdsm']);
+    expect(runner.commands().filter((c) => c.startsWith('yum'))).toEqual(['yum -y install x', 'yum -y update vdsm']);
+  });
+
+  it('updates only what is installed: dnf upgrade fails when nothing named is', async () => {
+    const runner = fakeRunner((argv) =>
+      argv[0]!.endsWith('rpm') && argv[1] === '-q'
+        ? { code: 1, stdout: 'vdsm-4.50.1-1.noarch\npackage vdsm-client is not installed\n' }
+        : undefined,
+    );
+    const backend = new DnfBackend('dnf', fakeSystem(runner), settings({ refresh: false }));
+    await backend.apply([{ action: 'update', packages: ['vdsm', 'vdsm-client', 'ovirt-*'] }]);
+    await backend.apply([{ action: 'update', packages: ['vdsm-client'] }]);
+    expect(runner.commands().filter((c) => c.startsWith('dnf -y'))).toEqual(['dnf -y upgrade --best vdsm ovirt-*']);
+  });
+
+  it('dnf 4 gets exit_on_lock, so a held lock is retried and bounded as with apt', async () => {
+    let held = 2;
+    const runner = fakeRunner((argv) => {
+      if (argv[1] === '--version') return { stdout: '4.14.0\n' };
+      if (argv.includes('install') && held-- > 0)
+        return {
+          code: 200,
+          stderr: 'RPMDB already locked by 1815\n  The application with PID 1815 is: sleep\n    State  : Sleeping\n',
+        };
+      return undefined;
+    });
+    const { log, text } = memoryLog();
+    const s = settings({ refresh: false });
+    const backend = new DnfBackend('dnf', { ...fakeSystem(runner), log }, s);
+    await backend.apply([{ action: 'install', packages: ['vdsm'] }]);
+    expect(runner.commands().filter((c) => c.includes('install'))).toEqual(
+      Array(3).fill('dnf --setopt=exit_on_lock=True -y install --best vdsm'),
+    );
+    expect(text()).toContain('another process holds the package manager lock (process 1815, sleep); retrying in 5 s');
+    expect(s.slept).toEqual([5000, 5000]);
+  });
+
+  it('dnf 5 and yum get no exit_on_lock (dnf 5 fails at once on a held lock; yum is not checked)', async () => {
+    const runner = fakeRunner((argv) => (argv[1] === '--version' ? { stdout: 'dnf5 version 5.2.6.2\n' } : undefined));
+    await new DnfBackend('dnf', fakeSystem(runner), settings({ refresh: false })).apply([
+      { action: 'install', packages: ['vdsm'] },
+    ]);
+    await new DnfBackend('yum', fakeSystem(runner), settings({ refresh: false })).apply([
+      { action: 'install', packages: ['vdsm'] },
+    ]);
+    expect(runner.commands().filter((c) => c.includes('install'))).toEqual([
+      'dnf -y install --best vdsm',
+      'yum -y install vdsm',
+    ]);
+  });
+
+  it('dry run: the resolved transaction with the versions before, newest available versions first', async () => {
+    const runner = fakeRunner((argv) => {
+      if (argv.includes('--assumeno'))
+        return {
+          code: 1,
+          stdout:
+            'Dependencies resolved.\n====\n Package  Architecture Version Repository Size\n====\nInstalling:\n vdsm-client   noarch   4.50.2-1   otopi-lab   6.1 k\nUpgrading:\n vdsm   noarch   4.50.2-1   otopi-lab   6.6 k\n\nTransaction Summary\n====\n',
+          stderr: 'Operation aborted.\n',
+        };
+      if (argv[0]!.endsWith('rpm'))
+        return { code: 1, stdout: 'vdsm\t4.50.1-1\tnoarch\npackage vdsm-client is not installed\n' };
+      if (argv.includes('list'))
+        return {
+          stdout:
+            'Available Packages\nvdsm.noarch   4.50.1-1   otopi-lab\nvdsm.noarch   4.50.10-1   otopi-lab\nvdsm.noarch   4.50.2-1   otopi-lab\n',
+        };
+      return undefined;
+    });
+    const backend = new DnfBackend('dnf', fakeSystem(runner), settings({ refresh: false }));
+    expect(await backend.simulate([{ action: 'install', packages: ['vdsm-client'] }])).toBe(
+      'install vdsm-client.noarch 4.50.2-1\nupgrade vdsm.noarch 4.50.1-1 → 4.50.2-1',
+    );
+    expect((await backend.queryAvailable(['vdsm'], { allVersions: true })).map((p) => p.version)).toEqual([
+      '4.50.10-1',
+      '4.50.2-1',
+      '4.50.1-1',
+    ]);
   });
 
   it('check-update: exit 100 lists updates, exit 0 none', async () => {

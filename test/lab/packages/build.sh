@@ -2,6 +2,8 @@
 # Builds the lab's fake packages from the folders beside this script into a flat apt repository:
 # the .debs, Packages(.gz) and an unsigned Release (hosts trust the lab repo explicitly).
 # Usage: build.sh OUTDIR        (about 0.3 s; needs dpkg-deb and dpkg-scanpackages)
+# Also builds the fake rpms into OUTDIR/rpm (rpm.sh), when rpmbuild and createrepo_c are installed
+# (deps.sh installs them).
 # In each package folder, @VERSION@ is replaced by the version built.
 set -euo pipefail
 here="$(dirname "$(readlink -f "$0")")"
@@ -48,3 +50,10 @@ gzip -9kf Packages
     printf ' %s %s %s\n' "$(sha256sum "$f" | cut -d' ' -f1)" "$(stat -c %s "$f")" "$f"
   done
 } >Release
+
+# The rpm repository for the dnf path (docs/lab.md, "dnf on a Debian host"), served at /rpm/.
+if command -v rpmbuild >/dev/null && command -v createrepo_c >/dev/null; then
+  "$here/rpm.sh" "$PWD/rpm"
+else
+  rm -rf rpm
+fi

@@ -133,15 +133,60 @@ export function parseResolution(text: string): ResolvedAction[] {
   return out;
 }
 
+/** The verb of a resolution section, as the apt packager says it: `Installing dependencies` → install. */
+export function resolutionVerb(section: string): string {
+  if (section.startsWith('install')) return 'install';
+  if (section.startsWith('upgrad') || section.startsWith('updat')) return 'upgrade';
+  if (section.startsWith('downgrad')) return 'downgrade';
+  if (section.startsWith('reinstall')) return 'reinstall';
+  return 'remove';
+}
+
+/**
+ * A resolved transaction as the dry run shows it: `install vdsm-client.noarch 4.50.2-1`,
+ * `upgrade vdsm.noarch 4.50.1-1 → 4.50.2-1` (the version before, from what rpm has installed).
+ */
+export function describeResolution(actions: readonly ResolvedAction[], installed: readonly PackageInfo[]): string {
+  if (actions.length === 0) return 'no package changes';
+  const have = new Map(installed.map((p) => [`${p.name}.${p.arch}`, p.version]));
+  return actions
+    .map((a) => {
+      const verb = resolutionVerb(a.action);
+      const from = verb === 'remove' ? undefined : have.get(`${a.name}.${a.arch}`);
+      return `${verb} ${a.name}.${a.arch} ${from === undefined ? a.version : `${from} → ${a.version}`}`;
+    })
+    .join('\n');
+}
+
+/**
+ * The major version from `dnf --version`: dnf 4 prints its version alone on the first line
+ * (`4.14.0`), dnf 5 `dnf5 version 5.2.6`. null when neither.
+ */
+export function dnfMajorVersion(text: string): number | null {
+  const first = text.trimStart().split('\n')[0] ?? '';
+  const m = /^(?:dnf5 version )?(\d+)\.\d+/.exec(first.trim());
+  return m === null ? null : Number(m[1]);
+}
+
+/** The names `rpm -q` reported as not installed (`package vdsm-client is not installed`). */
+export function notInstalled(rpmOutput: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of rpmOutput.matchAll(/^package (\S+) is not installed$/gm)) out.add(m[1]!);
+  return out;
+}
+
 /** Who holds the rpm/dnf/yum lock, from the tool's error text; null when the failure is something else. */
 export function rpmLockHolder(output: string): string | null {
   if (
-    !/transaction lock|Failed to obtain.*lock|Could not obtain lock|Cannot lock|Another app is currently holding the yum lock|Waiting for process with pid/i.test(
+    !/transaction lock|Failed to obtain.*lock|Could not obtain lock|Cannot lock|Another app is currently holding the yum lock|Waiting for process with pid|already locked by \d+/i.test(
       output,
     )
   ) {
     return null;
   }
-  const m = /pid:? (\d+)|process (\d+)/i.exec(output);
-  return m === null ? '' : `process ${m[1] ?? m[2]}`;
+  // dnf 4 with exit_on_lock: "RPMDB already locked by 1815" and "The application with PID 1815 is: sleep".
+  const app = /The application with PID (\d+) is: (\S+)/.exec(output);
+  if (app !== null) return `process ${app[1]}, ${app[2]}`;
+  const m = /pid:? (\d+)|process (\d+)|locked by (\d+)/i.exec(output);
+  return m === null ? '' : `process ${m[1] ?? m[2] ?? m[3]}`;
 }

@@ -2,6 +2,10 @@
  * EL and Fedora: dnf (4 or 5), or yum on legacy EL, through their command lines; rpm for
  * what is installed. Undo is `history undo` of every transaction recorded after the one
  * that was last before this run, newest first, so dependencies pulled in go too.
+ *
+ * dnf 4 waits for a held lock on its own, for as long as it takes: it gets `exit_on_lock`, so
+ * PACKAGER/lockTimeout bounds the wait here as it does for apt. Checked against dnf 4.14 on a
+ * Debian lab host (docs/lab.md, "dnf on a Debian host").
  */
 import { compareRpmVersions } from '@otopi/core';
 import type { SystemAccess } from '../runner.js';
@@ -9,6 +13,9 @@ import { need } from '../runner.js';
 import {
   RPM_FORMAT,
   availableFromList,
+  describeResolution,
+  dnfMajorVersion,
+  notInstalled,
   parseHistoryIds,
   parseResolution,
   parseRpmQuery,
@@ -30,6 +37,7 @@ import type {
 export class DnfBackend implements PackagerBackend {
   readonly versionScheme = 'rpm';
   private refreshed = false;
+  private major: Promise<number | null> | undefined;
 
   constructor(
     readonly name: 'dnf' | 'yum',
@@ -70,7 +78,10 @@ export class DnfBackend implements PackagerBackend {
     // Exit 1 with "No matching Packages" is an empty answer, not an error.
     if (r.code !== 0 && !/No match|No matching/i.test(`${r.stderr}${r.stdout}`))
       throw toolFailed([this.tool, ...args], r);
-    return availableFromList(r.stdout);
+    // Newest first, as apt answers (dnf lists oldest first).
+    return availableFromList(r.stdout).sort(
+      (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || compareRpmVersions(b.version, a.version),
+    );
   }
 
   async checkForUpdates(packages: readonly string[]): Promise<UpdateInfo[]> {
@@ -96,19 +107,22 @@ export class DnfBackend implements PackagerBackend {
 
   async apply(requests: readonly PackageRequest[]): Promise<void> {
     await this.refresh();
-    for (const [args, what] of this.commands(requests)) await this.runTool(['-y', ...args], what);
+    for (const [args, what] of await this.commands(requests)) await this.runTool(['-y', ...args], what);
   }
 
   async simulate(requests: readonly PackageRequest[]): Promise<string> {
     const lines: string[] = [];
-    for (const [args] of this.commands(requests)) {
+    for (const [args] of await this.commands(requests)) {
       // --assumeno resolves and prints the transaction, then stops (exit 1 on dnf 4: "Operation aborted").
       const r = await this.sys.run([this.tool, '--assumeno', ...args], { log: this.sys.log, allowFailure: true });
       const actions = parseResolution(r.stdout);
       if (actions.length === 0 && /^Error|^Problem/m.test(`${r.stderr}\n${r.stdout}`)) {
         lines.push(`${this.name} ${args.join(' ')} would fail: ${r.stderr.trim().split('\n').slice(0, 3).join(' / ')}`);
-      } else if (actions.length === 0) lines.push('no package changes');
-      else lines.push(...actions.map((a) => `${a.action} ${a.name}.${a.arch} ${a.version}`));
+      } else {
+        const installed =
+          actions.length === 0 ? [] : await this.queryInstalled([...new Set(actions.map((a) => a.name))]);
+        lines.push(describeResolution(actions, installed));
+      }
     }
     return lines.join('\n');
   }
@@ -127,7 +141,7 @@ export class DnfBackend implements PackagerBackend {
     return problems;
   }
 
-  private commands(requests: readonly PackageRequest[]): [string[], string][] {
+  private async commands(requests: readonly PackageRequest[]): Promise<[string[], string][]> {
     const names = (action: PackageRequest['action']): string[] => [
       ...new Set(requests.filter((r) => r.action === action).flatMap((r) => r.packages)),
     ];
@@ -135,13 +149,37 @@ export class DnfBackend implements PackagerBackend {
     const best = this.name === 'dnf' ? ['--best'] : [];
     const out: [string[], string][] = [];
     const install = names('install');
-    const update = names('update');
+    const update = await this.installedOnly(names('update'));
     const remove = names('remove');
     if (install.length > 0) out.push([['install', ...best, ...install], `Installing ${install.join(', ')}`]);
     if (update.length > 0)
       out.push([[this.name === 'yum' ? 'update' : 'upgrade', ...best, ...update], `Updating ${update.join(', ')}`]);
     if (remove.length > 0) out.push([['remove', ...remove], `Removing ${remove.join(', ')}`]);
     return out;
+  }
+
+  /**
+   * Updates leave packages that are not installed alone (as apt's --only-upgrade does):
+   * `dnf upgrade x` fails with "No packages marked for upgrade" when x is not installed.
+   */
+  private async installedOnly(packages: readonly string[]): Promise<string[]> {
+    // rpm -q takes no globs: those go to dnf as they are.
+    const plain = packages.filter((p) => !/[*?[]/.test(p));
+    if (plain.length === 0) return [...packages];
+    const r = await this.sys.run([need(this.sys, 'rpm'), '-q', ...plain], { log: this.sys.log, allowFailure: true });
+    const missing = notInstalled(r.stdout);
+    if (missing.size > 0) this.sys.log.info(`Not installed, so not updated: ${[...missing].join(', ')}`);
+    return packages.filter((p) => !missing.has(p));
+  }
+
+  /** dnf's major version, asked once; null for yum or when `dnf --version` says something else. */
+  private majorVersion(): Promise<number | null> {
+    if (this.name !== 'dnf') return Promise.resolve(null);
+    this.major ??= this.sys
+      .run([this.tool, '--version'], { log: this.sys.log, allowFailure: true })
+      .then((r) => dnfMajorVersion(r.stdout))
+      .catch(() => null);
+    return this.major;
   }
 
   private async allInstalled(): Promise<PackageInfo[]> {
@@ -155,7 +193,9 @@ export class DnfBackend implements PackagerBackend {
   }
 
   private async runTool(args: readonly string[], what: string): Promise<void> {
-    await runTool([this.tool, ...args], {
+    // Without exit_on_lock dnf 4 waits for the lock itself, without end and without our retry messages.
+    const lock = (await this.majorVersion()) === 4 ? ['--setopt=exit_on_lock=True'] : [];
+    await runTool([this.tool, ...lock, ...args], {
       ...this.settings,
       run: this.sys.run,
       log: this.sys.log,
