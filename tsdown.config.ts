@@ -61,7 +61,9 @@ export default defineConfig([
   },
   pluginGroup('otopi'),
   // The vdsm hooks shipped in the bundle are copied beside the plugin that installs them.
-  pluginGroup('host-deploy', { copy: [{ from: 'plugins/host-deploy/src/vdsm/hooks.d', to: 'plugins/host-deploy/dist/vdsm' }] }),
+  pluginGroup('host-deploy', {
+    copy: [{ from: 'plugins/host-deploy/src/vdsm/hooks.d', to: 'plugins/host-deploy/dist/vdsm' }],
+  }),
   {
     ...common,
     entry: { index: 'packages/engine/src/index.ts' },

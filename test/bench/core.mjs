@@ -63,10 +63,18 @@ const planMs = planTimes[25];
 
 const f = (n) => n.toFixed(1);
 console.log(`machine: ${process.version}, ${RUNS} cold runs each, medians`);
-console.log(`no-op run of the base group: wall ${f(noop.wallMs)} ms, cpu ${f(noop.cpuMs)} ms, peak rss ${f(noop.rssMb)} MB`);
-console.log(`node bare start:             wall ${f(nodeFloor.wallMs)} ms, cpu ${f(nodeFloor.cpuMs)} ms, peak rss ${f(nodeFloor.rssMb)} MB`);
+console.log(
+  `no-op run of the base group: wall ${f(noop.wallMs)} ms, cpu ${f(noop.cpuMs)} ms, peak rss ${f(noop.rssMb)} MB`,
+);
+console.log(
+  `node bare start:             wall ${f(nodeFloor.wallMs)} ms, cpu ${f(nodeFloor.cpuMs)} ms, peak rss ${f(nodeFloor.rssMb)} MB`,
+);
 console.log(`python3 bare start:          wall ${f(pythonFloor.wallMs)} ms`);
 console.log(`plan 1,000 handlers:         ${planMs.toFixed(2)} ms`);
-console.log(`ratios: no-op run vs otopi's published ${OTOPI_PUBLISHED_MS} ms: ${(OTOPI_PUBLISHED_MS / noop.wallMs).toFixed(1)}x faster; ` +
-  `overhead over bare node: ${f(noop.wallMs - nodeFloor.wallMs)} ms`);
-console.log(`goals: no-op < 150 ms: ${noop.wallMs < 150 ? 'met' : 'missed'}; plan 1,000 < 50 ms: ${planMs < 50 ? 'met' : 'missed'}`);
+console.log(
+  `ratios: no-op run vs otopi's published ${OTOPI_PUBLISHED_MS} ms: ${(OTOPI_PUBLISHED_MS / noop.wallMs).toFixed(1)}x faster; ` +
+    `overhead over bare node: ${f(noop.wallMs - nodeFloor.wallMs)} ms`,
+);
+console.log(
+  `goals: no-op < 150 ms: ${noop.wallMs < 150 ? 'met' : 'missed'}; plan 1,000 < 50 ms: ${planMs < 50 ? 'met' : 'missed'}`,
+);

@@ -20,7 +20,9 @@ describe('otopi CLI: running plugin groups', () => {
   it('runs the demo group end to end and commits its file', () => {
     const dir = tempDir();
     const out = join(dir, 'greetings.txt');
-    const r = runCli(demoArgs('DEMO/name=str:Ada  Lovelace', `DEMO/outputFile=str:${out}`, 'DEMO/count=int:2'), { dir });
+    const r = runCli(demoArgs('DEMO/name=str:Ada  Lovelace', `DEMO/outputFile=str:${out}`, 'DEMO/count=int:2'), {
+      dir,
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('[ INFO  ] Hello, Ada  Lovelace!');
@@ -39,7 +41,9 @@ describe('otopi CLI: running plugin groups', () => {
     writeFileSync(out, 'precious original\n', { mode: 0o600 });
     const r = runCli(demoArgs(`DEMO/outputFile=str:${out}`, 'DEMO/failAt=str:misc'), { dir });
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain("[ ERROR ] Failed to execute stage 'Misc configuration': demo failure requested at misc");
+    expect(r.stdout).toContain(
+      "[ ERROR ] Failed to execute stage 'Misc configuration': demo failure requested at misc",
+    );
     expect(r.stdout).not.toContain('Stage: Transaction commit');
     expect(r.stdout).toContain('Stage: Clean up');
     expect(readFileSync(out, 'utf8')).toBe('precious original\n');
@@ -99,7 +103,7 @@ describe('otopi CLI: running plugin groups', () => {
     expect(readdirSync(dir).some((f) => f.endsWith('.log'))).toBe(false);
   });
 
-  it("reads bool:no as false (otopi read it as true)", () => {
+  it('reads bool:no as false (otopi read it as true)', () => {
     const dir = tempDir();
     const r = runCli(demoArgs('CORE/logRemoveAtExit=bool:no'), { dir });
     expect(r.code).toBe(0);
@@ -118,15 +122,34 @@ describe('otopi CLI: config files', () => {
     const dir = tempDir();
     const file = answers(
       dir,
-      ['[environment:default]', 'DEMO/name=str:from-default', 'DEMO/count=int:3', '', '[environment:init]', 'DEMO/failAt=str:nowhere', ''].join('\n'),
+      [
+        '[environment:default]',
+        'DEMO/name=str:from-default',
+        'DEMO/count=int:3',
+        '',
+        '[environment:init]',
+        'DEMO/failAt=str:nowhere',
+        '',
+      ].join('\n'),
     );
     const out = join(dir, 'o.txt');
-    const r = runCli(demoArgs('DEMO/name=str:from-cmdline', `DEMO/outputFile=str:${out}`, 'DEMO/failAt=str:misc', '--config-append', file), { dir });
+    const r = runCli(
+      demoArgs(
+        'DEMO/name=str:from-cmdline',
+        `DEMO/outputFile=str:${out}`,
+        'DEMO/failAt=str:misc',
+        '--config-append',
+        file,
+      ),
+      { dir },
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`Configuration files: ${file}`);
     expect(readFileSync(out, 'utf8')).toBe('hello from-cmdline #1\nhello from-cmdline #2\nhello from-cmdline #3\n');
     const enforced = answers(dir, '[environment:enforce]\nDEMO/name=str:enforced\n');
-    const r2 = runCli(demoArgs('DEMO/name=str:cmdline', `DEMO/outputFile=str:${out}`, '--config-append', enforced), { dir });
+    const r2 = runCli(demoArgs('DEMO/name=str:cmdline', `DEMO/outputFile=str:${out}`, '--config-append', enforced), {
+      dir,
+    });
     expect(r2.code).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe('hello enforced #1\n');
   });
@@ -150,7 +173,10 @@ describe('otopi CLI: config files', () => {
   it('queries and matches keys with config-query', () => {
     const dir = tempDir();
     const file = answers(dir, '[environment:default]\nDEMO/name=str:Ada\nDEMO/lines=multi-str:a\n b\n');
-    expect(runCli(['config-query', 'query', '-k', 'DEMO/name', '-f', file])).toMatchObject({ code: 0, stdout: 'Ada\n' });
+    expect(runCli(['config-query', 'query', '-k', 'DEMO/name', '-f', file])).toMatchObject({
+      code: 0,
+      stdout: 'Ada\n',
+    });
     expect(runCli(['config-query', 'query', '-t', '-k', 'DEMO/name', '-f', file]).stdout).toBe('str:Ada\n');
     expect(runCli(['config-query', 'match', '-k', 'DEMO/name', '-v', 'str:Ada', '-f', file]).code).toBe(0);
     expect(runCli(['config-query', 'match', '-k', 'DEMO/name', '-v', 'str:Bob', '-f', file]).code).toBe(1);
@@ -169,7 +195,14 @@ describe('otopi CLI: secrets', () => {
     const viaCmdline = runCli(demoArgs(`DEMO/password=str:${canary}`, 'DEMO/count=int:x'), { dir });
     expect(viaFile.code).toBe(1);
     expect(viaCmdline.code).toBe(1);
-    const outputs = [viaFile.stdout, viaFile.stderr, viaCmdline.stdout, viaCmdline.stderr, logOf(dir), readFileSync(events, 'utf8')];
+    const outputs = [
+      viaFile.stdout,
+      viaFile.stderr,
+      viaCmdline.stdout,
+      viaCmdline.stderr,
+      logOf(dir),
+      readFileSync(events, 'utf8'),
+    ];
     for (const text of outputs) expect(text).not.toContain(canary);
     expect(logOf(dir)).toContain('using password **REDACTED** for nothing');
     expect(readFileSync(events, 'utf8')).toContain('"type":"run-end"');
@@ -192,10 +225,19 @@ describe('otopi CLI: a reader that goes away', () => {
     const { spawn } = await import('node:child_process');
     const dir = tempDir();
     const out = join(dir, 'greetings.txt');
-    const child = spawn(process.execPath, [join(ROOT, 'packages/cli/dist/otopi.js'), ...demoArgs(`DEMO/outputFile=str:${out}`, 'DEMO/sleepMs=int:300')], {
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', OTOPI_CONFIG: join(dir, 'none.conf'), OTOPI_LOGDIR: dir, OTOPI_STATEDIR: join(dir, 'state') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'packages/cli/dist/otopi.js'), ...demoArgs(`DEMO/outputFile=str:${out}`, 'DEMO/sleepMs=int:300')],
+      {
+        env: {
+          PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+          OTOPI_CONFIG: join(dir, 'none.conf'),
+          OTOPI_LOGDIR: dir,
+          OTOPI_STATEDIR: join(dir, 'state'),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));

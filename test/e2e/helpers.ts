@@ -21,7 +21,10 @@ export function tempDir(prefix = 'otopi-e2e-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export function runCli(args: readonly string[], options: { dir?: string; env?: Record<string, string>; input?: string } = {}): CliResult {
+export function runCli(
+  args: readonly string[],
+  options: { dir?: string; env?: Record<string, string>; input?: string } = {},
+): CliResult {
   const dir = options.dir ?? tempDir();
   const result = spawnSync(process.execPath, [CLI, ...args], {
     encoding: 'utf8',
@@ -40,7 +43,11 @@ export function runCli(args: readonly string[], options: { dir?: string; env?: R
 
 /** Statements that load the fixture group `demo` next to the base group. */
 export function demoArgs(...extra: string[]): string[] {
-  return [`BASE/pluginPath=str:${join(ROOT, 'plugins')}:${FIXTURE_PLUGINS}`, 'APPEND:BASE/pluginGroups=str:demo', ...extra];
+  return [
+    `BASE/pluginPath=str:${join(ROOT, 'plugins')}:${FIXTURE_PLUGINS}`,
+    'APPEND:BASE/pluginGroups=str:demo',
+    ...extra,
+  ];
 }
 
 /** Statements that load one fixture group next to the base group. */

@@ -14,7 +14,12 @@ async function waitFor(check: () => boolean, what: string, ms = 15_000): Promise
 
 function startCli(args: string[], dir: string) {
   return spawn(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', OTOPI_CONFIG: join(dir, 'none.conf'), OTOPI_LOGDIR: dir, OTOPI_STATEDIR: join(dir, 'state') },
+    env: {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      OTOPI_CONFIG: join(dir, 'none.conf'),
+      OTOPI_LOGDIR: dir,
+      OTOPI_STATEDIR: join(dir, 'state'),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -37,7 +42,10 @@ describe('one run at a time, and recovery from a killed commit', () => {
     const dir = tempDir();
     const r0 = runCli(demoArgs(), { dir }); // creates the state folder
     expect(r0.code).toBe(0);
-    writeFileSync(join(dir, 'state', 'run.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, start: '1', command: 'ghost', since: 'then' }));
+    writeFileSync(
+      join(dir, 'state', 'run.lock'),
+      JSON.stringify({ pid: 2 ** 22 + 12345, start: '1', command: 'ghost', since: 'then' }),
+    );
     const r = runCli(demoArgs(), { dir });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Took over a stale run lock of pid');

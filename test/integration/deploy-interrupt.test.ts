@@ -73,64 +73,61 @@ describe('a deploy whose SSH connection is killed', () => {
     ['closeup', 'Closing up', 'committed'],
   ] as const;
   for (const [stage, description, expected] of cases) {
-    it(
-      `at ${stage}: the host is reported failed at "${description}" and its file is ${expected}`,
-      async () => {
-        await labExec(victim, `printf '${ORIGINAL}' >${TARGET}; rm -f ${PID_FILE}`, { check: true });
-        const before = (await labExec(victim, ['sha256sum', TARGET], { check: true })).stdout;
-        let killed: Promise<string> | undefined;
-        const events: DeployEvent[] = [];
-        const report = await deployMany({
-          hosts,
-          bundle: bundle.bundle,
-          runtime: bundle.runtime,
-          groups: ['sample'],
-          overrides: [
-            { op: 'set', key: 'SAMPLE/sleepAt', value: stage, source: 'test' },
-            { op: 'set', key: 'SAMPLE/sleepMs', value: 4000, source: 'test' },
-            { op: 'set', key: 'SAMPLE/pidFile', value: PID_FILE, source: 'test' },
-          ],
-          logDir: mkdtempSync(join(tmpdir(), 'otopi-interrupt-logs-')),
-          timeouts: { inactivityMs: 60_000 },
-          onEvent: (event) => {
-            events.push(event);
-            if (
-              event.type === 'stage' &&
-              event.host === victim.name &&
-              event.stage === description &&
-              killed === undefined
-            ) {
-              killed = (async () => {
-                await until('the PID file', async () => (await labExec(victim, ['test', '-s', PID_FILE])).code === 0);
-                return (await labExec(victim, KILL_SESSION, { check: true })).stdout.trim();
-              })();
-            }
-          },
-        });
-        expect(await killed).toMatch(/^\d+( \d+)*$/);
-        const r = report.hosts[0]!;
-        expect(r, JSON.stringify(r)).toMatchObject({
-          host: victim.name,
-          result: 'failed',
-          stage: description,
-          exitCode: null,
-        });
-        expect(r.cause).toBe('the SSH session ended without an exit status (connection lost)');
-        expect(r.durationMs).toBeLessThan(30_000);
-        expect(report.hosts[1]).toMatchObject({ host: bystander.name, result: 'installed' });
+    it(`at ${stage}: the host is reported failed at "${description}" and its file is ${expected}`, async () => {
+      await labExec(victim, `printf '${ORIGINAL}' >${TARGET}; rm -f ${PID_FILE}`, { check: true });
+      const before = (await labExec(victim, ['sha256sum', TARGET], { check: true })).stdout;
+      let killed: Promise<string> | undefined;
+      const events: DeployEvent[] = [];
+      const report = await deployMany({
+        hosts,
+        bundle: bundle.bundle,
+        runtime: bundle.runtime,
+        groups: ['sample'],
+        overrides: [
+          { op: 'set', key: 'SAMPLE/sleepAt', value: stage, source: 'test' },
+          { op: 'set', key: 'SAMPLE/sleepMs', value: 4000, source: 'test' },
+          { op: 'set', key: 'SAMPLE/pidFile', value: PID_FILE, source: 'test' },
+        ],
+        logDir: mkdtempSync(join(tmpdir(), 'otopi-interrupt-logs-')),
+        timeouts: { inactivityMs: 60_000 },
+        onEvent: (event) => {
+          events.push(event);
+          if (
+            event.type === 'stage' &&
+            event.host === victim.name &&
+            event.stage === description &&
+            killed === undefined
+          ) {
+            killed = (async () => {
+              await until('the PID file', async () => (await labExec(victim, ['test', '-s', PID_FILE])).code === 0);
+              return (await labExec(victim, KILL_SESSION, { check: true })).stdout.trim();
+            })();
+          }
+        },
+      });
+      expect(await killed).toMatch(/^\d+( \d+)*$/);
+      const r = report.hosts[0]!;
+      expect(r, JSON.stringify(r)).toMatchObject({
+        host: victim.name,
+        result: 'failed',
+        stage: description,
+        exitCode: null,
+      });
+      expect(r.cause).toBe('the SSH session ended without an exit status (connection lost)');
+      expect(r.durationMs).toBeLessThan(30_000);
+      expect(report.hosts[1]).toMatchObject({ host: bystander.name, result: 'installed' });
 
-        // The installer notices the closed connection when it next writes, rolls back and exits.
-        const pid = (await labExec(victim, ['cat', PID_FILE], { check: true })).stdout.trim();
-        await until('the installer to exit', async () => (await labExec(victim, ['kill', '-0', pid])).code !== 0);
-        const after = (await labExec(victim, ['sha256sum', TARGET], { check: true })).stdout;
-        if (expected === 'rolled back') {
-          expect(after).toBe(before);
-        } else {
-          // Closing up comes after the transaction committed: the new file stands, whole.
-          expect((await labExec(victim, ['cat', TARGET], { check: true })).stdout).toBe('the new content\n');
-        }
-      },
-    );
+      // The installer notices the closed connection when it next writes, rolls back and exits.
+      const pid = (await labExec(victim, ['cat', PID_FILE], { check: true })).stdout.trim();
+      await until('the installer to exit', async () => (await labExec(victim, ['kill', '-0', pid])).code !== 0);
+      const after = (await labExec(victim, ['sha256sum', TARGET], { check: true })).stdout;
+      if (expected === 'rolled back') {
+        expect(after).toBe(before);
+      } else {
+        // Closing up comes after the transaction committed: the new file stands, whole.
+        expect((await labExec(victim, ['cat', TARGET], { check: true })).stdout).toBe('the new content\n');
+      }
+    });
   }
 
   it('leaves the host able to deploy again (no stale lock, no half state)', async () => {

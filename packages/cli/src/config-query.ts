@@ -46,7 +46,11 @@ export function configQuery(argv: readonly string[]): number {
     process.stderr.write(`otopi config-query: -k KEY and -f FILE are required\n${HELP}`);
     return 2;
   }
-  const query = { key: values.key, file: values.file, ...(values.section === undefined ? {} : { section: values.section }) };
+  const query = {
+    key: values.key,
+    file: values.file,
+    ...(values.section === undefined ? {} : { section: values.section }),
+  };
   try {
     if (action === 'query') {
       const answer = queryConfig(query);

@@ -85,7 +85,14 @@ export type { RunEvent, RunEventListener, HandlerResult } from './runtime/events
 
 export { exec } from './system/exec.js';
 export type { ExecOptions, ExecResult } from './system/exec.js';
-export { compareVersions, compareDebVersions, compareRpmVersions, parseDebVersion, parseRpmVersion, rpmvercmp } from './system/version.js';
+export {
+  compareVersions,
+  compareDebVersions,
+  compareRpmVersions,
+  parseDebVersion,
+  parseRpmVersion,
+  rpmvercmp,
+} from './system/version.js';
 export type { VersionScheme } from './system/version.js';
 
 export type * from './providers/index.js';

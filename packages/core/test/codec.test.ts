@@ -4,7 +4,6 @@ import { formatTypedValue, parseTypedValue, splitLines, typeTagOf, type EnvValue
 import { OtopiError } from '../src/errors.js';
 import { failure } from './helpers.js';
 
-
 describe('parseTypedValue', () => {
   it('reads each type', () => {
     expect(parseTypedValue('none:whatever')).toEqual({ type: 'none', value: null });

@@ -30,7 +30,6 @@ const hostDeployFiles = [
 const work = mkdtempSync(join(tmpdir(), 'config-files-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-
 function find(entries: readonly ConfigEntry[], section: string, key: string): ConfigEntry | undefined {
   return entries.find((e) => e.section === section && e.key === key);
 }

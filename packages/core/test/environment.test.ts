@@ -46,12 +46,21 @@ describe('Environment', () => {
     const env = fresh();
     env.set(DemoEnv.mode, 'slow');
     expect(env.get(DemoEnv.mode)).toBe('slow');
-    expect(codeOf(() => env.set(DemoEnv.mode, 'medium' as 'fast'))).toMatch(/^ENV_SCHEMA: DEMO\/mode: str:medium does not fit str/);
+    expect(codeOf(() => env.set(DemoEnv.mode, 'medium' as 'fast'))).toMatch(
+      /^ENV_SCHEMA: DEMO\/mode: str:medium does not fit str/,
+    );
   });
 
   it('rejects a value of the wrong type from outside, naming key and source', () => {
     const env = fresh();
-    const msg = codeOf(() => env.setExternal('DEMO/count', 'seven', { kind: 'config', file: '/a.conf', line: 4, section: 'environment:default' }));
+    const msg = codeOf(() =>
+      env.setExternal('DEMO/count', 'seven', {
+        kind: 'config',
+        file: '/a.conf',
+        line: 4,
+        section: 'environment:default',
+      }),
+    );
     expect(msg).toMatch(/^ENV_SCHEMA: DEMO\/count: str:seven does not fit int/);
     expect(msg).toContain('/a.conf:4');
   });

@@ -8,7 +8,6 @@ import { formatIni, iniSectionItems, parseIni, pyStrip, type IniDocument } from 
 import { failure } from './helpers.js';
 import { OtopiError } from '../src/errors.js';
 
-
 /** section → [key, value][] as RawConfigParser's items() gives it, DEFAULT first. */
 type Flat = { ok: true; sections: [string, [string, string][]][] } | { ok: false; error: string };
 

@@ -30,7 +30,8 @@ import {
 } from './fixtures/transaction/kill-scenario.js';
 
 // Long mode (docs/reliability.md: OTOPI_LONG=1, or CI=true) sweeps 1,000 points.
-const LONG = process.env['OTOPI_LONG'] === '1' || (process.env['OTOPI_LONG'] === undefined && process.env['CI'] === 'true');
+const LONG =
+  process.env['OTOPI_LONG'] === '1' || (process.env['OTOPI_LONG'] === undefined && process.env['CI'] === 'true');
 const POINTS = Number(process.env['OTOPI_KILL_POINTS'] ?? (LONG ? '1000' : '200'));
 const PARALLEL = 2;
 const fixtures = fileURLToPath(new URL('./fixtures/transaction/', import.meta.url));
@@ -196,7 +197,14 @@ it(`survives SIGKILL at ${POINTS} points of a 50-file commit`, { timeout: 60_000
   const figures = process.env['OTOPI_RELIABILITY_FIGURES'];
   if (figures !== undefined && figures !== '') {
     const good = outcomes.filter((o) => o.torn === 0 && o.after !== 'inconsistent').length;
-    const figure = { item: 'kill-sweep', part: 'commit', line, ok: good, total: outcomes.length, data: { tornFiles: torn, files: outcomes.length * FILE_COUNT, consistent } };
+    const figure = {
+      item: 'kill-sweep',
+      part: 'commit',
+      line,
+      ok: good,
+      total: outcomes.length,
+      data: { tornFiles: torn, files: outcomes.length * FILE_COUNT, consistent },
+    };
     appendFileSync(figures, `${JSON.stringify(figure)}\n`);
   }
   expect(torn).toBe(0);

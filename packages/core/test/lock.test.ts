@@ -27,7 +27,10 @@ describe('RunLock', () => {
     new RunLock(path).acquire();
     writeFileSync(path, JSON.stringify({ pid: 2 ** 22 + 99, start: '5', command: 'gone', since: 'x' }));
     expect(new RunLock(path).acquire().tookOverStale?.pid).toBe(2 ** 22 + 99);
-    writeFileSync(path, JSON.stringify({ pid: process.pid, start: 'not-our-start-time', command: 'reused pid', since: 'x' }));
+    writeFileSync(
+      path,
+      JSON.stringify({ pid: process.pid, start: 'not-our-start-time', command: 'reused pid', since: 'x' }),
+    );
     expect(new RunLock(path).acquire().tookOverStale?.command).toBe('reused pid');
   });
 

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { buildPlan, formatPlanTable, isOtopiError, planToJson, Priority, type HandlerNode, type Stage } from '@otopi/core';
+import {
+  buildPlan,
+  formatPlanTable,
+  isOtopiError,
+  planToJson,
+  Priority,
+  type HandlerNode,
+  type Stage,
+} from '@otopi/core';
 
 const node = (name: string, stage: Stage = 'misc', extra: Partial<HandlerNode> = {}): HandlerNode => ({
   name,
@@ -44,7 +52,10 @@ describe('buildPlan ordering', () => {
     );
     const reference = names(buildPlan(nodes).handlers);
     for (let seed = 1; seed < 6; seed++) {
-      const shuffled = [...nodes].sort((a, b) => ((a.name.length * seed + a.name.charCodeAt(3)) % 7) - ((b.name.length * seed + b.name.charCodeAt(3)) % 7));
+      const shuffled = [...nodes].sort(
+        (a, b) =>
+          ((a.name.length * seed + a.name.charCodeAt(3)) % 7) - ((b.name.length * seed + b.name.charCodeAt(3)) % 7),
+      );
       expect(names(buildPlan(shuffled).handlers)).toEqual(reference);
     }
   });
@@ -113,7 +124,10 @@ describe('buildPlan errors', () => {
   });
 
   it('reports a dependency that contradicts priorities', () => {
-    const err = planError([node('x.a', 'misc', { priority: Priority.FIRST, after: ['x.b'] }), node('x.b', 'misc', { priority: Priority.LAST })]);
+    const err = planError([
+      node('x.a', 'misc', { priority: Priority.FIRST, after: ['x.b'] }),
+      node('x.b', 'misc', { priority: Priority.LAST }),
+    ]);
     expect(err.code).toBe('PLAN_PRIORITY_CONFLICT');
     expect(err.message).toContain('x.a');
     expect(err.message).toContain('x.b');
@@ -144,6 +158,11 @@ describe('plan dumps', () => {
 
   it('renders JSON with wire stage ids', () => {
     const json = planToJson(buildPlan([node('x.c', 'transaction_end')]));
-    expect(json.handlers[0]).toMatchObject({ stage: 'transaction_end', wireStage: 'cleanup', priority: 5000, name: 'x.c' });
+    expect(json.handlers[0]).toMatchObject({
+      stage: 'transaction_end',
+      wireStage: 'cleanup',
+      priority: 5000,
+      name: 'x.c',
+    });
   });
 });

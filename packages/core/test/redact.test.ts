@@ -7,7 +7,9 @@ const redactor = (secrets: string[], names: string[] = []): Redactor =>
 describe('Redactor', () => {
   it('redacts every occurrence, also inside longer strings', () => {
     const r = redactor(['s3cret-pw']);
-    expect(r.redact('run --password=s3cret-pw --again s3cret-pw!')).toBe(`run --password=${REDACTED} --again ${REDACTED}!`);
+    expect(r.redact('run --password=s3cret-pw --again s3cret-pw!')).toBe(
+      `run --password=${REDACTED} --again ${REDACTED}!`,
+    );
   });
 
   it('does not mangle key names that contain a short secret (otopi did)', () => {

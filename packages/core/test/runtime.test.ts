@@ -60,7 +60,17 @@ describe('Runtime stage flow', () => {
     const ran: string[] = [];
     runtime.register(tracer(ran, 'boot'));
     expect(await runtime.run()).toBe(1);
-    expect(ran).toEqual(['boot', 'init', 'init+', 'cleanup', 'cleanup+', 'pre_terminate', 'pre_terminate+', 'terminate', 'terminate+']);
+    expect(ran).toEqual([
+      'boot',
+      'init',
+      'init+',
+      'cleanup',
+      'cleanup+',
+      'pre_terminate',
+      'pre_terminate+',
+      'terminate',
+      'terminate+',
+    ]);
   });
 
   it('skips the rest of a success-only stage after an error in it', async () => {
@@ -72,7 +82,14 @@ describe('Runtime stage flow', () => {
     expect(ran).not.toContain('misc+');
     expect(ran).not.toContain('closeup');
     expect(ran).not.toContain('reboot');
-    expect(ran.slice(-6)).toEqual(['cleanup', 'cleanup+', 'pre_terminate', 'pre_terminate+', 'terminate', 'terminate+']);
+    expect(ran.slice(-6)).toEqual([
+      'cleanup',
+      'cleanup+',
+      'pre_terminate',
+      'pre_terminate+',
+      'terminate',
+      'terminate+',
+    ]);
     expect(runtime.env.getRaw('BASE/error')).toBe(true);
   });
 
@@ -152,7 +169,11 @@ describe('Runtime stage flow', () => {
     runtime.register(tracer(ran, 'misc'));
     await runtime.run();
     const failed = events.find((e) => e.type === 'handler-end' && e.result === 'failed');
-    expect(failed).toMatchObject({ handler: 'test.trace.misc', stage: 'misc', error: { code: 'HANDLER_FAILED', message: 'boom' } });
+    expect(failed).toMatchObject({
+      handler: 'test.trace.misc',
+      stage: 'misc',
+      error: { code: 'HANDLER_FAILED', message: 'boom' },
+    });
     const skipped = events.flatMap((e) => (e.type === 'stage-skip' ? [e.stage] : []));
     expect(skipped).toEqual(['transaction_end', 'closeup', 'reboot']);
     expect(events.at(-1)).toMatchObject({ type: 'run-end', exitCode: 1, error: true, aborted: false });

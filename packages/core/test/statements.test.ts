@@ -4,7 +4,6 @@ import { OtopiError } from '../src/errors.js';
 import { applyListOp, parseStatements } from '../src/env/statements.js';
 import { failure } from './helpers.js';
 
-
 const values = (args: string[]): unknown[] => parseStatements(args).map((s) => [s.op, s.key, s.value]);
 
 describe('parseStatements', () => {
@@ -127,7 +126,7 @@ describe('parseStatements', () => {
   it('refuses unbalanced quotes and a trailing backslash', () => {
     const quote = failure(() => parseStatements(['DEMO/x="str:a b']));
     expect(quote.code).toBe('ENV_BAD_STATEMENT');
-    expect(quote.message).toBe('argv[0]: \'DEMO/x=…\' has no closing "');
+    expect(quote.message).toBe("argv[0]: 'DEMO/x=…' has no closing \"");
     const slash = failure(() => parseStatements(['DEMO/x=str:a\\']));
     expect(slash.code).toBe('ENV_BAD_STATEMENT');
     expect(slash.message).toContain('lone backslash');

@@ -41,7 +41,8 @@ describe('deb versions', () => {
     for (let n = 0; n < 300; n++) {
       // dpkg's syntax: digits first, and a non-empty revision after the last hyphen, if any.
       const deb = (): string =>
-        randomVersion(random, '0123456789.+~ab', true) + (random() < 0.5 ? `-${randomVersion(random, '0123456789.+~ab', false)}` : '');
+        randomVersion(random, '0123456789.+~ab', true) +
+        (random() < 0.5 ? `-${randomVersion(random, '0123456789.+~ab', false)}` : '');
       const a = deb();
       const b = random() < 0.3 ? a.replace(/\d$/, '0') : deb();
       const ours = compareDebVersions(a, b);
@@ -87,7 +88,10 @@ describe('rpm versions', () => {
     }
     // rpm's Lua print() joins its output without separators, so add our own.
     const lua = pairs.map(([a, b]) => `print(rpm.vercmp('${a}', '${b}')..',')`).join(' ');
-    const out = execFileSync('rpm', ['--eval', `%{lua: ${lua}}`], { encoding: 'utf8' }).trim().replace(/,$/, '').split(',');
+    const out = execFileSync('rpm', ['--eval', `%{lua: ${lua}}`], { encoding: 'utf8' })
+      .trim()
+      .replace(/,$/, '')
+      .split(',');
     expect(out).toHaveLength(pairs.length);
     const wrong = pairs.filter(([a, b], i) => compareRpmVersions(a, b) !== Number(out[i]));
     expect(wrong).toEqual([]);

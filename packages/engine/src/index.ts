@@ -47,19 +47,52 @@ export type { DeployOptions, DeploySession } from './deploy/deploy.js';
 export type { LineSession, SessionResult, SessionLimits, ByteCounts } from './deploy/session.js';
 
 export { driveDialog, steps, encodeValue } from './dialog/driver.js';
-export type { DialogChannel, DialogProgram, DialogOutcome, Displayed, Step, StepContext, Answer, WireValue } from './dialog/driver.js';
-export { DialogParser, DialogProtocolError, splitValidValues, DEFAULT_BOUNDARY, DEFAULT_ABORT_BOUNDARY } from './dialog/parser.js';
+export type {
+  DialogChannel,
+  DialogProgram,
+  DialogOutcome,
+  Displayed,
+  Step,
+  StepContext,
+  Answer,
+  WireValue,
+} from './dialog/driver.js';
+export {
+  DialogParser,
+  DialogProtocolError,
+  splitValidValues,
+  DEFAULT_BOUNDARY,
+  DEFAULT_ABORT_BOUNDARY,
+} from './dialog/parser.js';
 export type { DialogEvent, HandlerRef, QueryInfo } from './dialog/parser.js';
 
 export { CertificateAuthority } from './pki/ca.js';
 export type { CaOptions, SignOptions } from './pki/ca.js';
 
-export { hostDeployProgram, hostDeployStatements, engineTime, DEPLOY_PROCEED, CERTIFICATE_REQUEST, CERTIFICATE_CHAIN } from './host-deploy/program.js';
+export {
+  hostDeployProgram,
+  hostDeployStatements,
+  engineTime,
+  DEPLOY_PROCEED,
+  CERTIFICATE_REQUEST,
+  CERTIFICATE_CHAIN,
+} from './host-deploy/program.js';
 export { hostDeployResult } from './host-deploy/result.js';
 export type { HostDeployResult, HostDeployStatus } from './host-deploy/result.js';
-export type { HostDeployConfig, HostDeployHost, HostDeployEngine, HostDeployCluster, FirewallSetting } from './host-deploy/config.js';
+export type {
+  HostDeployConfig,
+  HostDeployHost,
+  HostDeployEngine,
+  HostDeployCluster,
+  FirewallSetting,
+} from './host-deploy/config.js';
 export { VdsmIdRegistry } from './host-deploy/id-registry.js';
-export { prepareHostDeploy, hostDeploySettings, defaultCaDir, DEFAULT_CA_DIR } from './host-deploy/inventory-program.js';
+export {
+  prepareHostDeploy,
+  hostDeploySettings,
+  defaultCaDir,
+  DEFAULT_CA_DIR,
+} from './host-deploy/inventory-program.js';
 export type { HostDeployRun, HostDeployRunOptions } from './host-deploy/inventory-program.js';
 export { HOST_DEPLOY_FIELD_NAMES } from './inventory/host-deploy-fields.js';
 export type { HostDeployFields } from './inventory/host-deploy-fields.js';
@@ -75,7 +108,12 @@ export type { Timeouts } from './orchestrate/deploy-host.js';
 export { HOST_RESULT_KINDS } from './orchestrate/events.js';
 export type { DeployEvent, HostReport, HostResultKind, SentBytes } from './orchestrate/events.js';
 export { baseProgram, composePrograms, answerFromText } from './orchestrate/program.js';
-export type { DeployProgramFactory, DeployProgramContext, GroupProgram, GroupConclusion } from './orchestrate/program.js';
+export type {
+  DeployProgramFactory,
+  DeployProgramContext,
+  GroupProgram,
+  GroupConclusion,
+} from './orchestrate/program.js';
 export { openOverSsh, OpenError } from './orchestrate/open.js';
 export type { SessionOpener, OpenRequest, OpenedHost, HostSession } from './orchestrate/open.js';
 export { DEFAULT_LOG_DIR } from './orchestrate/host-log.js';

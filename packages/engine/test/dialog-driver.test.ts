@@ -12,7 +12,12 @@ const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const CLI = join(ROOT, 'packages/cli/dist/otopi.js');
 
 /** Runs the built CLI in the machine dialect with the `dialogs` fixture group. */
-function localRun(extra: string[]): { channel: DialogChannel; exit: Promise<number | null>; stderr: () => string; dir: string } {
+function localRun(extra: string[]): {
+  channel: DialogChannel;
+  exit: Promise<number | null>;
+  stderr: () => string;
+  dir: string;
+} {
   const dir = mkdtempSync(join(tmpdir(), 'otopi-driver-'));
   const child = spawn(
     process.execPath,
@@ -25,7 +30,12 @@ function localRun(extra: string[]): { channel: DialogChannel; exit: Promise<numb
       ...extra,
     ],
     {
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', OTOPI_CONFIG: join(dir, 'none.conf'), OTOPI_LOGDIR: dir, OTOPI_STATEDIR: join(dir, 'st') },
+      env: {
+        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+        OTOPI_CONFIG: join(dir, 'none.conf'),
+        OTOPI_LOGDIR: dir,
+        OTOPI_STATEDIR: join(dir, 'st'),
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     },
   );
@@ -74,7 +84,14 @@ describe('driveDialog against our own machine dialect', () => {
     expect(got[1]).toBe('items=2');
     expect(outcome.displayed.get('DLG_SUMMARY')).toEqual({ type: 'str', value: 'Ada/Blue' });
     expect(outcome.displayed.get('DLG_ECHO')).toEqual({ type: 'multi-str', value: ['one', 'two'] });
-    expect(JSON.parse(readFileSync(result, 'utf8'))).toMatchObject({ name: 'Ada', colour: 'Blue', lines: ['one', 'two'], number: 42, proceed: true, items: ['item1', 'item2'] });
+    expect(JSON.parse(readFileSync(result, 'utf8'))).toMatchObject({
+      name: 'Ada',
+      colour: 'Blue',
+      lines: ['one', 'two'],
+      number: 42,
+      proceed: true,
+      items: ['item1', 'item2'],
+    });
     expect(hostLog.length).toBeGreaterThan(20);
     expect(outcome.hostLogLines).toBe(hostLog.length);
     expect(hostLog.join('\n')).not.toContain('driver-canary-secret');
@@ -244,15 +261,29 @@ describe('driveDialog against the original otopi grammar', () => {
 describe('DialogParser', () => {
   it('keeps frame metadata and unescapes valid values', () => {
     const p = new DialogParser();
-    const events = ['**%QStart: X', '### pick one', '**%QDefault: a', '**%QValidValues: a|b\\|c|d\\\\e', '**%QHidden: TRUE', '***Q:STRING X', '**%QEnd: X'].flatMap((l) => p.push(l));
-    expect(events.at(-1)).toEqual({ kind: 'query-string', name: 'X', info: { notes: ['pick one'], default: 'a', validValues: ['a', 'b|c', 'd\\e'], hidden: true } });
+    const events = [
+      '**%QStart: X',
+      '### pick one',
+      '**%QDefault: a',
+      '**%QValidValues: a|b\\|c|d\\\\e',
+      '**%QHidden: TRUE',
+      '***Q:STRING X',
+      '**%QEnd: X',
+    ].flatMap((l) => p.push(l));
+    expect(events.at(-1)).toEqual({
+      kind: 'query-string',
+      name: 'X',
+      info: { notes: ['pick one'], default: 'a', validValues: ['a', 'b|c', 'd\\e'], hidden: true },
+    });
     expect(splitValidValues('only')).toEqual(['only']);
   });
 
   it('reads text holding U+2028 and U+2029, which a run may print (found by test/reliability)', () => {
     const p = new DialogParser();
     expect(p.push('***L:INFO a\u2028b')).toEqual([{ kind: 'log', level: 'INFO', text: 'a\u2028b' }]);
-    expect(p.push('***D:VALUE X=str:c\u2029d')).toEqual([{ kind: 'display-value', name: 'X', type: 'str', value: 'c\u2029d' }]);
+    expect(p.push('***D:VALUE X=str:c\u2029d')).toEqual([
+      { kind: 'display-value', name: 'X', type: 'str', value: 'c\u2029d' },
+    ]);
     expect(p.push('***CONFIRM X e\u2028f')).toEqual([{ kind: 'confirm', name: 'X', description: 'e\u2028f' }]);
   });
 

@@ -8,7 +8,12 @@ import * as x509 from '@peculiar/x509';
 import { describe, expect, it } from 'vitest';
 import { CertificateAuthority } from '../src/pki/ca.js';
 
-const ALG = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
+const ALG = {
+  name: 'RSASSA-PKCS1-v1_5',
+  hash: 'SHA-256',
+  publicExponent: new Uint8Array([1, 0, 1]),
+  modulusLength: 2048,
+};
 
 async function hostCsr(subject = ''): Promise<string> {
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
@@ -28,8 +33,19 @@ describe('CertificateAuthority', () => {
     expect(statSync(join(dir, 'ca')).mode & 0o777).toBe(0o700);
     const pem = await ca.sign(await hostCsr(), { host: 'h1.lab.example', altNames: ['10.88.0.11'] });
     writeFileSync(join(dir, 'host.pem'), pem);
-    expect(openssl(['verify', '-CAfile', join(dir, 'ca', 'ca.pem'), join(dir, 'host.pem')]).trim()).toBe(`${join(dir, 'host.pem')}: OK`);
-    const text = openssl(['x509', '-in', join(dir, 'host.pem'), '-noout', '-subject', '-startdate', '-ext', 'subjectAltName,extendedKeyUsage']);
+    expect(openssl(['verify', '-CAfile', join(dir, 'ca', 'ca.pem'), join(dir, 'host.pem')]).trim()).toBe(
+      `${join(dir, 'host.pem')}: OK`,
+    );
+    const text = openssl([
+      'x509',
+      '-in',
+      join(dir, 'host.pem'),
+      '-noout',
+      '-subject',
+      '-startdate',
+      '-ext',
+      'subjectAltName,extendedKeyUsage',
+    ]);
     expect(text).toContain('subject=O = "Lab, Inc.", CN = h1.lab.example');
     expect(text).toContain('DNS:h1.lab.example, IP Address:10.88.0.11');
     expect(text).toContain('TLS Web Server Authentication, TLS Web Client Authentication');

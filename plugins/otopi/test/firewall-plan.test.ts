@@ -12,7 +12,8 @@ function services(name: ServiceManager['name'], existing: readonly string[]): Se
     exists: (s) => Promise.resolve(existing.includes(s)),
     isRunning: () => Promise.resolve(false),
     isEnabled: () => Promise.resolve(false),
-    status: (s) => Promise.resolve({ name: s, exists: existing.includes(s), running: false, enabled: false, bootState: 'disabled' }),
+    status: (s) =>
+      Promise.resolve({ name: s, exists: existing.includes(s), running: false, enabled: false, bootState: 'disabled' }),
     start: no,
     stop: no,
     restart: no,
@@ -42,7 +43,12 @@ describe('iptables persistence by distribution', () => {
   });
 
   it('Debian with netfilter-persistent: rules.v4 and that service', async () => {
-    const plan = await iptablesPlan(input('debian', services('systemd', ['netfilter-persistent'])), RULES, ['filter'], null);
+    const plan = await iptablesPlan(
+      input('debian', services('systemd', ['netfilter-persistent'])),
+      RULES,
+      ['filter'],
+      null,
+    );
     expect(describeAll(plan.elements)).toEqual([
       'file /etc/iptables/rules.v4',
       'iptables rules (IPv4, loaded with iptables-restore)',

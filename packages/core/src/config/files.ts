@@ -199,7 +199,10 @@ export function readConfigFiles(
     for (const item of mergeConfigSection(documents, section) ?? []) {
       const place = { key: item.key, file: item.file, line: item.line };
       // A value that does not parse is not shown for a sensitive key (a password in an answer file).
-      const { type, value } = parseTypedValue(item.value, { ...place, sensitive: options.isSensitive?.(item.key) ?? false });
+      const { type, value } = parseTypedValue(item.value, {
+        ...place,
+        sensitive: options.isSensitive?.(item.key) ?? false,
+      });
       entries.push({ section, ...place, type, value });
     }
   }

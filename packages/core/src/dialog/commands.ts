@@ -120,10 +120,14 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     run: async (c, { env, dialog }): Promise<Outcome> => {
       const key = checkKey(c.options.key!);
       const secretsIn = env.isSensitive(key) ? (line: string) => [line] : undefined;
-      env.setExternal(key, await dialog.queryMultiString({ name: key, remember: false, ...(secretsIn && { secretsIn }) }), {
-        kind: 'dialog',
-        question: 'env-query-multi',
-      });
+      env.setExternal(
+        key,
+        await dialog.queryMultiString({ name: key, remember: false, ...(secretsIn && { secretsIn }) }),
+        {
+          kind: 'dialog',
+          question: 'env-query-multi',
+        },
+      );
       return 'again';
     },
   },

@@ -92,17 +92,24 @@ export function splitLines(text: string): string[] {
 export function parseTypedValue(text: string, context: CodecContext = {}): { type: TypeTag; value: EnvValue } {
   const colon = text.indexOf(':');
   if (colon < 0) {
-    throw new OtopiError('ENV_MISSING_TYPE', `${context.sensitive === true ? 'the value' : `value '${text}'`}${forKey(context)} has no type`, {
-      ...place(context),
-      hint: `write it as type:value, e.g. str:${context.sensitive === true ? '<value>' : text}`,
-    });
+    throw new OtopiError(
+      'ENV_MISSING_TYPE',
+      `${context.sensitive === true ? 'the value' : `value '${text}'`}${forKey(context)} has no type`,
+      {
+        ...place(context),
+        hint: `write it as type:value, e.g. str:${context.sensitive === true ? '<value>' : text}`,
+      },
+    );
   }
   const tag = text.slice(0, colon);
   const raw = text.slice(colon + 1);
   if (!isTypeTag(tag)) {
     const lower = tag.toLowerCase();
     const guess = isTypeTag(lower) ? ` (did you mean '${lower}'?)` : '';
-    const shown = context.sensitive === true && !isTypeTag(lower) ? 'unknown type (not shown: it may be a secret)' : `unknown type '${tag}'`;
+    const shown =
+      context.sensitive === true && !isTypeTag(lower)
+        ? 'unknown type (not shown: it may be a secret)'
+        : `unknown type '${tag}'`;
     throw new OtopiError('ENV_UNKNOWN_TYPE', `${shown}${forKey(context)}${guess}`, {
       ...place(context),
       hint: `valid types are ${TYPE_TAGS.join(', ')}`,

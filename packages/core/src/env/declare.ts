@@ -68,7 +68,8 @@ export const key = {
   optionalMultiStr: (o: KeyOptions<readonly string[] | null>) =>
     spec('multi-str', true, z.array(z.string()).readonly().nullable(), o),
   /** A value that only code sets (a transaction object, a handle); never serialised. */
-  object: <T>(o: KeyOptions<T> & { schema?: z.ZodType<T> }) => spec('none', true, o.schema ?? (z.any() as z.ZodType<T>), o),
+  object: <T>(o: KeyOptions<T> & { schema?: z.ZodType<T> }) =>
+    spec('none', true, o.schema ?? (z.any() as z.ZodType<T>), o),
 };
 
 type Declared<G extends string, S extends Record<string, KeySpec<unknown>>> = {

@@ -4,7 +4,10 @@
  */
 import type { EnvFamily, EnvKey } from './declare.js';
 
-export function environmentReference(keys: readonly EnvKey<unknown>[], families: readonly EnvFamily<unknown>[]): string {
+export function environmentReference(
+  keys: readonly EnvKey<unknown>[],
+  families: readonly EnvFamily<unknown>[],
+): string {
   const groups = new Map<string, EnvKey<unknown>[]>();
   for (const k of keys) groups.set(k.group, [...(groups.get(k.group) ?? []), k]);
   const out: string[] = [
@@ -30,7 +33,12 @@ export function environmentReference(keys: readonly EnvKey<unknown>[], families:
 }
 
 function row(name: string, spec: Omit<EnvKey<unknown>, 'key' | 'group'>): string {
-  const type = spec.nullable && spec.type !== 'none' ? `${spec.type} or none` : spec.type === 'none' ? 'object (code only)' : spec.type;
+  const type =
+    spec.nullable && spec.type !== 'none'
+      ? `${spec.type} or none`
+      : spec.type === 'none'
+        ? 'object (code only)'
+        : spec.type;
   const options = (spec.schema as { options?: unknown }).options;
   const choices = Array.isArray(options) ? ` One of: ${options.map((o) => `\`${String(o)}\``).join(', ')}.` : '';
   const meaning = `${spec.description}${choices}${spec.sensitive ? ' *Secret.*' : ''}`;

@@ -177,7 +177,11 @@ export function splitStatements(args: readonly string[], label = 'argv'): Statem
       const key = match?.[2];
       const text = match?.[3];
       if (key === undefined || text === undefined || !STATEMENT_KEY_RE.test(key)) {
-        throw badStatement(`${shown(part)} is not a KEY=type:value statement`, source, notAStatementHint(part, undefined));
+        throw badStatement(
+          `${shown(part)} is not a KEY=type:value statement`,
+          source,
+          notAStatementHint(part, undefined),
+        );
       }
       const op: StatementOp = match?.[1] === 'APPEND:' ? 'append' : match?.[1] === 'PREPEND:' ? 'prepend' : 'set';
       previous = { op, key, text, source };

@@ -24,7 +24,9 @@ export class Redactor {
   constructor(private readonly source: RedactorSource) {}
 
   redact(text: string): string {
-    let out = text.includes('PRIVATE KEY-----') ? text.replace(PRIVATE_KEY_RE, `-----${REDACTED} PRIVATE KEY-----`) : text;
+    let out = text.includes('PRIVATE KEY-----')
+      ? text.replace(PRIVATE_KEY_RE, `-----${REDACTED} PRIVATE KEY-----`)
+      : text;
     const secrets = this.source.secrets();
     if (secrets.length === 0) return out;
     const ranges: [number, number][] = [];

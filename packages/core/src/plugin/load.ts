@@ -27,10 +27,21 @@ export interface GroupLocation {
 
 /** Splits a colon list, dropping empty entries and duplicates, keeping order. */
 export function colonList(value: string): string[] {
-  return [...new Set(value.split(':').map((s) => s.trim()).filter((s) => s.length > 0))];
+  return [
+    ...new Set(
+      value
+        .split(':')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
+    ),
+  ];
 }
 
-export function locateGroups(pluginPath: readonly string[], groups: readonly string[], baseDir: string): GroupLocation[] {
+export function locateGroups(
+  pluginPath: readonly string[],
+  groups: readonly string[],
+  baseDir: string,
+): GroupLocation[] {
   const wanted = [...new Set([BASE_GROUP, ...groups])];
   const found: GroupLocation[] = [];
   const missing: string[] = [];
@@ -75,12 +86,19 @@ export async function importGroups(locations: readonly GroupLocation[]): Promise
       // Modules without a default export are helpers shared by the group's plugins.
       if (exported === undefined) continue;
       const plugins = Array.isArray(exported) ? exported : [exported];
-      const base = `${location.group}.${relative(root, file).replace(/\.(m?js)$/, '').split(sep).join('.')}`;
+      const base = `${location.group}.${relative(root, file)
+        .replace(/\.(m?js)$/, '')
+        .split(sep)
+        .join('.')}`;
       plugins.forEach((plugin, index) => {
         if (!isPlugin(plugin)) {
-          throw new OtopiError('PLUGIN_INVALID', `${file} does not export a plugin (export default definePlugin({...}))`, {
-            file,
-          });
+          throw new OtopiError(
+            'PLUGIN_INVALID',
+            `${file} does not export a plugin (export default definePlugin({...}))`,
+            {
+              file,
+            },
+          );
         }
         loaded.push({ plugin, defaultName: plugins.length > 1 ? `${base}.${index}` : base, file });
       });

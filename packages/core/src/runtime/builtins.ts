@@ -29,7 +29,14 @@ export const CORE_HANDLERS = {
 } as const;
 
 export function builtinPlugins(runtime: Runtime): Plugin[] {
-  return [logPlugin(runtime), lockPlugin(), configPlugin(), miscPlugin(runtime), transactionPlugin(runtime), ...dialogPlugins(runtime)];
+  return [
+    logPlugin(runtime),
+    lockPlugin(),
+    configPlugin(),
+    miscPlugin(runtime),
+    transactionPlugin(runtime),
+    ...dialogPlugins(runtime),
+  ];
 }
 
 function logPlugin(runtime: Runtime): Plugin {
@@ -43,7 +50,10 @@ function logPlugin(runtime: Runtime): Plugin {
         run: ({ env }) => {
           let file = env.get(CoreEnv.logFileName);
           if (file === null || file.length === 0) {
-            file = join(env.get(CoreEnv.logDir), `${env.get(CoreEnv.logFileNamePrefix)}-${timestamp()}-${randomName()}.log`);
+            file = join(
+              env.get(CoreEnv.logDir),
+              `${env.get(CoreEnv.logFileNamePrefix)}-${timestamp()}-${randomName()}.log`,
+            );
             env.set(CoreEnv.logFileName, file);
           }
           runtime.runLog.logger.level = env.get(CoreEnv.logLevel);
@@ -52,12 +62,17 @@ function logPlugin(runtime: Runtime): Plugin {
           } catch (error) {
             // The run goes on: the log stays in memory (the `log` command still has it).
             const why = error instanceof Error ? error.message : String(error);
-            runtime.log.warn({ console: true }, `${why.startsWith('Cannot') ? why : `Cannot open log file '${file}': ${why}`}; the log is kept in memory only`);
+            runtime.log.warn(
+              { console: true },
+              `${why.startsWith('Cannot') ? why : `Cannot open log file '${file}': ${why}`}; the log is kept in memory only`,
+            );
             return;
           }
           // A re-executed run keeps appending to the same file.
           process.env['OTOPI_LOGFILE'] = file;
-          runtime.log.debug(`plan:\n${runtime.plan.handlers.map((h) => `${h.stage} ${h.priority} ${h.name}`).join('\n')}`);
+          runtime.log.debug(
+            `plan:\n${runtime.plan.handlers.map((h) => `${h.stage} ${h.priority} ${h.name}`).join('\n')}`,
+          );
         },
       });
       p.on({
@@ -125,8 +140,18 @@ function configPlugin(): Plugin {
           if (missing.length > 0) log.warn(`The following configuration files are missing: ${missing.join(', ')}`);
         },
       });
-      p.on({ name: 'override', stage: 'customization', priority: Priority.HIGH, run: (ctx) => apply(ctx, 'environment:override', false) });
-      p.on({ name: 'enforce', stage: 'customization', priority: Priority.LOW, run: (ctx) => apply(ctx, 'environment:enforce', false) });
+      p.on({
+        name: 'override',
+        stage: 'customization',
+        priority: Priority.HIGH,
+        run: (ctx) => apply(ctx, 'environment:override', false),
+      });
+      p.on({
+        name: 'enforce',
+        stage: 'customization',
+        priority: Priority.LOW,
+        run: (ctx) => apply(ctx, 'environment:enforce', false),
+      });
     },
   });
 }
@@ -171,8 +196,18 @@ function transactionPlugin(runtime: Runtime): Plugin {
   return definePlugin({
     name: 'otopi.core.transaction',
     setup(p) {
-      p.on({ name: 'internalPrepare', stage: 'internal_packages', priority: Priority.FIRST, run: () => runtime.internalTransaction.prepare() });
-      p.on({ name: 'internalCommit', stage: 'internal_packages', priority: Priority.LAST + 10, run: (ctx) => commit(ctx, 'internal') });
+      p.on({
+        name: 'internalPrepare',
+        stage: 'internal_packages',
+        priority: Priority.FIRST,
+        run: () => runtime.internalTransaction.prepare(),
+      });
+      p.on({
+        name: 'internalCommit',
+        stage: 'internal_packages',
+        priority: Priority.LAST + 10,
+        run: (ctx) => commit(ctx, 'internal'),
+      });
       p.on({
         name: 'mainPrepare',
         stage: 'transaction_begin',
@@ -187,7 +222,8 @@ function transactionPlugin(runtime: Runtime): Plugin {
         run: async (ctx) => {
           await commit(ctx, 'main');
           const modified = runtime.mainTransaction.modifiedFiles ?? [];
-          if (modified.length > 0) ctx.env.set(CoreEnv.modifiedFiles, [...ctx.env.get(CoreEnv.modifiedFiles), ...modified]);
+          if (modified.length > 0)
+            ctx.env.set(CoreEnv.modifiedFiles, [...ctx.env.get(CoreEnv.modifiedFiles), ...modified]);
         },
       });
     },

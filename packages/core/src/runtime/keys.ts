@@ -7,8 +7,14 @@ import { z } from 'zod';
 import { defineEnv, key } from '../env/declare.js';
 
 export const BaseEnv = defineEnv('BASE', {
-  error: key.bool({ default: false, description: 'Set once any handler failed; later success-only stages are skipped.' }),
-  aborted: key.bool({ default: false, description: 'Set when the run was aborted (by the user, the engine or a signal).' }),
+  error: key.bool({
+    default: false,
+    description: 'Set once any handler failed; later success-only stages are skipped.',
+  }),
+  aborted: key.bool({
+    default: false,
+    description: 'Set when the run was aborted (by the user, the engine or a signal).',
+  }),
   errorMessages: key.multiStr({
     default: [],
     description: 'Messages of the errors this run met, in order (redacted).',
@@ -79,7 +85,8 @@ export const CoreEnv = defineEnv('CORE', {
   }),
   configFileAppend: key.optionalStr({
     default: null,
-    description: 'Colon-separated config files read after the main one (e.g. answer files); a missing one is a warning.',
+    description:
+      'Colon-separated config files read after the main one (e.g. answer files); a missing one is a warning.',
   }),
   eventsFile: key.optionalStr({
     default: null,
@@ -88,7 +95,8 @@ export const CoreEnv = defineEnv('CORE', {
   journalDir: key.str({
     default: () => join(process.env['OTOPI_STATEDIR'] ?? '/var/lib/otopi', 'journal'),
     defaultDoc: '$OTOPI_STATEDIR/journal, else /var/lib/otopi/journal',
-    description: 'Folder for transaction commit journals; a run killed mid-commit is rolled back from them by the next run.',
+    description:
+      'Folder for transaction commit journals; a run killed mid-commit is rolled back from them by the next run.',
   }),
   lockFile: key.str({
     default: () => join(process.env['OTOPI_STATEDIR'] ?? '/var/lib/otopi', 'run.lock'),

@@ -79,7 +79,9 @@ export class RunLock {
       tookOverStale = holder;
       rmSync(this.path, { force: true });
     }
-    throw new OtopiError('INTERNAL', `cannot take the run lock ${this.path}: it keeps being recreated`, { file: this.path });
+    throw new OtopiError('INTERNAL', `cannot take the run lock ${this.path}: it keeps being recreated`, {
+      file: this.path,
+    });
   }
 
   release(): void {
@@ -135,13 +137,18 @@ export function lockPlugin(): Plugin {
           const { tookOverStale } = lock.acquire();
           process.once('exit', release);
           if (tookOverStale !== undefined) {
-            log.warn(`Took over a stale run lock of pid ${tookOverStale.pid} (${tookOverStale.command}), which is gone`);
+            log.warn(
+              `Took over a stale run lock of pid ${tookOverStale.pid} (${tookOverStale.command}), which is gone`,
+            );
           }
           if (dryRun) return;
           for (const report of await recoverJournals(env.get(CoreEnv.journalDir), { log })) {
             const what = `${report.outcome} an interrupted transaction (${report.phase} phase)`;
             if (report.outcome === 'failed') log.error(`Recovery ${what}: ${report.errors.join('; ')}`);
-            else log.warn(`Recovery: ${what}; restored ${report.restored.length} and removed ${report.removed.length} files`);
+            else
+              log.warn(
+                `Recovery: ${what}; restored ${report.restored.length} and removed ${report.removed.length} files`,
+              );
             dialog.note(`Recovered from an interrupted earlier run: ${what}.`);
           }
         },

@@ -77,7 +77,8 @@ export class Runtime {
     if (this.plugins.has(name)) throw new OtopiError('PLUGIN_INVALID', `plugin '${name}' is registered twice`);
     this.plugins.add(name);
     for (const declared of plugin.env ?? []) {
-      if (typeof declared === 'function' && 'prefix' in declared) this.env.declareFamily(declared as EnvFamily<unknown>);
+      if (typeof declared === 'function' && 'prefix' in declared)
+        this.env.declareFamily(declared as EnvFamily<unknown>);
       else this.env.declare(keysOf(declared) as EnvKey<unknown>[]);
     }
     const pluginLog = this.log.child({ plugin: name });

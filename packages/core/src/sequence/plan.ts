@@ -158,7 +158,10 @@ export function compareNodes(a: HandlerNode, b: HandlerNode): number {
 
 /** A cycle among the nodes Kahn's algorithm could not emit, as a closed path. */
 function findCycle(successors: Map<string, string[]>, indegree: Map<string, number>): string[] {
-  const stuck = [...indegree.entries()].filter(([, d]) => d > 0).map(([n]) => n).sort();
+  const stuck = [...indegree.entries()]
+    .filter(([, d]) => d > 0)
+    .map(([n]) => n)
+    .sort();
   const stuckSet = new Set(stuck);
   const onPath = new Map<string, number>();
   const path: string[] = [];
@@ -224,4 +227,3 @@ class MinHeap<T> {
     return top;
   }
 }
-

@@ -38,12 +38,12 @@ export interface StageInfo {
   readonly onlyOnSuccess: boolean;
 }
 
-const info = (
-  index: number,
-  wireId: string,
-  description: string,
-  onlyOnSuccess: boolean,
-): StageInfo => ({ index, wireId, description, onlyOnSuccess });
+const info = (index: number, wireId: string, description: string, onlyOnSuccess: boolean): StageInfo => ({
+  index,
+  wireId,
+  description,
+  onlyOnSuccess,
+});
 
 /**
  * Wire ids are otopi's, including its quirk that the transaction commit reports itself as

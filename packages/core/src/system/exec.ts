@@ -71,10 +71,16 @@ export function exec(argv: readonly string[], options: ExecOptions = {}): Promis
       clearTimeout(timer);
       const missing = error.code === 'ENOENT';
       reject(
-        new OtopiError(missing ? 'COMMAND_MISSING' : 'HANDLER_FAILED', missing ? `command '${program}' not found` : `cannot run '${program}': ${error.message}`, {
-          cause: error,
-          ...(missing ? { hint: `Install it, or set COMMAND/${basename(program)}=str:/path/to/${basename(program)}.` } : {}),
-        }),
+        new OtopiError(
+          missing ? 'COMMAND_MISSING' : 'HANDLER_FAILED',
+          missing ? `command '${program}' not found` : `cannot run '${program}': ${error.message}`,
+          {
+            cause: error,
+            ...(missing
+              ? { hint: `Install it, or set COMMAND/${basename(program)}=str:/path/to/${basename(program)}.` }
+              : {}),
+          },
+        ),
       );
     });
     child.on('close', (code, signal) => {
@@ -84,10 +90,17 @@ export function exec(argv: readonly string[], options: ExecOptions = {}): Promis
       if (stdout.length > 0) log?.debug(`execute-output: ${program} stdout:\n${stdout.trimEnd()}`);
       if (stderr.length > 0) log?.debug(`execute-output: ${program} stderr:\n${stderr.trimEnd()}`);
       if (timedOut) {
-        reject(new OtopiError('HANDLER_FAILED', `command '${program}' timed out after ${Math.round(timeoutMs / 1000)} s`));
+        reject(
+          new OtopiError('HANDLER_FAILED', `command '${program}' timed out after ${Math.round(timeoutMs / 1000)} s`),
+        );
       } else if (result.code !== 0 && options.allowFailure !== true) {
         const detail = (stderr.trim() || stdout.trim()).split('\n').slice(-3).join(' / ');
-        reject(new OtopiError('HANDLER_FAILED', `command '${argv.join(' ')}' failed with exit code ${result.code}${detail ? `: ${detail}` : ''}`));
+        reject(
+          new OtopiError(
+            'HANDLER_FAILED',
+            `command '${argv.join(' ')}' failed with exit code ${result.code}${detail ? `: ${detail}` : ''}`,
+          ),
+        );
       } else {
         resolve(result);
       }

@@ -59,7 +59,10 @@ export interface DialogProgram {
   /** Answers to host questions by name (string, multi-string, value, confirm). */
   readonly answers?: Readonly<Record<string, Answer>>;
   /** Asked for questions not in `answers`; return undefined to refuse the question. */
-  readonly answer?: (event: Extract<DialogEvent, { kind: `query-${string}` | 'confirm' }>, ctx: StepContext) => Answer | undefined;
+  readonly answer?: (
+    event: Extract<DialogEvent, { kind: `query-${string}` | 'confirm' }>,
+    ctx: StepContext,
+  ) => Answer | undefined;
   /** Called for every `***D:` display (e.g. a certificate request to sign). */
   readonly onDisplay?: (name: string, value: Displayed, ctx: StepContext) => void | Promise<void>;
   readonly onLog?: (level: LogLevel, text: string) => void;
@@ -130,7 +133,12 @@ export async function driveDialog(channel: DialogChannel, program: DialogProgram
    * either, since only the host knows which of its keys are secret (a sensitive key named
    * nothing like a password).
    */
-  const sendValue = (name: string, value: WireValue, multi: { boundary: string } | undefined, how: 'plain' | 'hidden' | 'setting'): void => {
+  const sendValue = (
+    name: string,
+    value: WireValue,
+    multi: { boundary: string } | undefined,
+    how: 'plain' | 'hidden' | 'setting',
+  ): void => {
     const mask = how === 'hidden' ? '(hidden)' : '(not shown)';
     if (multi !== undefined) {
       const lines = Array.isArray(value) ? value : value === null ? [] : String(value).split('\n');
@@ -179,7 +187,9 @@ export async function driveDialog(channel: DialogChannel, program: DialogProgram
       case 'display-value':
       case 'display-multi-string': {
         const value: Displayed =
-          event.kind === 'display-value' ? { type: event.type, value: event.value } : { type: 'multi-str', value: event.lines };
+          event.kind === 'display-value'
+            ? { type: event.type, value: event.value }
+            : { type: 'multi-str', value: event.lines };
         if (event.name === 'LOG' && event.kind === 'display-multi-string') {
           hostLogLines = event.lines.length;
           await program.onHostLog?.(event.lines);
@@ -219,7 +229,8 @@ export async function driveDialog(channel: DialogChannel, program: DialogProgram
           channel.end();
           return;
         }
-        const text = typeof answer === 'string' ? answer : typeof answer === 'boolean' ? (answer ? 'yes' : 'no') : String(answer);
+        const text =
+          typeof answer === 'string' ? answer : typeof answer === 'boolean' ? (answer ? 'yes' : 'no') : String(answer);
         send(text, event.info.hidden === true ? '(hidden)' : text);
         return;
       }
@@ -260,7 +271,11 @@ export async function driveDialog(channel: DialogChannel, program: DialogProgram
       const next = await withTimeout(iterator.next(), Math.min(inactivityMs, hardLimitMs - (Date.now() - started)));
       if (next === TIMEOUT) {
         const hard = Date.now() - started >= hardLimitMs;
-        failures.push(hard ? `the session exceeded its hard limit of ${hardLimitMs / 1000} s` : `no output from the host for ${inactivityMs / 1000} s`);
+        failures.push(
+          hard
+            ? `the session exceeded its hard limit of ${hardLimitMs / 1000} s`
+            : `no output from the host for ${inactivityMs / 1000} s`,
+        );
         channel.end();
         break;
       }
@@ -286,7 +301,15 @@ export async function driveDialog(channel: DialogChannel, program: DialogProgram
     return v === undefined || typeof v.value !== 'string' ? undefined : /^(true|1|yes)$/i.test(v.value);
   };
   if (!terminated && failures.length === 0) failures.push('the host closed the session before the dialog ended');
-  return { hostError: flag('BASE/error'), hostAborted: flag('BASE/aborted'), failures, terminated, lastStage, displayed, hostLogLines };
+  return {
+    hostError: flag('BASE/error'),
+    hostAborted: flag('BASE/aborted'),
+    failures,
+    terminated,
+    lastStage,
+    displayed,
+    hostLogLines,
+  };
 }
 
 /** `type:value` as the run reads it in a `VALUE` reply; lists go as `multi-str` blocks instead. */

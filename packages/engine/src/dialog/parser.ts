@@ -25,7 +25,13 @@ export type DialogEvent =
   | { readonly kind: 'note'; readonly text: string }
   | { readonly kind: 'log'; readonly level: LogLevel; readonly text: string }
   | { readonly kind: 'query-string'; readonly name: string; readonly info: QueryInfo }
-  | { readonly kind: 'query-multi-string'; readonly name: string; readonly boundary: string; readonly abortBoundary: string; readonly info: QueryInfo }
+  | {
+      readonly kind: 'query-multi-string';
+      readonly name: string;
+      readonly boundary: string;
+      readonly abortBoundary: string;
+      readonly info: QueryInfo;
+    }
   | { readonly kind: 'query-value'; readonly name: string; readonly info: QueryInfo }
   | { readonly kind: 'confirm'; readonly name: string; readonly description: string }
   | { readonly kind: 'display-value'; readonly name: string; readonly type: string; readonly value: string }
@@ -66,7 +72,8 @@ const EVENT_RE = /^\*\*%(EventsListEntry|EventStart|EventEnd) STAGE (\S+) METHOD
 /** Feed lines in order; each call returns the events that line completed (often none). */
 export class DialogParser {
   private block: { name: string; boundary: string; lines: string[] } | undefined;
-  private frame: { name: string; default?: string; validValues?: string[]; hidden?: boolean; notes: string[] } | undefined;
+  private frame:
+    { name: string; default?: string; validValues?: string[]; hidden?: boolean; notes: string[] } | undefined;
   private eventsList: HandlerRef[] | undefined;
 
   push(raw: string): DialogEvent[] {
@@ -110,7 +117,9 @@ export class DialogParser {
     if ((m = LOG_RE.exec(line))) return [{ kind: 'log', level: m[1] as LogLevel, text: m[2] ?? '' }];
     if ((m = Q_STRING_RE.exec(line))) return [{ kind: 'query-string', name: m[1]!, info: this.info(m[1]!) }];
     if ((m = Q_MULTI_RE.exec(line))) {
-      return [{ kind: 'query-multi-string', name: m[1]!, boundary: m[2]!, abortBoundary: m[3]!, info: this.info(m[1]!) }];
+      return [
+        { kind: 'query-multi-string', name: m[1]!, boundary: m[2]!, abortBoundary: m[3]!, info: this.info(m[1]!) },
+      ];
     }
     if ((m = Q_VALUE_RE.exec(line))) return [{ kind: 'query-value', name: m[1]!, info: this.info(m[1]!) }];
     if ((m = CONFIRM_RE.exec(line))) return [{ kind: 'confirm', name: m[1]!, description: m[2] ?? '' }];
@@ -118,14 +127,14 @@ export class DialogParser {
     if ((m = D_MULTI_RE.exec(line))) {
       this.block = { name: m[1]!, boundary: m[2]!, lines: [] };
       return []; // the event comes when the block closes
-
     }
     if (line === '***TERMINATE') return [{ kind: 'terminate' }];
     throw new DialogProtocolError(`unknown request from the host: ${JSON.stringify(line.slice(0, 200))}`, line);
   }
 
   private extra(line: string): DialogEvent[] {
-    const field = (prefix: string): string | undefined => (line.startsWith(prefix) ? line.slice(prefix.length) : undefined);
+    const field = (prefix: string): string | undefined =>
+      line.startsWith(prefix) ? line.slice(prefix.length) : undefined;
     let value: string | undefined;
     if ((value = field('**%QStart: ')) !== undefined) {
       this.frame = { name: value, notes: [] };

@@ -39,7 +39,12 @@ const EARLY_KEY_RE = /^(?:BASE|DIALOG)\//;
 export function parseSettings(args: readonly string[], label = 'argument'): EnvSetting[] {
   try {
     // The host, not the engine, knows which keys are secret: a refused value is never repeated.
-    return parseStatements(args, label, () => true).map((s) => ({ op: s.op, key: s.key, value: s.value, source: s.source }));
+    return parseStatements(args, label, () => true).map((s) => ({
+      op: s.op,
+      key: s.key,
+      value: s.value,
+      source: s.source,
+    }));
   } catch (error) {
     if (!isOtopiError(error)) throw error;
     throw new EngineError('USAGE', error.message, {

@@ -153,7 +153,9 @@ export class CertificateAuthority {
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
         new x509.SubjectAlternativeNameExtension(
-          [...new Set(names)].map((n) => (isIP(n) ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n })),
+          [...new Set(names)].map((n) =>
+            isIP(n) ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n },
+          ),
         ),
         await x509.SubjectKeyIdentifierExtension.create(csr.publicKey),
         await x509.AuthorityKeyIdentifierExtension.create(this.certificate),
@@ -171,5 +173,8 @@ function serial(): string {
 
 /** Escapes the characters RFC 4514 reserves in a distinguished-name value. */
 function escapeRdn(value: string): string {
-  return value.replace(/[,+"\\<>;=]/g, (c) => `\\${c}`).replace(/^[ #]/, (c) => `\\${c}`).replace(/ $/, '\\ ');
+  return value
+    .replace(/[,+"\\<>;=]/g, (c) => `\\${c}`)
+    .replace(/^[ #]/, (c) => `\\${c}`)
+    .replace(/ $/, '\\ ');
 }

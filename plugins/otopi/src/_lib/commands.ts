@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { OtopiError, type Commands, type Environment } from '@otopi/core';
 import { CommandFamily, SystemEnv } from './keys.js';
 
-
 export type IsExecutable = (path: string) => boolean;
 
 export const isExecutableFile: IsExecutable = (path) => {

@@ -8,8 +8,6 @@ import type { OsFamily, OsRelease } from '@otopi/core';
 
 export type { OsFamily, OsRelease } from '@otopi/core';
 
-
-
 export const UNKNOWN_OS: OsRelease = { id: 'unknown', idLike: [], versionId: '', prettyName: 'unknown' };
 
 /** Parses os-release text: `KEY=value`, values optionally quoted with shell escapes. */
