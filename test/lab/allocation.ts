@@ -32,6 +32,9 @@ export const HOSTS = {
   hostDeployCli: [46, 47, 48, 49], // otopi deploy --group host-deploy: install, a shared vdsm id, a wrong host key
   hostDeployByHand: [50, 51, 52], // ovirt-host-deploy on the host: on a terminal, unattended, a bad answer file
   baseDnf: [53], // dnf and rpm from the Debian mirror, the lab's rpm repository
+  // The fault matrix (test/reliability/lab/fault-matrix.test.ts): the SSH connection cut from the
+  // engine side on the first, the installer killed on the second; the others are spare.
+  reliabilityFaultMatrix: [54, 55, 56, 57],
 } as const;
 
-export const LAB_HOST_COUNT = 53;
+export const LAB_HOST_COUNT = 57;
