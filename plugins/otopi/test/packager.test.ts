@@ -1,4 +1,7 @@
-import { isOtopiError } from '@otopi/core';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Transaction, isOtopiError } from '@otopi/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AptBackend, type ToolSettings } from '../src/_lib/packager/apt.js';
 import { DnfBackend } from '../src/_lib/packager/dnf.js';
@@ -375,5 +378,131 @@ describe('keepalive', () => {
       .filter((l) => l.includes('still working'));
     expect(lines).toHaveLength(2);
     expect(lines[0]).toContain('Installing vdsm: still working (30 s): Unpacking vdsm (4.50.2-1) ...');
+  });
+});
+
+describe('package undo in the crash journal', () => {
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  async function journaled(): Promise<{
+    tx: Transaction;
+    undo: () => { description: string; commands: string[][] }[];
+  }> {
+    dir = mkdtempSync(join(tmpdir(), 'pkg-journal-'));
+    const state = dir;
+    const tx = new Transaction({ journalDir: state, id: 't' });
+    await tx.prepare();
+    const undo = (): { description: string; commands: string[][] }[] => {
+      const path = join(state, 'transaction-t.journal');
+      if (!existsSync(path)) return [];
+      return (
+        (JSON.parse(readFileSync(path, 'utf8')) as { undo?: { description: string; commands: string[][] }[] }).undo ??
+        []
+      );
+    };
+    return { tx, undo };
+  }
+
+  const ENV = '/usr/bin/env DEBIAN_FRONTEND=noninteractive APT_LISTCHANGES_FRONTEND=none NEEDRESTART_MODE=a';
+  const OPTS = '-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o Dpkg::Use-Pty=0';
+
+  it('apt: journals the undo before installing (from a simulation), then exactly; abort clears it', async () => {
+    const { runner, db } = fakeDpkg({ 'vdsm-client': '4.50.1-1' }, ['vdsm']);
+    const { tx, undo } = await journaled();
+    const records: string[][] = [];
+    const inner = runner.run;
+    const run: typeof inner = (argv, options) => {
+      if (argv.includes('-s'))
+        return Promise.resolve({
+          argv,
+          code: 0,
+          signal: null,
+          stdout: 'Inst ovirt-host (4.5.0-1 lab:./ [amd64])\nInst vdsm-client [4.50.1-1] (4.50.2-1 lab:./ [amd64])\n',
+          stderr: '',
+        } as Awaited<ReturnType<typeof inner>>);
+      // What the journal says at the moment apt-get installs.
+      if (argv[1] === 'install' && !argv.includes('--allow-downgrades'))
+        records.push(undo().flatMap((u) => u.commands.map((c) => c.join(' '))));
+      return inner(argv, options);
+    };
+    const sys = fakeSystem({ ...runner, run });
+    const backend = new AptBackend(sys, settings({ refresh: false }));
+    const main = new PackagesElement(backend, sys.log, () => true, 'main', tx);
+    const service = new PackagerService(
+      backend,
+      { internal: new PackagesElement(backend, sys.log, () => true, 'internal'), main },
+      sys.log,
+    );
+    await tx.append(main);
+    service.install(['ovirt-host']);
+    await service.process('main', false);
+    expect(records).toEqual([
+      [
+        `${ENV} /usr/bin/apt-get purge ${OPTS} ovirt-host`,
+        `${ENV} /usr/bin/apt-get install ${OPTS} --allow-downgrades vdsm-client=4.50.1-1`,
+      ],
+    ]);
+    // After the install: what really changed (vdsm had its conffiles: removed, not purged).
+    expect(undo().flatMap((u) => u.commands.map((c) => c.join(' ')))).toEqual([
+      `${ENV} /usr/bin/apt-get purge ${OPTS} ovirt-host`,
+      `${ENV} /usr/bin/apt-get remove ${OPTS} vdsm`,
+      `${ENV} /usr/bin/apt-get install ${OPTS} --allow-downgrades vdsm-client=4.50.1-1`,
+    ]);
+    await tx.abort();
+    expect([...db]).toEqual([['vdsm-client', '4.50.1-1']]);
+    expect(undo()).toEqual([]);
+  });
+
+  it('dnf: journals history undo of the new transactions once the install returned', async () => {
+    let history = [5];
+    const runner = fakeRunner((argv) => {
+      if (argv[1] === 'history' && argv[2] === 'list')
+        return {
+          stdout: `ID | Command line | Date | Action | Altered\n${history.map((id) => `  ${id} | x | 2024 | Install | 1`).join('\n')}\n`,
+        };
+      if (argv[0]!.endsWith('rpm') && argv[1] === '-qa' && history.length > 1)
+        return { stdout: 'vdsm\t4.50.2-1\tx86_64\n' };
+      if (argv[1] === '-y' && argv[2] === 'install') history = [7, 6, 5];
+      return undefined;
+    });
+    const { tx, undo } = await journaled();
+    const sys = fakeSystem(runner);
+    const backend = new DnfBackend('dnf', sys, settings({ refresh: false }));
+    const main = new PackagesElement(backend, sys.log, () => true, 'main', tx);
+    const service = new PackagerService(
+      backend,
+      { internal: new PackagesElement(backend, sys.log, () => true, 'internal'), main },
+      sys.log,
+    );
+    await tx.append(main);
+    service.install(['vdsm']);
+    await service.process('main', false);
+    expect(undo().flatMap((u) => u.commands.map((c) => c.join(' ')))).toEqual([
+      '/usr/bin/dnf -y history undo 7',
+      '/usr/bin/dnf -y history undo 6',
+    ]);
+    await tx.commit();
+    expect(undo()).toEqual([]);
+  });
+
+  it('records nothing when PACKAGER/rollback is off', async () => {
+    const { runner } = fakeDpkg({});
+    const { tx, undo } = await journaled();
+    const sys = fakeSystem(runner);
+    const backend = new AptBackend(sys, settings({ refresh: false }));
+    const main = new PackagesElement(backend, sys.log, () => false, 'main', tx);
+    const service = new PackagerService(
+      backend,
+      { internal: new PackagesElement(backend, sys.log, () => false, 'internal'), main },
+      sys.log,
+    );
+    service.install(['vdsm']);
+    await service.process('main', false);
+    expect(undo()).toEqual([]);
+    expect(runner.commands().some((c) => c.includes(' -s '))).toBe(false);
   });
 });

@@ -76,6 +76,17 @@ export interface PackagerBackend {
    * everything was).
    */
   undo(changes: PackageChanges, before: InstalledSnapshot, marker: string | null): Promise<string[]>;
+  /**
+   * For the crash journal, worked out before `apply`: commands (argv lists, no shell, no
+   * environment of their own) that would undo applying `requests`. Absent, or null, when the
+   * backend cannot tell beforehand.
+   */
+  plannedUndo?(requests: readonly PackageRequest[], before: InstalledSnapshot): Promise<string[][] | null>;
+  /**
+   * For the crash journal, worked out after `apply`: commands equivalent to `undo` with the
+   * same arguments.
+   */
+  undoCommands?(changes: PackageChanges, before: InstalledSnapshot, marker: string | null): Promise<string[][]>;
 }
 
 /** The provider other plugins use (token `PACKAGER`). */

@@ -147,7 +147,8 @@ export function lockPlugin(): Plugin {
             if (report.outcome === 'failed') log.error(`Recovery ${what}: ${report.errors.join('; ')}`);
             else
               log.warn(
-                `Recovery: ${what}; restored ${report.restored.length} and removed ${report.removed.length} files`,
+                `Recovery: ${what}; ${report.undone.length > 0 ? `undid ${report.undone.join(', ')}; ` : ''}` +
+                  `restored ${report.restored.length} and removed ${report.removed.length} files`,
               );
             dialog.note(`Recovered from an interrupted earlier run: ${what}.`);
           }

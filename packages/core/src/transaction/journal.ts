@@ -21,11 +21,27 @@
  * 3. **committed** — written after every element committed: the change stands. Recovery
  *    only deletes the hidden undo links and leftovers.
  *
- * The journal is deleted when the transaction ends (committed, rolled back or aborted).
+ * **Undo records** (`undo`): an element that changes the system before the commit (the
+ * packages stage runs while the transaction is prepared) records, through
+ * `Transaction.recordUndo`, the commands that undo its change before it makes it. A record
+ * is argv lists run without a shell, in order; it rides along in every later rewrite of the
+ * journal (whatever the phase). Recovery of a journal not `committed` runs the records,
+ * newest first, before the file rollback; each record that ran cleanly is dropped from the
+ * journal at once (so a rerun does not repeat it), and a failing command keeps the journal
+ * for the next run. A `committed` journal drops its records unrun. The transaction clears
+ * an element's record when its in-process abort or rollback succeeded, and writes
+ * `committed` without records, so nothing is undone twice. The journal exists from the
+ * first intent or record on; the state of a command killed midway is whatever its tool
+ * leaves (dnf and dpkg keep their own), and its undo runs again from the start.
+ *
+ * The journal is deleted when the transaction ends (committed, rolled back or aborted),
+ * except when an element holding an undo record failed its in-process undo: it then stays
+ * for recovery at the next start.
  * Every rewrite is atomic (temp, fsync, rename, fsync folder), so a journal is never torn.
  * Per-file progress is not written: the file system already records it (temp gone ⇔
  * renamed), which saves an fsync per file.
  */
+import { spawn } from 'node:child_process';
 import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errorMessage } from '../errors.js';
@@ -61,6 +77,14 @@ export interface JournalParticipant {
   journalFinish(): Promise<void>;
 }
 
+/** Commands that undo a change made outside the files (packages), for recovery to run. */
+export interface UndoRecord {
+  /** One line naming the change, for logs and reports. */
+  readonly description: string;
+  /** Argv lists, run without a shell, in order; the first word is looked up in PATH. */
+  readonly commands: readonly (readonly string[])[];
+}
+
 export function isJournalParticipant(value: object): value is JournalParticipant {
   const v = value as Partial<JournalParticipant>;
   return (
@@ -76,6 +100,8 @@ interface JournalFile {
   readonly pid: number;
   readonly phase: JournalPhase;
   readonly entries: readonly JournalEntry[];
+  /** Undo records, oldest first; absent in journals written without any. */
+  readonly undo?: readonly UndoRecord[];
 }
 
 const FORMAT = 'otopi-transaction-journal/1';
@@ -86,7 +112,13 @@ export class CommitJournal {
   readonly file: string;
   /** The entries last written. */
   entries: readonly JournalEntry[] = [];
+  /** The phase last written. */
+  phase: JournalPhase = 'prepare';
+  /** Undo records by owner, in recording order; written with every rewrite. */
+  private readonly undo = new Map<object, UndoRecord>();
   private written = false;
+  /** Rewrites run one at a time (an undo record may come while the transaction writes). */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly dir: string,
@@ -100,34 +132,81 @@ export class CommitJournal {
     return this.written;
   }
 
-  /** Atomically replaces the journal with this phase and entries. */
-  async write(phase: JournalPhase, entries: readonly JournalEntry[]): Promise<void> {
-    if (!this.written) await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const body: JournalFile = { format: FORMAT, id: this.id, pid: process.pid, phase, entries };
-    const temp = join(this.dir, `.transaction-${this.id}.${randomToken()}.tmp`);
-    const handle = await open(temp, 'wx', 0o600);
-    try {
-      await handle.writeFile(`${JSON.stringify(body, null, 1)}\n`);
-      await handle.sync();
-    } catch (error) {
-      await handle.close().catch(() => undefined);
-      await rm(temp, { force: true });
-      throw error;
-    }
-    await handle.close();
-    await rename(temp, this.file);
-    await fsyncDir(this.dir);
-    this.written = true;
-    this.entries = entries;
+  /** Whether some undo record is held. */
+  get hasUndo(): boolean {
+    return this.undo.size > 0;
+  }
+
+  /** Atomically replaces the journal with this phase and entries (and the undo records held). */
+  write(phase: JournalPhase, entries: readonly JournalEntry[]): Promise<void> {
+    return this.serial(async () => {
+      const undo = [...this.undo.values()];
+      await writeJournalFile(this.dir, this.file, this.id, {
+        format: FORMAT,
+        id: this.id,
+        pid: process.pid,
+        phase,
+        entries,
+        ...(undo.length > 0 ? { undo } : {}),
+      });
+      this.written = true;
+      this.entries = entries;
+      this.phase = phase;
+    });
+  }
+
+  /** Sets (or replaces) the undo record of `owner` and rewrites the journal in its current phase. */
+  async setUndo(owner: object, record: UndoRecord): Promise<void> {
+    // A new record goes last (newest), so recovery runs it first.
+    this.undo.delete(owner);
+    this.undo.set(owner, { description: record.description, commands: record.commands.map((c) => [...c]) });
+    await this.write(this.phase, this.entries);
+  }
+
+  /** Drops the undo record of `owner` (its change was undone or stands); rewrites when there was one. */
+  async clearUndo(owner: object): Promise<void> {
+    if (!this.undo.delete(owner) || !this.written) return;
+    await this.write(this.phase, this.entries);
+  }
+
+  /** Forgets every undo record without writing (the next write, e.g. `committed`, leaves them out). */
+  dropUndo(): void {
+    this.undo.clear();
+  }
+
+  private serial<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(step, step);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   /** Deletes the journal: the transaction is over. */
-  async remove(): Promise<void> {
-    if (!this.written) return;
-    await removeFile(this.file);
-    await fsyncDir(this.dir);
-    this.written = false;
+  remove(): Promise<void> {
+    return this.serial(async () => {
+      if (!this.written) return;
+      await removeFile(this.file);
+      await fsyncDir(this.dir);
+      this.written = false;
+    });
   }
+}
+
+/** Temp, fsync, rename, fsync folder: a reader sees the old journal or the new one, never a torn one. */
+async function writeJournalFile(dir: string, file: string, id: string, body: JournalFile): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const temp = join(dir, `.transaction-${id}.${randomToken()}.tmp`);
+  const handle = await open(temp, 'wx', 0o600);
+  try {
+    await handle.writeFile(`${JSON.stringify(body, null, 1)}\n`);
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await rm(temp, { force: true });
+    throw error;
+  }
+  await handle.close();
+  await rename(temp, file);
+  await fsyncDir(dir);
 }
 
 /** What recovery did about one journal. */
@@ -142,6 +221,8 @@ export interface RecoveryReport {
   readonly restored: readonly string[];
   /** Files and directories removed (temps, files the transaction created, undo links). */
   readonly removed: readonly string[];
+  /** Undo records whose commands all ran cleanly (their descriptions), newest first. */
+  readonly undone: readonly string[];
   /** What could not be done; the journal is kept so a later run tries again. */
   readonly errors: readonly string[];
 }
@@ -154,7 +235,7 @@ export interface RecoveryReport {
  */
 export async function recoverJournals(
   stateDir: string,
-  options: { log?: TransactionLog } = {},
+  options: { log?: TransactionLog; runCommand?: UndoCommandRunner } = {},
 ): Promise<RecoveryReport[]> {
   const log = options.log ?? silentLog;
   let names: string[];
@@ -172,27 +253,56 @@ export async function recoverJournals(
   for (const name of names.sort()) {
     const match = JOURNAL_NAME.exec(name);
     if (match?.[1] === undefined) continue;
-    const report = await recoverOne(join(stateDir, name), match[1]);
+    const report = await recoverOne(join(stateDir, name), match[1], log, options.runCommand ?? runUndoCommand);
     for (const error of report.errors) log.warn(`Recovering transaction ${report.id}: ${error}`);
     log.debug(
       `Recovered transaction ${report.id} (${report.phase ?? 'unreadable'}): ${report.outcome}, ` +
-        `restored ${report.restored.length}, removed ${report.removed.length}`,
+        `undone ${report.undone.length}, restored ${report.restored.length}, removed ${report.removed.length}`,
     );
     reports.push(report);
   }
   return reports;
 }
 
-async function recoverOne(file: string, id: string): Promise<RecoveryReport> {
+/** Runs one undo command; resolves with its exit code (null: killed by a signal) and output tail. */
+export type UndoCommandRunner = (argv: readonly string[]) => Promise<{ code: number | null; output: string }>;
+
+/** Runs `argv` without a shell, output captured (its last lines go into errors). */
+export function runUndoCommand(argv: readonly string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const [cmd, ...args] = argv;
+    if (cmd === undefined) {
+      resolve({ code: 0, output: '' });
+      return;
+    }
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const keep = (chunk: Buffer): void => {
+      output = (output + chunk.toString('utf8')).slice(-4000);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+async function recoverOne(
+  file: string,
+  id: string,
+  log: TransactionLog,
+  runCommand: UndoCommandRunner,
+): Promise<RecoveryReport> {
   const restored: string[] = [];
   const removed: string[] = [];
+  const undone: string[] = [];
   const errors: string[] = [];
   let journal: JournalFile;
   try {
     journal = parseJournal(await readFile(file, 'utf8'));
   } catch (error) {
     errors.push(`cannot read journal ${file}: ${errorMessage(error)}`);
-    return { journal: file, id, phase: undefined, outcome: 'failed', restored, removed, errors };
+    return { journal: file, id, phase: undefined, outcome: 'failed', restored, removed, undone, errors };
   }
   const attempt = async (what: string, step: () => Promise<void>): Promise<void> => {
     try {
@@ -202,6 +312,35 @@ async function recoverOne(file: string, id: string): Promise<RecoveryReport> {
     }
   };
   const rollBack = journal.phase !== 'committed';
+  if (rollBack && (journal.undo?.length ?? 0) > 0) {
+    // Newest record first; each one that ran cleanly leaves the journal, so a rerun skips it.
+    let left = [...(journal.undo ?? [])];
+    for (const record of [...left].reverse()) {
+      let ok = true;
+      for (const argv of record.commands) {
+        const shown = argv.join(' ');
+        log.warn(`Recovery: undoing ${record.description}: ${shown}`);
+        try {
+          const r = await runCommand(argv);
+          if (r.code !== 0) {
+            ok = false;
+            const tail = r.output.trim().split('\n').slice(-3).join(' / ');
+            errors.push(`undo of ${record.description}: '${shown}' exited ${String(r.code)}${tail ? `: ${tail}` : ''}`);
+          }
+        } catch (error) {
+          ok = false;
+          errors.push(`undo of ${record.description}: cannot run '${shown}': ${errorMessage(error)}`);
+        }
+      }
+      if (!ok) continue;
+      undone.push(record.description);
+      left = left.filter((r) => r !== record);
+      const rest = left;
+      await attempt(`cannot update journal ${file}`, () =>
+        writeJournalFile(dirname(file), file, id, { ...journal, undo: rest }),
+      );
+    }
+  }
   const touchedDirs = new Set<string>();
   for (const entry of [...journal.entries].reverse()) {
     touchedDirs.add(dirname(entry.path));
@@ -247,7 +386,7 @@ async function recoverOne(file: string, id: string): Promise<RecoveryReport> {
     });
   }
   const outcome = errors.length > 0 ? 'failed' : rollBack ? 'rolled-back' : 'completed';
-  return { journal: file, id, phase: journal.phase, outcome, restored, removed, errors };
+  return { journal: file, id, phase: journal.phase, outcome, restored, removed, undone, errors };
 }
 
 function ignoreMissing(error: unknown): void {
@@ -261,6 +400,17 @@ function parseJournal(text: string): JournalFile {
   if (j.format !== FORMAT) throw new Error(`unknown journal format ${String(j.format)}`);
   if (j.phase !== 'prepare' && j.phase !== 'commit' && j.phase !== 'committed') throw new Error('bad phase');
   if (!Array.isArray(j.entries)) throw new Error('no entries');
+  if (j.undo !== undefined) {
+    if (!Array.isArray(j.undo)) throw new Error('bad undo records');
+    for (const u of j.undo as unknown[]) {
+      const record = u as Partial<UndoRecord>;
+      const ok =
+        typeof record.description === 'string' &&
+        Array.isArray(record.commands) &&
+        record.commands.every((c) => Array.isArray(c) && c.every((w) => typeof w === 'string'));
+      if (!ok) throw new Error('malformed undo record');
+    }
+  }
   for (const e of j.entries as unknown[]) {
     const entry = e as Partial<JournalEntry>;
     const ok =

@@ -10,15 +10,18 @@
  *   aborted, already committed ones are rolled back (where they can be), newest first.
  * - With `journalDir`, file elements are journaled so a run killed mid-commit can be
  *   rolled back by `recoverJournals()` (see `journal.ts`).
+ * - An element that changes the system before the commit (packages) can journal the
+ *   commands that undo it first, with `recordUndo()`; recovery runs them.
  * - Every operation is serialised, so an `abort()` from an error handler cannot interleave
  *   with a running `commit()`.
  */
 import { OtopiError, errorMessage, isOtopiError } from '../errors.js';
 import { silentLog, type TransactionElement, type TransactionLog } from './element.js';
-import { CommitJournal, isJournalParticipant, type JournalEntry } from './journal.js';
+import { CommitJournal, isJournalParticipant, type JournalEntry, type UndoRecord } from './journal.js';
 import { randomToken } from './fs-util.js';
 
 export type { TransactionElement, TransactionLog } from './element.js';
+export type { UndoRecord } from './journal.js';
 
 /**
  * `new` → `preparing` → `prepared` → `committing` → `committed`; a failure in prepare or
@@ -68,6 +71,14 @@ export class Transaction {
 
   get elements(): readonly TransactionElement[] {
     return this.list;
+  }
+
+  /** Whether undo records would be journaled now (see {@link recordUndo}). */
+  get journaled(): boolean {
+    return (
+      this.journal !== undefined &&
+      (this.state_ === 'preparing' || this.state_ === 'prepared' || this.state_ === 'committing')
+    );
   }
 
   /** Files changed by the commit, in commit order; empty until the transaction committed. */
@@ -189,6 +200,26 @@ export class Transaction {
     });
   }
 
+  /**
+   * Journals the commands that undo a change `element` is about to make outside the commit
+   * (packages installed while the transaction is prepared), so recovery undoes it after a
+   * killed run. Call it before making the change; a later call replaces the element's record.
+   * Returns false (and records nothing) when the transaction is not journaled or not between
+   * prepare and the end of its commit. Not serialised with the other operations, so an
+   * element may call it from its own `prepare()` or `commit()`.
+   */
+  async recordUndo(element: TransactionElement, record: UndoRecord): Promise<boolean> {
+    const journal = this.journal;
+    if (journal === undefined || !this.journaled) return false;
+    await journal.setUndo(element, record);
+    return true;
+  }
+
+  /** Drops `element`'s undo record (its change was undone, or is to stay); rewrites the journal. */
+  async clearUndo(element: TransactionElement): Promise<void> {
+    await this.journal?.clearUndo(element);
+  }
+
   /** Element descriptions in commit order. */
   describe(): string[] {
     return this.list.map((el) => el.description);
@@ -231,6 +262,7 @@ export class Transaction {
       try {
         await done.rollback();
         this.log.debug(`Rolled back ${done.description}`);
+        await this.undoDone(done);
       } catch (error) {
         problems++;
         this.log.warn(`Rolling back ${done.description} failed: ${errorMessage(error)}`);
@@ -245,19 +277,32 @@ export class Transaction {
     return wrap('TRANSACTION_COMMIT', `Cannot commit ${what}`, cause, ` (${summary})`, hint);
   }
 
-  /** Aborts each element in the order given; returns how many failed (they are logged). */
+  /**
+   * Aborts each element in the order given; returns how many failed (they are logged). An
+   * element whose abort succeeded loses its undo record (recovery must not undo it again).
+   */
   private async abortEach(elements: readonly TransactionElement[]): Promise<number> {
     let failures = 0;
     for (const element of elements) {
       try {
         await element.abort();
         this.log.debug(`Aborted ${element.description}`);
+        await this.undoDone(element);
       } catch (error) {
         failures++;
         this.log.warn(`Aborting ${element.description} failed: ${errorMessage(error)}`);
       }
     }
     return failures;
+  }
+
+  /** The element's in-process undo succeeded: its undo record goes (a failed rewrite is only logged). */
+  private async undoDone(element: TransactionElement): Promise<void> {
+    try {
+      await this.journal?.clearUndo(element);
+    } catch (error) {
+      this.log.warn(`Could not update the journal after undoing ${element.description}: ${errorMessage(error)}`);
+    }
   }
 
   /** Asks a journaling element where it will write; says whether there is something new to journal. */
@@ -287,6 +332,8 @@ export class Transaction {
     const journal = this.journal;
     this.journal = undefined;
     if (journal?.active !== true) return;
+    // The change stands: the committed journal carries no undo records.
+    journal.dropUndo();
     try {
       await journal.write('committed', journal.entries);
     } catch (error) {
@@ -307,7 +354,16 @@ export class Transaction {
     await journal.remove().catch((e: unknown) => this.log.warn(`Could not delete ${journal.file}: ${errorMessage(e)}`));
   }
 
+  /**
+   * Deletes the journal, unless it still holds undo records (an element's in-process undo
+   * failed): it then stays for recovery to finish the undo at the next start.
+   */
   private async dropJournal(): Promise<void> {
+    if (this.journal?.hasUndo === true) {
+      this.log.warn(`The journal ${this.journal.file} was kept; recovery at the next start will finish the undo.`);
+      this.journal = undefined;
+      return;
+    }
     try {
       await this.journal?.remove();
     } catch (error) {

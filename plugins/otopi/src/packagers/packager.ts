@@ -74,8 +74,8 @@ export default definePlugin({
         const backend = makeBackend(choice.name, sys, settingsFrom(env));
         const undo = (): boolean => env.get(PackagerEnv.rollback);
         const elements = {
-          internal: new PackagesElement(backend, log, undo, 'internal'),
-          main: new PackagesElement(backend, log, undo, 'main'),
+          internal: new PackagesElement(backend, log, undo, 'internal', ctx.internalTransaction),
+          main: new PackagesElement(backend, log, undo, 'main', ctx.transaction),
         };
         service = new PackagerService(backend, elements, log);
         services.provide(PACKAGER, service);

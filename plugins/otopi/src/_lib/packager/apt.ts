@@ -15,6 +15,7 @@ import {
   parseAptPolicy,
   parseAptSimulation,
   parseDpkgQuery,
+  type SimulatedAction,
 } from './apt-parse.js';
 import { runTool, type ToolRunOptions } from './progress.js';
 import type {
@@ -160,6 +161,71 @@ export class AptBackend implements PackagerBackend {
       );
     }
     return notUndone;
+  }
+
+  /** From a simulation of `requests`: what `undoCommands` would undo after `apply`. */
+  async plannedUndo(requests: readonly PackageRequest[], before: InstalledSnapshot): Promise<string[][] | null> {
+    const actions = new Map<string, SimulatedAction>();
+    for (const [args] of this.commands(requests)) {
+      const r = await this.sys.run([need(this.sys, 'apt-get'), '-s', ...args], {
+        log: this.sys.log,
+        allowFailure: true,
+        env: APT_ENV,
+      });
+      // A failing simulation means apt-get would change nothing there.
+      if (r.code !== 0) continue;
+      for (const a of parseAptSimulation(r.stdout, compareDebVersions))
+        if (!actions.has(a.name)) actions.set(a.name, a);
+    }
+    const installed: { name: string; version: string }[] = [];
+    const upgraded: { name: string; from: string; to: string }[] = [];
+    const downgraded: { name: string; from: string; to: string }[] = [];
+    const removed: { name: string; version: string }[] = [];
+    for (const a of actions.values()) {
+      if (a.action === 'install') installed.push({ name: a.name, version: a.version });
+      else if (a.action === 'upgrade' && a.from !== undefined)
+        upgraded.push({ name: a.name, from: a.from, to: a.version });
+      else if (a.action === 'downgrade' && a.from !== undefined)
+        downgraded.push({ name: a.name, from: a.from, to: a.version });
+      else if (a.action === 'remove' || a.action === 'purge') removed.push({ name: a.name, version: a.version });
+    }
+    const changes: PackageChanges = { installed, upgraded, downgraded, removed };
+    return this.undoCommands(changes, before);
+  }
+
+  /**
+   * The commands of `undo`, for recovery to run: purge (or remove) what was installed, and
+   * put back the earlier versions a repository still offers. They carry their environment
+   * through `/usr/bin/env`, since a journal's commands have none of their own.
+   */
+  async undoCommands(changes: PackageChanges, before: InstalledSnapshot): Promise<string[][]> {
+    const aptGet = (verb: string, args: readonly string[]): string[] => [
+      '/usr/bin/env',
+      ...Object.entries(APT_ENV).map(([k, v]) => `${k}=${v}`),
+      need(this.sys, 'apt-get'),
+      verb,
+      ...APT_OPTIONS,
+      ...args,
+    ];
+    const out: string[][] = [];
+    const purge = changes.installed.filter((p) => !before.configOnly.has(p.name)).map((p) => p.name);
+    const remove = changes.installed.filter((p) => before.configOnly.has(p.name)).map((p) => p.name);
+    if (purge.length > 0) out.push(aptGet('purge', purge));
+    if (remove.length > 0) out.push(aptGet('remove', remove));
+    const back = [
+      ...changes.upgraded.map((p) => ({ name: p.name, version: p.from })),
+      ...changes.downgraded.map((p) => ({ name: p.name, version: p.from })),
+      ...changes.removed.map((p) => ({ name: p.name, version: p.version })),
+    ];
+    if (back.length > 0) {
+      const offered = new Map(
+        (await this.policy(back.map((b) => b.name))).map((e) => [e.name, new Set(e.versions.map((v) => v.version))]),
+      );
+      const restorable = back.filter((b) => offered.get(b.name)?.has(b.version) === true);
+      if (restorable.length > 0)
+        out.push(aptGet('install', ['--allow-downgrades', ...restorable.map((b) => `${b.name}=${b.version}`)]));
+    }
+    return out;
   }
 
   /** One apt-get call per kind of request, in order install, update, remove. */

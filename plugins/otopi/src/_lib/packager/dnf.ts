@@ -141,6 +141,18 @@ export class DnfBackend implements PackagerBackend {
     return problems;
   }
 
+  /**
+   * The commands of `undo`, for recovery to run: `history undo` of each transaction newer
+   * than the marker, newest first. Known only once `apply` returned: a run killed while the
+   * package manager runs leaves what dnf itself made of it (its history records the part
+   * that completed, for `dnf history undo` by hand).
+   */
+  async undoCommands(_changes: PackageChanges, _before: InstalledSnapshot, marker: string | null): Promise<string[][]> {
+    if (marker === null) return [];
+    const newer = (await this.historyIds()).filter((id) => id > Number(marker)).sort((a, b) => b - a);
+    return newer.map((id) => [this.tool, '-y', 'history', 'undo', String(id)]);
+  }
+
   private async commands(requests: readonly PackageRequest[]): Promise<[string[], string][]> {
     const names = (action: PackageRequest['action']): string[] => [
       ...new Set(requests.filter((r) => r.action === action).flatMap((r) => r.packages)),

@@ -7,6 +7,7 @@ import {
   compareVersions,
   errorMessage,
   type Logger,
+  type Transaction,
   type TransactionElement,
   type VersionScheme,
 } from '@otopi/core';
@@ -27,7 +28,9 @@ export type Phase = 'internal' | 'main';
 
 /**
  * The transaction element of one phase. Its commit is a no-op (the package manager already
- * ran at the packages stage); abort and rollback undo what that run changed.
+ * ran at the packages stage); abort and rollback undo what that run changed. With a
+ * journaled `transaction`, the undo is also journaled as commands (see `journalUndo`), so
+ * recovery at the next start undoes the packages of a run that was killed.
  */
 export class PackagesElement implements TransactionElement {
   readonly description: string;
@@ -41,8 +44,24 @@ export class PackagesElement implements TransactionElement {
     private readonly log: Logger,
     private readonly undoEnabled: () => boolean,
     phase: Phase,
+    private readonly transaction?: Transaction,
   ) {
     this.description = `${phase === 'internal' ? 'internal ' : ''}packages (${backend.name})`;
+  }
+
+  /** Whether the undo commands would go into a journal now (worth working them out). */
+  get journaled(): boolean {
+    return this.transaction?.journaled === true && this.undoEnabled();
+  }
+
+  /**
+   * Journals the commands that undo this phase's package changes (null: leave the record as
+   * it is; empty: nothing to undo). Does nothing when not journaled or undo is off.
+   */
+  async journalUndo(commands: readonly (readonly string[])[] | null): Promise<void> {
+    if (commands === null || this.transaction === undefined || !this.journaled) return;
+    if (commands.length === 0) await this.transaction.clearUndo(this);
+    else await this.transaction.recordUndo(this, { description: `${this.description} changes`, commands });
   }
 
   record(changes: PackageChanges, before: InstalledSnapshot, marker: string | null): void {
@@ -155,6 +174,9 @@ export class PackagerService implements Packager {
     this.log.info(`Packages (${this.backend.name}): ${summary}`);
     const before = await this.backend.snapshot();
     const marker = await this.backend.undoMarker();
+    // Journaled before the change, so a killed run is undone by recovery at the next start.
+    if (element.journaled && this.backend.plannedUndo !== undefined)
+      await element.journalUndo(await this.backend.plannedUndo(requests, before));
     let failure: unknown;
     try {
       await this.backend.apply(requests);
@@ -171,6 +193,15 @@ export class PackagerService implements Packager {
     if (after !== null) {
       const changes = diffInstalled(this.backend.versionScheme, before.versions, after.versions);
       element.record(changes, before, marker);
+      // Now exact (dnf: known only now); a kill before this point leaves the planned record.
+      const undoCommands = this.backend.undoCommands?.bind(this.backend);
+      if (element.journaled && undoCommands !== undefined) {
+        try {
+          await element.journalUndo(isEmpty(changes) ? [] : await undoCommands(changes, before, marker));
+        } catch (error) {
+          this.log.warn(`Cannot journal the package undo; a killed run would keep the changes: ${errorMessage(error)}`);
+        }
+      }
       this.log.info(
         isEmpty(changes)
           ? 'Packages: no changes (everything requested is already in place)'
