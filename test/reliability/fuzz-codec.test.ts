@@ -12,22 +12,7 @@ import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { formatTypedValue, isOtopiError, parseTypedValue, TYPE_TAGS, type EnvValue } from '@otopi/core';
 import { fuzzTimeout } from './support/figures.js';
-import { char, fuzzSync, reportFuzz, text } from './support/fuzz.js';
-
-const BOOL: Record<string, boolean> = {
-  true: true,
-  yes: true,
-  on: true,
-  y: true,
-  t: true,
-  '1': true,
-  false: false,
-  no: false,
-  off: false,
-  n: false,
-  f: false,
-  '0': false,
-};
+import { char, fuzzSync, reportFuzz, text, BOOL } from './support/fuzz.js';
 
 type Expected = { value: EnvValue } | { code: string };
 

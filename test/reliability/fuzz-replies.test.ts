@@ -22,7 +22,7 @@ import {
   type EnvValue,
 } from '@otopi/core';
 import { fuzzTimeout } from './support/figures.js';
-import { fuzzAsync, fuzzSync, reportFuzz, text } from './support/fuzz.js';
+import { fuzzAsync, fuzzSync, reportFuzz, text, BOOL } from './support/fuzz.js';
 
 type Kind = 'value' | 'confirm' | 'string' | 'multi';
 interface Case {
@@ -37,21 +37,6 @@ interface Case {
   readonly hidden: boolean;
 }
 type Outcome = { value: EnvValue | boolean } | { code: string };
-
-const BOOL: Record<string, boolean> = {
-  true: true,
-  yes: true,
-  on: true,
-  y: true,
-  t: true,
-  '1': true,
-  false: false,
-  no: false,
-  off: false,
-  n: false,
-  f: false,
-  '0': false,
-};
 
 function typed(input: string): EnvValue | undefined {
   const colon = input.indexOf(':');

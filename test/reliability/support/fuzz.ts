@@ -144,3 +144,22 @@ export const char: fc.Arbitrary<string> = fc.oneof(
 export function text(maxLength = 40): fc.Arbitrary<string> {
   return fc.array(char, { maxLength }).map((chars) => chars.join(''));
 }
+
+/**
+ * The boolean spellings the docs promise (docs/machine-dialog.md), written out here as the
+ * fuzz oracle, independently of the codec's own table.
+ */
+export const BOOL: Readonly<Record<string, boolean>> = {
+  true: true,
+  yes: true,
+  on: true,
+  y: true,
+  t: true,
+  '1': true,
+  false: false,
+  no: false,
+  off: false,
+  n: false,
+  f: false,
+  '0': false,
+};

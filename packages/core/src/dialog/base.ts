@@ -19,6 +19,9 @@ import type { Redactor } from '../log/redact.js';
 import { DialogEnv, HiddenQuestionAnswers, QuestionAnswers } from './keys.js';
 import type { ConfirmQuery, Dialog, MultiStringQuery, StringQuery, ValueQuery } from './types.js';
 
+/** Any line break a value may hold. */
+export const LINE_BREAKS = /\r\n|\r|\n/;
+
 export interface DialogBaseOptions {
   readonly env: Environment;
   /** Applied to everything shown; log records arrive already redacted. */
@@ -90,7 +93,22 @@ export abstract class DialogBase implements Dialog {
 
   abstract note(text: string): void;
   abstract log(record: ConsoleRecord): void;
-  abstract displayValue(name: string, value: EnvValue, note?: string): void;
+  /** Writes one `type:value` display line; values with line breaks never reach it. */
+  protected abstract writeValue(name: string, typed: string): void;
+
+  /** Shows a value; a list or a text with line breaks goes as a multi-string block, so framing holds. */
+  displayValue(name: string, value: EnvValue, note?: string): void {
+    if (Array.isArray(value) || (typeof value === 'string' && LINE_BREAKS.test(value))) {
+      this.displayMultiString(
+        name,
+        typeof value === 'string' ? value.split(LINE_BREAKS) : (value as readonly string[]),
+        note,
+      );
+      return;
+    }
+    if (note !== undefined) this.note(note);
+    this.writeValue(name, formatTypedValue(value));
+  }
   abstract displayMultiString(name: string, lines: readonly string[], note?: string): void;
   abstract terminate(): void | Promise<void>;
 

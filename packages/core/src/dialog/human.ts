@@ -9,10 +9,11 @@
  * terminal never hangs waiting for one.
  */
 import { AbortError, OtopiError } from '../errors.js';
-import { formatTypedValue, parseTypedValue, type EnvValue } from '../env/codec.js';
+import { parseTypedValue, type EnvValue } from '../env/codec.js';
 import type { ConsoleRecord } from '../log/logger.js';
 import {
   DialogBase,
+  LINE_BREAKS,
   yesNo,
   type DialogBaseOptions,
   type PreparedConfirm,
@@ -29,7 +30,6 @@ export interface HumanDialectOptions extends DialogBaseOptions {
 }
 
 const INDENT = '          ';
-const LINE_BREAKS = /\r\n|\r|\n/;
 /** Ends multi-line input typed by a person; the boundary works too, for scripts. */
 const END_OF_LINES = '.';
 
@@ -58,17 +58,8 @@ export class HumanDialect extends DialogBase {
     this.print(formatRecord(record, this.colour));
   }
 
-  displayValue(name: string, value: EnvValue, note?: string): void {
-    if (Array.isArray(value) || (typeof value === 'string' && LINE_BREAKS.test(value))) {
-      this.displayMultiString(
-        name,
-        typeof value === 'string' ? value.split(LINE_BREAKS) : (value as readonly string[]),
-        note,
-      );
-      return;
-    }
-    if (note !== undefined) this.note(note);
-    this.print(`D:VALUE ${name}=${this.redact(formatTypedValue(value))}\n`);
+  protected writeValue(name: string, typed: string): void {
+    this.print(`D:VALUE ${name}=${this.redact(typed)}\n`);
   }
 
   displayMultiString(name: string, lines: readonly string[], note?: string): void {

@@ -10,12 +10,13 @@
  * by `**BOUNDARY**`.
  */
 import { AbortError, OtopiError } from '../errors.js';
-import { formatTypedValue, parseTypedValue, type EnvValue } from '../env/codec.js';
+import { parseTypedValue, type EnvValue } from '../env/codec.js';
 import type { ConsoleRecord } from '../log/logger.js';
 import type { RunEvent } from '../runtime/events.js';
 import { STAGE_INFO } from '../sequence/stages.js';
 import {
   DialogBase,
+  LINE_BREAKS,
   flatten,
   yesNo,
   type DialogBaseOptions,
@@ -32,8 +33,6 @@ export interface MachineDialectOptions extends DialogBaseOptions {
   /** Writes protocol text (whole lines) to the manager. */
   readonly write: (text: string) => void;
 }
-
-const LINE_BREAKS = /\r\n|\r|\n/;
 
 export class MachineDialect extends DialogBase {
   protected readonly reasksInvalid = false;
@@ -57,17 +56,8 @@ export class MachineDialect extends DialogBase {
     this.send(`***L:${record.level} ${flatten(record.message)}`, false);
   }
 
-  displayValue(name: string, value: EnvValue, note?: string): void {
-    if (Array.isArray(value) || (typeof value === 'string' && LINE_BREAKS.test(value))) {
-      this.displayMultiString(
-        name,
-        typeof value === 'string' ? value.split(LINE_BREAKS) : (value as readonly string[]),
-        note,
-      );
-      return;
-    }
-    if (note !== undefined) this.note(note);
-    this.send(`***D:VALUE ${name}=${this.redact(formatTypedValue(value))}`);
+  protected writeValue(name: string, typed: string): void {
+    this.send(`***D:VALUE ${name}=${this.redact(typed)}`);
   }
 
   displayMultiString(name: string, lines: readonly string[], note?: string): void {

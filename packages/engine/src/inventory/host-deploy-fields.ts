@@ -6,6 +6,7 @@
  * is there (`engine_fqdn`) is checked when the group is deployed (`host-deploy/inventory.ts`).
  */
 import { z } from 'zod';
+import { bool, text } from './schema.js';
 
 const NAME_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
 const ADDRESS_RE = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
@@ -13,22 +14,7 @@ const ADDRESS_RE = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/
 const BRIDGE_RE = /^[A-Za-z0-9_.-]{1,15}$/;
 const SSH_KEY_RE = /^(?:ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+) [A-Za-z0-9+/]+=*(?: .*)?$/;
 const VDSM_CONFIG_LINE_RE = /^([A-Za-z0-9_]+\/[A-Za-z0-9_]+)\s*=\s*(.*)$/;
-const BOOL_WORDS: Readonly<Record<string, boolean>> = {
-  true: true,
-  yes: true,
-  on: true,
-  '1': true,
-  false: false,
-  no: false,
-  off: false,
-  '0': false,
-};
 
-const text = z.string().min(1, 'must not be empty');
-const bool = z
-  .string()
-  .refine((v) => Object.hasOwn(BOOL_WORDS, v.toLowerCase()), 'expected true or false (also yes/no, on/off, 1/0)')
-  .transform((v) => BOOL_WORDS[v.toLowerCase()] === true);
 const port = z
   .string()
   .regex(/^\d{1,5}$/, 'expected a port number')

@@ -22,7 +22,8 @@ const BOOL_WORDS: Readonly<Record<string, boolean>> = {
   '0': false,
 };
 
-const text = z.string().min(1, 'must not be empty');
+/** A non-empty inventory value. */
+export const text = z.string().min(1, 'must not be empty');
 const path = text;
 const envVar = z.string().regex(ENV_VAR_RE, 'expected the name of an environment variable');
 const seconds = z
@@ -30,7 +31,8 @@ const seconds = z
   .regex(/^\d+(?:\.\d+)?$/, 'expected a number of seconds')
   .transform(Number)
   .refine((n) => n > 0 && n <= 86_400 * 7, 'expected more than 0 and at most a week (604800) seconds');
-const bool = z
+/** An inventory boolean: true/false, yes/no, on/off, 1/0, any case. */
+export const bool = z
   .string()
   .refine((v) => Object.hasOwn(BOOL_WORDS, v.toLowerCase()), 'expected true or false (also yes/no, on/off, 1/0)')
   .transform((v) => BOOL_WORDS[v.toLowerCase()] === true);
