@@ -41,10 +41,14 @@ export const DEPLOY_EXIT = {
 
 class UsageError extends Error {}
 
-/** The source tree this CLI was built in (`<root>/packages/cli/{src,dist}`), when it is one. */
+/** The source tree this CLI was built in (`<root>/packages/cli/{src,dist/manager}`), when it is one. */
 function sourceRoot(): string | undefined {
-  const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-  return existsSync(join(root, 'bundle', 'launcher.sh')) ? root : undefined;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 4; up++) {
+    dir = dirname(dir);
+    if (existsSync(join(dir, 'bundle', 'launcher.sh')) && existsSync(join(dir, 'packages', 'cli'))) return dir;
+  }
+  return undefined;
 }
 
 /** `--plugin-path` folders searched for `<folder>/<group>`, for groups outside `plugins/<group>/dist`. */

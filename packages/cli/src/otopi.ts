@@ -4,7 +4,10 @@
  * arguments with `node:util` and loads nothing it does not need; subcommands with heavier
  * front ends are imported only when named.
  */
-import { installerMain } from './installer-main.js';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type * as DeployCli from './deploy.js';
+import type * as CaCli from './deploy-ca.js';
 
 const HELP = `Usage: otopi [options] [KEY=type:value ...]
 
@@ -40,18 +43,34 @@ async function main(argv: string[]): Promise<number> {
     return configQuery(argv.slice(1));
   }
   if (argv[0] === 'deploy') {
-    const { deploy } = await import('./deploy.js');
+    const { deploy } = (await manager('deploy')) as typeof DeployCli;
     return deploy(argv.slice(1));
   }
   if (argv[0] === 'ca') {
-    const { ca } = await import('./deploy-ca.js');
+    const { ca } = (await manager('deploy-ca')) as typeof CaCli;
     return ca(argv.slice(1));
   }
   if (argv[0] === 'env-doc') {
     const { envDoc } = await import('./env-doc.js');
     return envDoc(argv.slice(1));
   }
+  const { installerMain } = await import('./installer-main.js');
   return installerMain(argv, { name: 'otopi', help: HELP, version: VERSION });
+}
+
+/**
+ * The manager's front ends are built apart (`dist/manager/`, each one self-contained module)
+ * and are not in host bundles, which run only the installer.
+ */
+async function manager(name: string): Promise<unknown> {
+  const url = new URL(`./manager/${name}.js`, import.meta.url);
+  if (!existsSync(fileURLToPath(url))) {
+    process.stderr.write(
+      `otopi: '${process.argv[2]}' runs on the managing machine; this copy of otopi (a host bundle) has only the installer\n`,
+    );
+    process.exit(64);
+  }
+  return import(url.href);
 }
 
 declare const __OTOPI_VERSION__: string | undefined;

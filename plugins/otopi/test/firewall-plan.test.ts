@@ -18,7 +18,7 @@ function services(name: ServiceManager['name'], existing: readonly string[]): Se
     stop: no,
     restart: no,
     setEnabled: no,
-    reload: no,
+    reload: () => Promise.resolve(false),
     restore: () => Promise.resolve([]),
   };
 }

@@ -33,7 +33,7 @@ function memoryBackend(
       state[n]!.boot = boot;
       return Promise.resolve();
     },
-    reload: () => Promise.resolve(),
+    reload: () => Promise.resolve(false),
   };
 }
 
@@ -130,6 +130,34 @@ describe('systemd backend', () => {
     expect(await systemd.bootState('vdsmd')).toBe('enabled');
     await systemd.restoreBootState('vdsmd', 'masked');
     expect(runner.commands().slice(-1)).toEqual(['systemctl mask vdsmd']);
+  });
+
+  it('rereads unit files for named units only when systemd has an older copy of one of them', async () => {
+    let stale = new Set<string>();
+    const runner = fakeRunner((argv) =>
+      argv[1] === 'show'
+        ? { stdout: argv.slice(4).map((u) => `NeedDaemonReload=${stale.has(u) ? 'yes' : 'no'}\n`).join('\n') }
+        : undefined,
+    );
+    const systemd = new SystemdBackend(fakeSystem(runner));
+    expect(await systemd.reload(['new.service', 'other.service'])).toBe(false);
+    stale = new Set(['other.service']);
+    expect(await systemd.reload(['new.service', 'other.service'])).toBe(true);
+    expect(await systemd.reload([])).toBe(false);
+    expect(await systemd.reload()).toBe(true);
+    expect(runner.commands()).toEqual([
+      'systemctl show --property=NeedDaemonReload -- new.service other.service',
+      'systemctl show --property=NeedDaemonReload -- new.service other.service',
+      'systemctl daemon-reload',
+      'systemctl daemon-reload',
+    ]);
+  });
+
+  it('rereads anyway when systemd cannot say whether a unit changed', async () => {
+    const runner = fakeRunner((argv) => (argv[1] === 'show' ? { code: 1, stderr: 'Failed to connect to bus' } : undefined));
+    const systemd = new SystemdBackend(fakeSystem(runner));
+    expect(await systemd.reload(['x.service'])).toBe(true);
+    expect(runner.commands().at(-1)).toBe('systemctl daemon-reload');
   });
 
   it('names the service and where to look when a change fails', async () => {

@@ -130,6 +130,8 @@ done
 rm -fr "$T"
 trap - 0 HUP INT TERM
 OTOPI_NODE=$N; export OTOPI_NODE
+# Node.js 22.1+ keeps the compiled code of the installer here between runs (older ones ignore it).
+NODE_COMPILE_CACHE=$C/compile-cache; export NODE_COMPILE_CACHE
 ${exports.join('\n')}
 exec "$C/bundles/$B/bin/otopi" ${args}
 `;

@@ -30,7 +30,8 @@ export class ServiceChanges implements TransactionElement {
   prepare(): void {}
 
   async commit(): Promise<void> {
-    if (this.reloadFirst) await this.services.reload();
+    // Only when systemd has an older copy of one of these units (a new unit needs none).
+    if (this.reloadFirst) await this.services.reload(this.steps.map((s) => s.service));
     for (const step of this.steps) {
       if (step.enabled !== undefined) await this.services.setEnabled(step.service, step.enabled);
       if (step.running === 'start') await this.services.start(step.service);

@@ -26,5 +26,5 @@ export const noServices: ServiceBackend = {
   enable: refuse('enable'),
   disable: refuse('disable'),
   restoreBootState: () => Promise.resolve(),
-  reload: () => Promise.resolve(),
+  reload: () => Promise.resolve(false),
 };

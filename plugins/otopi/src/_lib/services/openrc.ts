@@ -59,8 +59,8 @@ export class OpenrcBackend implements ServiceBackend {
     await (state === 'enabled' ? this.enable(service) : this.disable(service));
   }
 
-  reload(): Promise<void> {
-    return Promise.resolve();
+  reload(): Promise<boolean> {
+    return Promise.resolve(false);
   }
 
   private async rc(program: string, args: readonly string[], what: string): Promise<void> {

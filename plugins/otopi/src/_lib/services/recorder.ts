@@ -57,8 +57,8 @@ export class RecordingServices implements ServiceManager {
   }
 
   async start(service: string): Promise<void> {
-    const rec = await this.record(service);
-    if (await this.backend.isRunning(service)) {
+    const { rec, fresh } = await this.recorded(service);
+    if (fresh ? rec.before.running : await this.backend.isRunning(service)) {
       this.log.debug(`Service ${service} is already running`);
       return;
     }
@@ -69,8 +69,8 @@ export class RecordingServices implements ServiceManager {
   }
 
   async stop(service: string): Promise<void> {
-    const rec = await this.record(service);
-    if (!(await this.backend.isRunning(service))) {
+    const { rec, fresh } = await this.recorded(service);
+    if (!(fresh ? rec.before.running : await this.backend.isRunning(service))) {
       this.log.debug(`Service ${service} is already stopped`);
       return;
     }
@@ -90,8 +90,9 @@ export class RecordingServices implements ServiceManager {
   }
 
   async setEnabled(service: string, enabled: boolean): Promise<void> {
-    const rec = await this.record(service);
-    if (isEnabledState(await this.backend.bootState(service)) === enabled) {
+    const { rec, fresh } = await this.recorded(service);
+    const bootState = fresh ? rec.before.bootState : await this.backend.bootState(service);
+    if (isEnabledState(bootState) === enabled) {
       this.log.debug(`Service ${service} is already ${enabled ? 'enabled' : 'disabled'} at boot`);
       return;
     }
@@ -101,9 +102,9 @@ export class RecordingServices implements ServiceManager {
     await (enabled ? this.backend.enable(service) : this.backend.disable(service));
   }
 
-  reload(): Promise<void> {
-    if (this.dryRun()) return Promise.resolve();
-    return this.backend.reload();
+  reload(units?: readonly string[]): Promise<boolean> {
+    if (this.dryRun()) return Promise.resolve(false);
+    return this.backend.reload(units);
   }
 
   /** Services this run changed, in the order first changed. */
@@ -142,7 +143,13 @@ export class RecordingServices implements ServiceManager {
   }
 
   private async record(service: string): Promise<Recorded> {
+    return (await this.recorded(service)).rec;
+  }
+
+  /** The record, and whether it was just taken (its state is then the current one: no need to ask again). */
+  private async recorded(service: string): Promise<{ rec: Recorded; fresh: boolean }> {
     let rec = this.records.get(service);
+    const fresh = rec === undefined;
     if (rec === undefined) {
       rec = {
         service,
@@ -154,7 +161,7 @@ export class RecordingServices implements ServiceManager {
       this.records.set(service, rec);
       this.log.debug(`Service ${service} before changes: ${JSON.stringify(rec.before)}`);
     }
-    return rec;
+    return { rec, fresh };
   }
 
   private skip(what: string): boolean {

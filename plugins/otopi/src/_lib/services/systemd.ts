@@ -57,8 +57,18 @@ export class SystemdBackend implements ServiceBackend {
     // static, indirect, generated, not-found: nothing the run could have enabled or disabled.
   }
 
-  async reload(): Promise<void> {
+  async reload(units?: readonly string[]): Promise<boolean> {
+    if (units !== undefined) {
+      if (units.length === 0) return false;
+      // One property block per unit; a unit systemd cannot load says `no` as well.
+      const r = await this.systemctl(['show', '--property=NeedDaemonReload', '--', ...units], true);
+      if (r.code === 0 && !/^NeedDaemonReload=yes$/m.test(r.stdout)) {
+        this.sys.log.debug(`systemd has the current unit files of ${units.join(', ')}: no daemon-reload needed`);
+        return false;
+      }
+    }
     await this.systemctl(['daemon-reload'], false);
+    return true;
   }
 
   private async change(verb: string, service: string): Promise<void> {

@@ -70,8 +70,8 @@ export class SysvBackend implements ServiceBackend {
     if ((await this.bootState(service)) !== state) await this.boot(service, state === 'enabled');
   }
 
-  reload(): Promise<void> {
-    return Promise.resolve();
+  reload(): Promise<boolean> {
+    return Promise.resolve(false);
   }
 
   private script(service: string): string | null {
