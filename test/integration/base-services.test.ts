@@ -63,6 +63,40 @@ describe('services on a lab host (systemd)', () => {
     expect(await state(h2)).toBe('active enabled');
   });
 
+  it('rereads unit files only when systemd has an older copy: a new unit starts without one, a changed one gets one', async () => {
+    const unit = 'otopi-reload-test.service';
+    const writeUnit = (word: string) =>
+      writeFile(
+        hostRootPath(h2, `etc/systemd/system/${unit}`),
+        `[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/sh -c 'echo ${word} > /run/otopi-reload-test'\n`,
+      );
+    const args = [`BASETEST/serviceReload=multi-str:${unit}`, `BASETEST/serviceStart=multi-str:${unit}`];
+    const needsReload = async () =>
+      (await labExec(h2, ['systemctl', 'show', '-p', 'NeedDaemonReload', unit])).stdout.trim();
+    const reloads = /execute: \S*systemctl daemon-reload/;
+
+    // systemd has never loaded this unit: it reads it from disk when asked to start it.
+    await writeUnit('first');
+    const fresh = await runOtopi(h2, args, { groups: ['basetest'] });
+    ok(fresh);
+    expect(fresh.stdout).toContain(`reload ${unit}: not needed`);
+    expect(fresh.log).not.toMatch(reloads);
+    expect((await labExec(h2, ['cat', '/run/otopi-reload-test'])).stdout.trim()).toBe('first');
+
+    // Now it is loaded (active, remaining after exit), and its file changes under it.
+    await writeUnit('second');
+    expect(await needsReload()).toBe('NeedDaemonReload=yes');
+    const changed = await runOtopi(h2, args, { groups: ['basetest'] });
+    ok(changed);
+    expect(changed.stdout).toContain(`reload ${unit}: reread`);
+    expect(changed.log).toMatch(reloads);
+    expect(await needsReload()).toBe('NeedDaemonReload=no');
+    await labExec(
+      h2,
+      `systemctl stop ${unit}; rm -f /etc/systemd/system/${unit} /run/otopi-reload-test; systemctl daemon-reload`,
+    );
+  });
+
   it('clock sync is asked for, but the host has neither chrony nor ntpdate: a warning, and the run goes on', async () => {
     const run = await runOtopi(h2, ['SYSTEM/clockSet=bool:True']);
     ok(run);

@@ -136,7 +136,12 @@ describe('systemd backend', () => {
     let stale = new Set<string>();
     const runner = fakeRunner((argv) =>
       argv[1] === 'show'
-        ? { stdout: argv.slice(4).map((u) => `NeedDaemonReload=${stale.has(u) ? 'yes' : 'no'}\n`).join('\n') }
+        ? {
+            stdout: argv
+              .slice(4)
+              .map((u) => `NeedDaemonReload=${stale.has(u) ? 'yes' : 'no'}\n`)
+              .join('\n'),
+          }
         : undefined,
     );
     const systemd = new SystemdBackend(fakeSystem(runner));
@@ -154,7 +159,9 @@ describe('systemd backend', () => {
   });
 
   it('rereads anyway when systemd cannot say whether a unit changed', async () => {
-    const runner = fakeRunner((argv) => (argv[1] === 'show' ? { code: 1, stderr: 'Failed to connect to bus' } : undefined));
+    const runner = fakeRunner((argv) =>
+      argv[1] === 'show' ? { code: 1, stderr: 'Failed to connect to bus' } : undefined,
+    );
     const systemd = new SystemdBackend(fakeSystem(runner));
     expect(await systemd.reload(['x.service'])).toBe(true);
     expect(runner.commands().at(-1)).toBe('systemctl daemon-reload');
