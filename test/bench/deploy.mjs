@@ -60,15 +60,25 @@ function cpuTicks() {
   const idle = f[3] + f[4];
   return { idle, total: f.reduce((a, b) => a + b, 0) };
 }
+/**
+ * CPU time of this process's reaped children, in ms (/proc/self/stat cutime + cstime, in
+ * clock ticks of 10 ms). Around one run it is the CPU the controller side used: our CLI, or
+ * ansible-playbook with its forks and its ssh clients. The hosts' share is not in it.
+ */
+function childrenCpuMs() {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return (Number(f[14]) + Number(f[15])) * 10;
+}
 async function measured(fn) {
   const load = loadavg()[0];
   const c0 = cpuTicks();
+  const k0 = childrenCpuMs();
   const t0 = performance.now();
   const result = await fn();
   const wallMs = performance.now() - t0;
   const c1 = cpuTicks();
   const busy = 1 - (c1.idle - c0.idle) / Math.max(1, c1.total - c0.total);
-  return { ...result, wallMs, load, busy };
+  return { ...result, wallMs, load, busy, controllerCpuMs: childrenCpuMs() - k0 };
 }
 
 // ---- the lab -------------------------------------------------------------------------------
@@ -141,6 +151,7 @@ async function deploy(hosts, statements) {
     wallMs: r.wallMs,
     load: r.load,
     busy: r.busy,
+    controllerCpuMs: r.controllerCpuMs,
     bytesPerHost: mean((e) => e.bytes.total),
     hostMs: mean((e) => e.durationMs),
     maxHostMs: Math.max(...ends.map((e) => e.durationMs)),
@@ -305,6 +316,25 @@ const lines = [
       .replace(/$/, ' |'),
   ),
   '',
+  'Controller CPU (the CLI, or ansible-playbook with its forks and ssh clients; not the hosts):',
+  '',
+  '| N | repeat no-op: ours | task set: ours | task set: Ansible | Ansible / ours | per host, ours | per host, Ansible |',
+  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...results.map((r) =>
+    [
+      r.n,
+      s(r.repeat.controllerCpuMs),
+      s(r.ours.controllerCpuMs),
+      r.theirs === undefined ? '-' : s(r.theirs.controllerCpuMs),
+      r.theirs === undefined ? '-' : `${(r.theirs.controllerCpuMs / Math.max(1, r.ours.controllerCpuMs)).toFixed(1)}×`,
+      `${(r.ours.controllerCpuMs / r.n).toFixed(0)} ms`,
+      r.theirs === undefined ? '-' : `${(r.theirs.controllerCpuMs / r.n).toFixed(0)} ms`,
+    ]
+      .join(' | ')
+      .replace(/^/, '| ')
+      .replace(/$/, ' |'),
+  ),
+  '',
 ];
 if (one !== undefined) {
   lines.push(
@@ -312,7 +342,9 @@ if (one !== undefined) {
   );
   for (const r of results.filter((x) => x.n > 1)) {
     lines.push(
-      `N=${r.n}: repeat no-op ${s(r.repeat.wallMs)} = ${(r.repeat.wallMs / one.repeat.wallMs).toFixed(1)}× one host (goal < 3×); ${s(r.repeat.wallMs / r.n)} per host`,
+      `N=${r.n}: repeat no-op ${s(r.repeat.wallMs)} = ${(r.repeat.wallMs / one.repeat.wallMs).toFixed(1)}× one host (goal < 3×); ${s(r.repeat.wallMs / r.n)} per host; ` +
+        `engine CPU ${s(r.repeat.controllerCpuMs)} against ${s(one.repeat.controllerCpuMs)} for one host: ` +
+        `${((r.repeat.controllerCpuMs - one.repeat.controllerCpuMs) / (r.n - 1)).toFixed(0)} ms per additional host`,
     );
   }
 }

@@ -168,6 +168,18 @@ describe('the launcher', () => {
     );
   });
 
+  it('blames NODE_OPTIONS, not the Node.js, when NODE_OPTIONS is what stops it from starting', () => {
+    const r = spawnSync(join(first.dir, 'bin/otopi'), ['--version'], {
+      encoding: 'utf8',
+      env: { ...process.env, OTOPI_NODE: process.execPath, NODE_OPTIONS: '--no-such-option' },
+    });
+    expect(r).toMatchObject({ status: 1, stderr: '' });
+    expect(r.stdout).toBe(
+      `***L:ERROR Node.js at ${process.execPath} refuses to start with the NODE_OPTIONS set in this environment; ` +
+        'unset NODE_OPTIONS or correct it.\n',
+    );
+  });
+
   it('says so when there is no Node.js at all', () => {
     const r = spawnSync('/bin/sh', [join(first.dir, 'bin/otopi')], { encoding: 'utf8', env: { PATH: tools } });
     expect(r).toMatchObject({ status: 1, stderr: '' });

@@ -31,6 +31,10 @@ otopi_node_error() {
   if [ -z "$1" ]; then otopi_found='none was found'
   else
     otopi_found=$({ "$1" --version; } 2>/dev/null | head -n 1 | tr -cd '[:alnum:]._-')
+    if [ -z "$otopi_found" ] && [ -n "\${NODE_OPTIONS:-}" ] && { NODE_OPTIONS= "$1" --version; } >/dev/null 2>&1; then
+      echo "***L:ERROR Node.js at $1 refuses to start with the NODE_OPTIONS set in this environment; unset NODE_OPTIONS or correct it."
+      return
+    fi
     otopi_found="found \${otopi_found:-a program that is not Node.js} at $1"
   fi
   echo "***L:ERROR otopi needs Node.js ${MIN} or newer on this host, and $otopi_found. Install Node.js ${MIN}+ or deploy the self-contained bundle, which brings its own runtime."
