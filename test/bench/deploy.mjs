@@ -67,7 +67,7 @@ function cpuTicks() {
  */
 function childrenCpuMs() {
   const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-  return (Number(f[14]) + Number(f[15])) * 10;
+  return (Number(f[13]) + Number(f[14])) * 10;
 }
 async function measured(fn) {
   const load = loadavg()[0];
