@@ -6,8 +6,10 @@
 //   - first deploy (empty host cache: bundle + runtime) and repeat no-op deploy: wall time,
 //     bytes sent per host, mean per-host time, engine peak RSS, machine CPU busy;
 //   - the task set (write a unit file, add an iptables rule, enable the unit) with our deploy
-//     and with ansible-playbook (Debian's ansible-core, installed with apt-get when missing).
-// Usage: npm run bench:deploy [-- --sizes 1,10,50] [--no-ansible] [--keep]
+//     and with ansible-playbook (Debian's ansible-core, installed with apt-get when missing),
+//     and the controller CPU of both;
+//   - the same task set K times over (--copies, default 10: 30 tasks) on --copies-sizes.
+// Usage: npm run bench:deploy [-- --sizes 1,10,50] [--copies K] [--copies-sizes 1,10] [--no-ansible] [--keep]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -19,12 +21,17 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '1,10,50' },
+    // The larger task set: K copies of the three tasks, on these sizes.
+    copies: { type: 'string', default: '10' },
+    'copies-sizes': { type: 'string', default: '1,10' },
     'no-ansible': { type: 'boolean' },
     keep: { type: 'boolean' },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
-const maxN = Math.max(...sizes);
+const copies = Number(values.copies);
+const copiesSizes = values['copies-sizes'] === '' ? [] : values['copies-sizes'].split(',').map(Number);
+const maxN = Math.max(...sizes, ...copiesSizes);
 const labEnv = {
   ...process.env,
   OTOPI_LAB_NAME: process.env.OTOPI_LAB_NAME ?? 'depbench',
@@ -35,8 +42,13 @@ delete cleanEnv.NODE_EXTRA_CA_CERTS;
 const work = mkdtempSync(join(tmpdir(), 'otopi-bench-deploy-'));
 const CLI = join(root, 'packages/cli/dist/otopi.js');
 const PLUGINS = join(root, 'test/bench/fixtures/plugins');
-const UNIT = '/etc/systemd/system/otopi-bench.service';
-const RULE = 'INPUT -p tcp --dport 54321 -j ACCEPT -m comment --comment otopi-bench';
+// Copy i of the task set (the fixture group uses the same names): unit, service and rule.
+const SERVICE = (i) => (i === 1 ? 'otopi-bench.service' : `otopi-bench-${i}.service`);
+const UNIT = (i) => `/etc/systemd/system/${SERVICE(i)}`;
+const PORT = (i) => 54320 + i;
+const COMMENT = (i) => (i === 1 ? 'otopi-bench' : `otopi-bench-${i}`);
+const RULE = (i) => `INPUT -p tcp --dport ${PORT(i)} -j ACCEPT -m comment --comment ${COMMENT(i)}`;
+const range = (k) => Array.from({ length: k }, (_, j) => j + 1);
 
 const log = (m) => console.error(`[bench] ${m}`);
 const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
@@ -173,7 +185,7 @@ function ensureAnsible() {
 function ansibleVersion() {
   return spawnSync('ansible-playbook', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
 }
-async function ansible(hosts) {
+async function ansible(hosts, k = 1) {
   const dir = mkdtempSync(join(work, 'ansible-'));
   const known = join(labStateDir(), 'known_hosts');
   writeFileSync(
@@ -201,13 +213,9 @@ async function ansible(hosts) {
       ),
     ].join('\n') + '\n',
   );
-  writeFileSync(
-    join(dir, 'play.yml'),
-    `- hosts: all
-  gather_facts: false
-  tasks:
-    - ansible.builtin.copy:
-        dest: ${UNIT}
+  const tasks = range(k).map(
+    (i) => `    - ansible.builtin.copy:
+        dest: ${UNIT(i)}
         mode: "0644"
         content: |
           [Unit]
@@ -222,15 +230,16 @@ async function ansible(hosts) {
     - ansible.builtin.iptables:
         chain: INPUT
         protocol: tcp
-        destination_port: "54321"
+        destination_port: "${PORT(i)}"
         jump: ACCEPT
-        comment: otopi-bench
+        comment: ${COMMENT(i)}
     - ansible.builtin.systemd:
-        name: otopi-bench.service
+        name: ${SERVICE(i)}
         enabled: true
         daemon_reload: true
 `,
   );
+  writeFileSync(join(dir, 'play.yml'), `- hosts: all\n  gather_facts: false\n  tasks:\n${tasks.join('')}`);
   const r = await measured(() =>
     run('ansible-playbook', ['-i', 'inventory.ini', '-f', String(hosts.length), 'play.yml'], {
       cwd: dir,
@@ -245,10 +254,20 @@ function labStateDir() {
   return process.env.OTOPI_LAB_STATE ?? `/var/lib/otopi-lab/${labEnv.OTOPI_LAB_NAME}`;
 }
 
-const RESET_TASKS = `rm -f ${UNIT}; systemctl disable otopi-bench.service >/dev/null 2>&1; systemctl daemon-reload; while iptables -D ${RULE} 2>/dev/null; do :; done; true`;
-const CHECK_TASKS = `test -f ${UNIT} && iptables -C ${RULE} && systemctl is-enabled -q otopi-bench.service`;
-async function checkTasks(hosts, who) {
-  const results = await hostsExec(hosts, CHECK_TASKS);
+/** Removes every copy of the task set the benchmark can make. */
+const RESET_TASKS = [
+  ...range(Math.max(1, copies)).map(
+    (i) =>
+      `rm -f ${UNIT(i)}; systemctl disable ${SERVICE(i)} >/dev/null 2>&1; while iptables -D ${RULE(i)} 2>/dev/null; do :; done`,
+  ),
+  'systemctl daemon-reload; true',
+].join('; ');
+const checkScript = (k) =>
+  range(k)
+    .map((i) => `test -f ${UNIT(i)} && iptables -C ${RULE(i)} && systemctl is-enabled -q ${SERVICE(i)}`)
+    .join(' && ');
+async function checkTasks(hosts, who, k = 1) {
+  const results = await hostsExec(hosts, checkScript(k));
   const bad = results.filter((r) => r.code !== 0).length;
   if (bad > 0) throw new Error(`${who}: the task set is missing on ${bad} of ${hosts.length} hosts`);
 }
@@ -265,6 +284,7 @@ lab('down'); // leftovers of an interrupted run of this instance
 lab('up', String(maxN));
 const all = JSON.parse(readFileSync(join(labStateDir(), 'hosts.json'), 'utf8'));
 const results = [];
+const scaled = [];
 try {
   for (const n of sizes) {
     const hosts = all.slice(0, n);
@@ -285,6 +305,24 @@ try {
       log(`N=${n}: task set, ansible ${s(theirs.wallMs)}`);
     }
     results.push({ n, first, repeat, ours, theirs });
+  }
+  // The larger task set: the same three tasks K times over (3K tasks), fewer sizes.
+  for (const n of copies > 1 ? copiesSizes : []) {
+    const hosts = all.slice(0, n);
+    // Hosts the sizes above did not reach have empty caches: fill them first, outside the timing.
+    if (n > Math.max(...sizes)) await deploy(hosts, []);
+    await hostsExec(hosts, RESET_TASKS);
+    const ours = await deploy(hosts, ['BENCH/tasks=bool:True', `BENCH/copies=int:${copies}`]);
+    await checkTasks(hosts, 'otopi deploy', copies);
+    log(`N=${n}: ${3 * copies} tasks, ours ${s(ours.wallMs)}`);
+    let theirs;
+    if (withAnsible) {
+      await hostsExec(hosts, RESET_TASKS);
+      theirs = await ansible(hosts, copies);
+      await checkTasks(hosts, 'ansible', copies);
+      log(`N=${n}: ${3 * copies} tasks, ansible ${s(theirs.wallMs)}`);
+    }
+    scaled.push({ n, ours, theirs });
   }
 } finally {
   if (!values.keep) lab('down');
@@ -336,6 +374,26 @@ const lines = [
   ),
   '',
 ];
+if (scaled.length > 0) {
+  lines.push(
+    `The task set ${copies} times over (${3 * copies} tasks: ${copies} units, ${copies} rules, ${copies} enabled services):`,
+    '',
+    '| N | ours | Ansible | Ansible / ours | controller CPU: ours | controller CPU: Ansible |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...scaled.map(
+      (r) =>
+        `| ${[
+          r.n,
+          s(r.ours.wallMs),
+          r.theirs === undefined ? '-' : s(r.theirs.wallMs),
+          r.theirs === undefined ? '-' : `${(r.theirs.wallMs / r.ours.wallMs).toFixed(1)}×`,
+          s(r.ours.controllerCpuMs),
+          r.theirs === undefined ? '-' : s(r.theirs.controllerCpuMs),
+        ].join(' | ')} |`,
+    ),
+    '',
+  );
+}
 if (one !== undefined) {
   lines.push(
     `per-host time of a no-op deploy (N=1, repeat): ${s(one.repeat.hostMs)} (goal < 0.5 s); CLI wall ${s(one.repeat.wallMs)}`,
@@ -355,6 +413,6 @@ console.log(lines.join('\n'));
 mkdirSync(join(root, 'test/.artifacts'), { recursive: true });
 writeFileSync(
   join(root, 'test/.artifacts/bench-deploy.json'),
-  `${JSON.stringify({ cpus: cpus().length, results }, null, 2)}\n`,
+  `${JSON.stringify({ cpus: cpus().length, results, copies, scaled }, null, 2)}\n`,
 );
 if (existsSync(work)) log(`work files (logs, events, inventories) in ${work}`);

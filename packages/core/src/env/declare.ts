@@ -72,6 +72,32 @@ export const key = {
     spec('none', true, o.schema ?? (z.any() as z.ZodType<T>), o),
 };
 
+/**
+ * Narrower schemas for a key's `schema` option, so a plugin group needs no zod of its own
+ * (hosts have only `@otopi/core`): `key.str({ ..., schema: keySchema.oneOf(['a', 'b']) })`.
+ */
+export const keySchema = {
+  /** A string out of a fixed list; `options` lets the environment reference list the choices. */
+  oneOf(values: readonly [string, ...string[]]): z.ZodType<string> {
+    const refined = z.string().refine((v) => values.includes(v), { message: `expected one of ${values.join(', ')}` });
+    return Object.assign(refined, { options: values });
+  },
+  /** Integers from `min` to `max`. */
+  between(min: number, max: number): z.ZodType<number> {
+    return z
+      .number()
+      .int()
+      .refine((v) => v >= min && v <= max, { message: `must be from ${min} to ${max}` });
+  },
+  /** Integers of at least `min`. */
+  atLeast(min: number): z.ZodType<number> {
+    return z
+      .number()
+      .int()
+      .refine((v) => v >= min, { message: `must be at least ${min}` });
+  },
+};
+
 type Declared<G extends string, S extends Record<string, KeySpec<unknown>>> = {
   readonly [K in keyof S]: S[K] extends KeySpec<infer T> ? EnvKey<T> : never;
 } & { readonly [GROUP]: G };

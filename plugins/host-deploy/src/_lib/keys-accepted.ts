@@ -5,9 +5,10 @@
  * misspelt key still fails. They have no effect; `UNSUPPORTED` lists the values that ask
  * for something, which the run answers with a warning.
  */
-import { defineEnv, defineEnvFamily, key, type Environment } from '@otopi/core';
+import { defineEnv, defineEnvFamily, key, keySchema, type Environment } from '@otopi/core';
 import { VdsmEnv } from './keys.js';
-import { oneOf } from './schema.js';
+
+const { oneOf } = keySchema;
 
 const ACCEPTED = 'Accepted for compatibility with ovirt-host-deploy; not implemented, no effect.';
 const doc = (what: string): string => `${what} ${ACCEPTED}`;

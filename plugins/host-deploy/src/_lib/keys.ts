@@ -4,8 +4,9 @@
  * Keys an engine may send for features this group does not implement are in
  * `keys-accepted.ts`.
  */
-import { defineEnv, defineEnvFamily, key } from '@otopi/core';
-import { between, oneOf } from './schema.js';
+import { defineEnv, defineEnvFamily, key, keySchema } from '@otopi/core';
+
+const { between, oneOf } = keySchema;
 
 export const ENROLLMENT_MODES = ['none', 'inline', 'request', 'accept'] as const;
 export type EnrollmentMode = (typeof ENROLLMENT_MODES)[number];

@@ -3,8 +3,9 @@
  * groups it owns in its `env`; the others only read them (a declaration may be listed by
  * several plugins, it is the same object).
  */
-import { defineEnv, defineEnvFamily, key } from '@otopi/core';
-import { atLeast, oneOf } from './schema.js';
+import { defineEnv, defineEnvFamily, key, keySchema } from '@otopi/core';
+
+const { atLeast, oneOf } = keySchema;
 
 const STANDARD_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
