@@ -38,7 +38,7 @@ export type { RecoveryReport, UndoRecord, UndoCommandRunner } from './transactio
 export { RunLock } from './runtime/lock.js';
 export type { LockHolder } from './runtime/lock.js';
 
-export { RunLog } from './log/logger.js';
+export { RunLog, currentHandlerLog } from './log/logger.js';
 export type { Logger, LogLevel, ConsoleRecord } from './log/logger.js';
 export { Redactor, REDACTED } from './log/redact.js';
 

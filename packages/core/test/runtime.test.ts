@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   AbortError,
   CoreEnv,
+  currentHandlerLog,
   defineEnv,
   definePlugin,
   key,
@@ -45,6 +46,35 @@ function tracer(ran: string[], failAt?: Stage, error: Error = new Error('boom'))
     },
   });
 }
+
+describe('the current handler logger', () => {
+  it("is the running handler's logger, in its condition and body, and none between handlers", async () => {
+    const { runtime } = newRuntime();
+    const seen: string[] = [];
+    let providerLog: unknown;
+    runtime.register(
+      definePlugin({
+        name: 'test.current',
+        setup(p) {
+          p.on({ name: 'make', stage: 'setup', run: ({ log }) => void (providerLog = log) });
+          p.on({
+            name: 'use',
+            stage: 'misc',
+            condition: ({ log }) => currentHandlerLog() === log,
+            run: async ({ log }) => {
+              await new Promise((r) => setTimeout(r, 1));
+              seen.push(currentHandlerLog() === log ? 'mine' : 'other');
+              seen.push(currentHandlerLog() === providerLog ? 'creator' : 'not creator');
+            },
+          });
+        },
+      }),
+    );
+    expect(await runtime.run()).toBe(0);
+    expect(seen).toEqual(['mine', 'not creator']);
+    expect(currentHandlerLog()).toBeUndefined();
+  });
+});
 
 describe('Runtime stage flow', () => {
   it('runs all 18 stages in order on success and exits 0', async () => {

@@ -193,3 +193,19 @@ function formatTime(ms: number): string {
     `${sign}${pad(Math.floor(abs / 60))}${pad(abs % 60)}`
   );
 }
+
+let handlerLog: Logger | undefined;
+
+/**
+ * The logger of the handler running now, if one is. A provider made by one handler and used
+ * by others (the service manager, the packager) logs through it, so a command it runs is
+ * logged under the handler that asked for it, not the one that created the provider.
+ */
+export function currentHandlerLog(): Logger | undefined {
+  return handlerLog;
+}
+
+/** Set by the runtime around each handler (handlers run one at a time). */
+export function setCurrentHandlerLog(log: Logger | undefined): void {
+  handlerLog = log;
+}

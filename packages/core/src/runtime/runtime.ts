@@ -7,7 +7,7 @@ import { AbortError, OtopiError, errorMessage, isOtopiError } from '../errors.js
 import type { Dialog } from '../dialog/types.js';
 import { keysOf, type EnvFamily, type EnvKey } from '../env/declare.js';
 import { Environment } from '../env/environment.js';
-import { RunLog, type Logger } from '../log/logger.js';
+import { RunLog, setCurrentHandlerLog, type Logger } from '../log/logger.js';
 import { Redactor } from '../log/redact.js';
 import { isPlugin, type HandlerContext, type HandlerSpec, type Plugin } from '../plugin/define.js';
 import { buildPlan, type HandlerNode, type Plan } from '../sequence/plan.js';
@@ -195,6 +195,7 @@ export class Runtime {
       result = await this.fail(failure, stage, handler.name);
     }
     if (!(this.failed && STAGE_INFO[stage].onlyOnSuccess)) {
+      setCurrentHandlerLog(handler.log);
       try {
         this.log.debug(`Stage ${stage} METHOD ${handler.name}`);
         const enabled = handler.spec.condition === undefined ? true : await handler.spec.condition(ctx);
@@ -207,6 +208,8 @@ export class Runtime {
       } catch (error) {
         failure ??= error;
         result = await this.fail(error, stage, handler.name);
+      } finally {
+        setCurrentHandlerLog(undefined);
       }
     }
     if (this.signalled !== undefined && !this.failed) {

@@ -4,7 +4,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { exec, type ExecOptions, type ExecResult, type Logger } from '@otopi/core';
+import { currentHandlerLog, exec, type ExecOptions, type ExecResult, type Logger } from '@otopi/core';
 
 export type Runner = (argv: readonly string[], options?: ExecOptions) => Promise<ExecResult>;
 
@@ -56,4 +56,19 @@ function statOrNull(path: string): ReturnType<typeof statSync> | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * System access for a provider that outlives the handler creating it: commands are logged
+ * under the handler that is running when they run (`currentHandlerLog`), and under the
+ * creating handler's logger between handlers.
+ */
+export function providerSystem(log: Logger, which: CommandLookup): SystemAccess {
+  return {
+    run: systemRunner,
+    get log() {
+      return currentHandlerLog() ?? log;
+    },
+    which,
+  };
 }

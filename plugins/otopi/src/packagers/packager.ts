@@ -11,7 +11,7 @@ import { DnfBackend } from '../_lib/packager/dnf.js';
 import { OfflineBackend } from '../_lib/packager/offline.js';
 import { PackagerService, PackagesElement } from '../_lib/packager/service.js';
 import type { PackagerBackend, PackagerName } from '../_lib/packager/types.js';
-import { realSleep, systemRunner, type SystemAccess } from '../_lib/runner.js';
+import { providerSystem, realSleep, type SystemAccess } from '../_lib/runner.js';
 import { COMMANDS, PACKAGER, SYSTEM_INFO } from '../_lib/tokens.js';
 
 function settingsFrom(env: Environment): ToolSettings {
@@ -70,7 +70,7 @@ export default definePlugin({
           (p) => commands.find(p) !== null,
         );
         log.debug(`Packager: ${choice.name} (${choice.reason})`);
-        const sys: SystemAccess = { run: systemRunner, log, which: (n) => commands.find(n) };
+        const sys = providerSystem(log, (n) => commands.find(n));
         const backend = makeBackend(choice.name, sys, settingsFrom(env));
         const undo = (): boolean => env.get(PackagerEnv.rollback);
         const elements = {

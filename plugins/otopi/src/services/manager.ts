@@ -5,7 +5,7 @@
  */
 import { BaseEnv, Priority, definePlugin } from '@otopi/core';
 import { ServicesEnv } from '../_lib/keys.js';
-import { realFs, systemRunner, type SystemAccess } from '../_lib/runner.js';
+import { providerSystem, realFs, type SystemAccess } from '../_lib/runner.js';
 import { chooseServiceManager } from '../_lib/services/detect.js';
 import { noServices } from '../_lib/services/none.js';
 import { OpenrcBackend } from '../_lib/services/openrc.js';
@@ -50,7 +50,7 @@ export default definePlugin({
         const commands = services.get(COMMANDS);
         const choice = chooseServiceManager(env.get(ServicesEnv.manager), realFs, (p) => commands.find(p) !== null);
         log.debug(`Service manager: ${choice.name} (${choice.reason})`);
-        const sys: SystemAccess = { run: systemRunner, log, which: (n) => commands.find(n) };
+        const sys = providerSystem(log, (n) => commands.find(n));
         manager = new RecordingServices(backendFor(choice.name, sys), log, () => dryRun);
         services.provide(SERVICES, manager);
       },
