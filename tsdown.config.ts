@@ -55,9 +55,9 @@ export default defineConfig([
       'env-doc': 'packages/cli/src/env-doc.ts',
       'ovirt-host-deploy': 'packages/cli/src/ovirt-host-deploy.ts',
     },
+    // Cleaning it also empties dist/manager/: tsdown cleans every output folder before it
+    // builds any, so the next output's files are never lost.
     outDir: 'packages/cli/dist',
-    // Only the top level: dist/manager/ is the next output's, and the two may build at once.
-    clean: ['packages/cli/dist/*.js'],
     deps: { neverBundle: ['@otopi/core'] },
     define: { __OTOPI_VERSION__: JSON.stringify(version) },
   },

@@ -329,6 +329,8 @@ try {
 }
 
 const one = results.find((r) => r.n === 1);
+/** One Markdown table row. */
+const row = (cells) => `| ${cells.join(' | ')} |`;
 const lines = [
   '',
   `otopi deploy benchmark: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), lab hosts on this machine; ${withAnsible ? ansibleVersion() : 'Ansible not run'}`,
@@ -336,7 +338,7 @@ const lines = [
   '| N | first deploy | bytes/host first | repeat no-op | bytes/host repeat | mean host time (repeat) | engine peak RSS | CPU busy (repeat) | task set: ours | task set: Ansible | Ansible / ours |',
   '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...results.map((r) =>
-    [
+    row([
       r.n,
       s(r.first.wallMs),
       mb(r.first.bytesPerHost),
@@ -348,10 +350,7 @@ const lines = [
       s(r.ours.wallMs),
       r.theirs === undefined ? '-' : s(r.theirs.wallMs),
       r.theirs === undefined ? '-' : `${(r.theirs.wallMs / r.ours.wallMs).toFixed(1)}×`,
-    ]
-      .join(' | ')
-      .replace(/^/, '| ')
-      .replace(/$/, ' |'),
+    ]),
   ),
   '',
   'Controller CPU (the CLI, or ansible-playbook with its forks and ssh clients; not the hosts):',
@@ -359,7 +358,7 @@ const lines = [
   '| N | repeat no-op: ours | task set: ours | task set: Ansible | Ansible / ours | per host, ours | per host, Ansible |',
   '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...results.map((r) =>
-    [
+    row([
       r.n,
       s(r.repeat.controllerCpuMs),
       s(r.ours.controllerCpuMs),
@@ -367,10 +366,7 @@ const lines = [
       r.theirs === undefined ? '-' : `${(r.theirs.controllerCpuMs / Math.max(1, r.ours.controllerCpuMs)).toFixed(1)}×`,
       `${(r.ours.controllerCpuMs / r.n).toFixed(0)} ms`,
       r.theirs === undefined ? '-' : `${(r.theirs.controllerCpuMs / r.n).toFixed(0)} ms`,
-    ]
-      .join(' | ')
-      .replace(/^/, '| ')
-      .replace(/$/, ' |'),
+    ]),
   ),
   '',
 ];
@@ -380,16 +376,15 @@ if (scaled.length > 0) {
     '',
     '| N | ours | Ansible | Ansible / ours | controller CPU: ours | controller CPU: Ansible |',
     '| ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...scaled.map(
-      (r) =>
-        `| ${[
-          r.n,
-          s(r.ours.wallMs),
-          r.theirs === undefined ? '-' : s(r.theirs.wallMs),
-          r.theirs === undefined ? '-' : `${(r.theirs.wallMs / r.ours.wallMs).toFixed(1)}×`,
-          s(r.ours.controllerCpuMs),
-          r.theirs === undefined ? '-' : s(r.theirs.controllerCpuMs),
-        ].join(' | ')} |`,
+    ...scaled.map((r) =>
+      row([
+        r.n,
+        s(r.ours.wallMs),
+        r.theirs === undefined ? '-' : s(r.theirs.wallMs),
+        r.theirs === undefined ? '-' : `${(r.theirs.wallMs / r.ours.wallMs).toFixed(1)}×`,
+        s(r.ours.controllerCpuMs),
+        r.theirs === undefined ? '-' : s(r.theirs.controllerCpuMs),
+      ]),
     ),
     '',
   );
