@@ -180,6 +180,15 @@ describe('the launcher', () => {
     );
   });
 
+  it('has no manager front ends: otopi deploy in a host bundle says where it runs', () => {
+    expect(first.files.filter((f) => f.startsWith('bin/manager') || /(^|\/)deploy(-ca)?\.js$/.test(f))).toEqual([]);
+    const r = spawnSync(join(first.dir, 'bin/otopi'), ['deploy', '--help'], { encoding: 'utf8' });
+    expect(r.status).toBe(64);
+    expect(r.stderr).toBe(
+      "otopi: 'deploy' runs on the managing machine; this copy of otopi (a host bundle) has only the installer\n",
+    );
+  });
+
   it('says so when there is no Node.js at all', () => {
     const r = spawnSync('/bin/sh', [join(first.dir, 'bin/otopi')], { encoding: 'utf8', env: { PATH: tools } });
     expect(r).toMatchObject({ status: 1, stderr: '' });
