@@ -22,6 +22,11 @@ export interface BundleArtifact extends Artifact {
   readonly groups: readonly string[];
   /** Total size of the files inside, before tar and compression. */
   readonly rawSize: number;
+  /**
+   * SHA-256 of the tar before compression: a deploy from a source tree compares it with the
+   * build output's, which is much cheaper than compressing again. Absent in older manifests.
+   */
+  readonly tarSha256?: string | undefined;
 }
 
 export interface RuntimeArtifact extends Artifact {
@@ -64,6 +69,7 @@ export function writeManifest(dir: string, manifest: Manifest): string {
       version: bundle.version,
       groups: bundle.groups,
       rawSize: bundle.rawSize,
+      ...(bundle.tarSha256 === undefined ? {} : { tarSha256: bundle.tarSha256 }),
     },
     ...(runtime === undefined
       ? {}

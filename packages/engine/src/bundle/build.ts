@@ -145,6 +145,7 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
     version,
     groups,
     rawSize,
+    tarSha256: sha256Hex(tar),
     dir,
     files: [...files.keys()].sort(),
     tarSize: tar.length,
