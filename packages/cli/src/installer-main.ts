@@ -4,7 +4,6 @@
  * statements before the user's (`ovirt-host-deploy` adds its plugin group).
  */
 import { parseArgs } from 'node:util';
-import { EXIT, runInstaller } from './run.js';
 
 export interface InstallerCommand {
   /** The command's name, in messages. */
@@ -35,7 +34,7 @@ export async function installerMain(argv: readonly string[], command: InstallerC
     });
   } catch (error) {
     process.stderr.write(`${command.name}: ${(error as Error).message}\nTry '${command.name} --help'.\n`);
-    return EXIT.error;
+    return 1;
   }
   const { values, positionals } = parsed;
   if (values.help === true) {
@@ -46,6 +45,8 @@ export async function installerMain(argv: readonly string[], command: InstallerC
     process.stdout.write(`${command.name} ${command.version}\n`);
     return 0;
   }
+  // The runtime (core, zod, pino) loads only for a run: --help and --version answer at once.
+  const { runInstaller } = await import('./run.js');
   return runInstaller({
     statements: [...(command.statements ?? []), ...positionals],
     configAppend: values['config-append'] ?? [],
