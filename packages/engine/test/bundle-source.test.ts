@@ -1,31 +1,21 @@
 // Which bundle a deploy from a source tree ships: the bundle folder's when it holds the current
 // build, else one built now into a private folder, which the next deploy of the same build
 // reuses without compressing again, unless it no longer holds that build.
-import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex, writeManifest } from '../src/bundle/artifact.js';
 import { buildBundle } from '../src/bundle/build.js';
 import { resolveBundle } from '../src/orchestrate/bundle-source.js';
+import { snapshotBuild } from './build-snapshot.js';
 
-const repo = fileURLToPath(new URL('../../..', import.meta.url));
 let work: string;
 let root: string;
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'otopi-bundle-source-'));
-  // A snapshot of the build output, so a build running elsewhere cannot change it under the test.
-  root = join(work, 'root');
-  for (const path of [
-    'package.json',
-    'bundle/launcher.sh',
-    'packages/cli/dist',
-    'packages/core/dist',
-    'plugins/otopi/dist',
-  ])
-    cpSync(join(repo, path), join(root, path), { recursive: true });
+  root = snapshotBuild(join(work, 'root'));
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

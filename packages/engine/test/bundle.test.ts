@@ -4,15 +4,14 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../src/bundle/artifact.js';
 import { buildBundle, type BuiltBundle } from '../src/bundle/build.js';
 import { NODE_CHECK_SH } from '../src/bundle/node-check.js';
 import { TAR_RECORD } from '../src/bundle/tar.js';
+import { snapshotBuild } from './build-snapshot.js';
 
-const repo = fileURLToPath(new URL('../../..', import.meta.url));
 let work: string;
 let root: string;
 let first: BuiltBundle;
@@ -23,17 +22,8 @@ const sh = (script: string, args: string[] = [], env: NodeJS.ProcessEnv = proces
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'otopi-bundle-test-'));
-  // A snapshot of the build output, so a build running elsewhere cannot change the inputs between the two builds.
-  root = join(work, 'root');
-  for (const path of [
-    'package.json',
-    'bundle/launcher.sh',
-    'packages/cli/dist',
-    'packages/core/dist',
-    'plugins/otopi/dist',
-  ]) {
-    cpSync(join(repo, path), join(root, path), { recursive: true });
-  }
+  // The same inputs for both builds, whatever a build elsewhere does meanwhile.
+  root = snapshotBuild(join(work, 'root'));
   first = await buildBundle({ root, outDir: join(work, 'one') });
   second = await buildBundle({ root, outDir: join(work, 'two') });
 });
