@@ -14,6 +14,39 @@ export interface InstallerCommand {
   readonly statements?: readonly string[];
 }
 
+declare const __OTOPI_VERSION__: string | undefined;
+export const VERSION = typeof __OTOPI_VERSION__ === 'string' ? __OTOPI_VERSION__ : '0.0.0-dev';
+
+/**
+ * The options part of an installer command's help: what `installerMain` parses. Only what
+ * `--config-append` reads after differs between the commands (`configAppend`: the rest of its
+ * description, lines after the first indented to the description column).
+ */
+export function optionsHelp(configAppend: string): string {
+  return `Options:
+  --config-append FILE     read FILE (and FILE.d/*.conf) after ${configAppend}
+  --dump-plan[=FORMAT]     print the run plan as 'table' (default) or 'json', run nothing
+  --events FILE            write JSON-lines run events to FILE ('-' = standard error)
+  --dry-run                show what would change, with diffs, and change nothing
+  --log-level LEVEL        trace, debug (default), info, warn or error
+  -h, --help               show this help
+  --version                show the version
+`;
+}
+
+/** Runs a command's main and sets the exit code; an unexpected error is an internal error, exit 1. */
+export function runCommand(name: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`${name}: internal error: ${String((error as Error)?.stack ?? error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
 export async function installerMain(argv: readonly string[], command: InstallerCommand): Promise<number> {
   let parsed;
   try {

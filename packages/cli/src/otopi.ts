@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type * as DeployCli from './deploy.js';
 import type * as CaCli from './deploy-ca.js';
+import { installerMain, optionsHelp, runCommand, VERSION } from './installer-main.js';
 
 const HELP = `Usage: otopi [options] [KEY=type:value ...]
 
@@ -19,15 +20,7 @@ Environment statements:
   PREPEND:KEY=type:value   prepend to a colon list
   Quote a value with spaces as one argument: 'DEMO/x=str:a b'
 
-Options:
-  --config-append FILE     read FILE (and FILE.d/*.conf) after the main config; repeatable
-  --dump-plan[=FORMAT]     print the run plan as 'table' (default) or 'json', run nothing
-  --events FILE            write JSON-lines run events to FILE ('-' = standard error)
-  --dry-run                show what would change, with diffs, and change nothing
-  --log-level LEVEL        trace, debug (default), info, warn or error
-  -h, --help               show this help
-  --version                show the version
-
+${optionsHelp('the main config; repeatable')}
 Subcommands:
   otopi config-query ...   read a key from a config file (otopi config-query --help)
   otopi env-doc [KEY=...]  print the environment reference of the loaded plugin groups
@@ -54,7 +47,6 @@ async function main(argv: string[]): Promise<number> {
     const { envDoc } = await import('./env-doc.js');
     return envDoc(argv.slice(1));
   }
-  const { installerMain } = await import('./installer-main.js');
   return installerMain(argv, { name: 'otopi', help: HELP, version: VERSION });
 }
 
@@ -73,15 +65,4 @@ async function manager(name: string): Promise<unknown> {
   return import(url.href);
 }
 
-declare const __OTOPI_VERSION__: string | undefined;
-const VERSION = typeof __OTOPI_VERSION__ === 'string' ? __OTOPI_VERSION__ : '0.0.0-dev';
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`otopi: internal error: ${String((error as Error)?.stack ?? error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runCommand('otopi', () => main(process.argv.slice(2)));

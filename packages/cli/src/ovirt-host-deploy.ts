@@ -5,7 +5,7 @@
  * file). On a terminal it asks what it needs; with `--config-append` of an answer file it asks
  * nothing. docs/host-deploy.md has the walk-through.
  */
-import { installerMain } from './installer-main.js';
+import { installerMain, optionsHelp, runCommand, VERSION } from './installer-main.js';
 
 const HELP = `Usage: ovirt-host-deploy [options] [KEY=type:value ...]
 
@@ -19,16 +19,7 @@ the engine with 'otopi ca sign --ca-dir DIR --host NAME < request.pem' and paste
 printed chain, then a line holding only '.'. With 'request' the key and request are saved
 and the run ends incomplete; run again with 'accept' and the chain.
 
-Options:
-  --config-append FILE     read FILE (and FILE.d/*.conf) after /etc/ovirt-host-deploy.conf;
-                           repeatable; an answer file (DIALOG/answerFile) repeats a run
-  --dump-plan[=FORMAT]     print the run plan as 'table' (default) or 'json', run nothing
-  --events FILE            write JSON-lines run events to FILE ('-' = standard error)
-  --dry-run                show what would change, with diffs, and change nothing
-  --log-level LEVEL        trace, debug (default), info, warn or error
-  -h, --help               show this help
-  --version                show the version
-
+${optionsHelp('/etc/ovirt-host-deploy.conf;\n                           repeatable; an answer file (DIALOG/answerFile) repeats a run')}
 Examples:
   ovirt-host-deploy VDSM/engineHost=str:engine.example.com DIALOG/answerFile=str:/root/hd.conf
   ovirt-host-deploy --config-append /root/hd.conf < /dev/null
@@ -36,20 +27,11 @@ Examples:
 Exit codes: 0 success, 1 error or abort, 2 a plugin group failed to load.
 `;
 
-declare const __OTOPI_VERSION__: string | undefined;
-const VERSION = typeof __OTOPI_VERSION__ === 'string' ? __OTOPI_VERSION__ : '0.0.0-dev';
-
-installerMain(process.argv.slice(2), {
-  name: 'ovirt-host-deploy',
-  help: HELP,
-  version: VERSION,
-  statements: ['APPEND:BASE/pluginGroups=str:host-deploy'],
-}).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`ovirt-host-deploy: internal error: ${String((error as Error)?.stack ?? error)}\n`);
-    process.exitCode = 1;
-  },
+runCommand('ovirt-host-deploy', () =>
+  installerMain(process.argv.slice(2), {
+    name: 'ovirt-host-deploy',
+    help: HELP,
+    version: VERSION,
+    statements: ['APPEND:BASE/pluginGroups=str:host-deploy'],
+  }),
 );
