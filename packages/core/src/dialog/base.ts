@@ -17,6 +17,7 @@ import type { Environment } from '../env/environment.js';
 import type { ConsoleRecord, Logger } from '../log/logger.js';
 import type { Redactor } from '../log/redact.js';
 import { DialogEnv, HiddenQuestionAnswers, QuestionAnswers } from './keys.js';
+import { LineSource, type DialogInput } from './line-source.js';
 import type { ConfirmQuery, Dialog, MultiStringQuery, StringQuery, ValueQuery } from './types.js';
 
 /** Any line break a value may hold. */
@@ -24,6 +25,8 @@ export const LINE_BREAKS = /\r\n|\r|\n/;
 
 export interface DialogBaseOptions {
   readonly env: Environment;
+  /** Where replies and answers are read from, a line at a time. */
+  readonly input: DialogInput;
   /** Applied to everything shown; log records arrive already redacted. */
   readonly redactor: Redactor;
   /** Receives the transcript (`DIALOG:SEND`/`DIALOG:RECEIVE`) at debug level. */
@@ -72,6 +75,9 @@ const NO = ['no', 'n'];
 export abstract class DialogBase implements Dialog {
   protected readonly env: Environment;
   protected readonly redactor: Redactor;
+  protected readonly lines: LineSource;
+  /** Ends a multi-line block (`DIALOG/boundary`). */
+  protected readonly boundary: string;
   protected closed = false;
   private readonly transcriptLog: Logger | undefined;
   private readonly asked = new Map<string, number>();
@@ -89,6 +95,13 @@ export abstract class DialogBase implements Dialog {
     this.env.declare(keysOf(DialogEnv));
     this.env.declareFamily(QuestionAnswers);
     this.env.declareFamily(HiddenQuestionAnswers);
+    this.lines = new LineSource(options.input);
+    this.boundary = this.env.get(DialogEnv.boundary);
+  }
+
+  /** Makes a pending read fail with `error` (a signal, the manager gone). */
+  interrupt(error: Error): void {
+    this.lines.interrupt(error);
   }
 
   abstract note(text: string): void;

@@ -21,11 +21,9 @@ import {
   type PreparedString,
 } from './base.js';
 import { formatNote, formatRecord, type ConsoleWriter } from './console.js';
-import { ABORT_BOUNDARY, DialogEnv } from './keys.js';
-import { LineSource, type DialogInput } from './line-source.js';
+import { ABORT_BOUNDARY } from './keys.js';
 
 export interface HumanDialectOptions extends DialogBaseOptions {
-  readonly input: DialogInput;
   readonly output: ConsoleWriter;
 }
 
@@ -35,15 +33,11 @@ const END_OF_LINES = '.';
 
 export class HumanDialect extends DialogBase {
   protected readonly reasksInvalid = true;
-  private readonly lines: LineSource;
   private readonly output: ConsoleWriter;
-  private readonly boundary: string;
 
   constructor(options: HumanDialectOptions) {
     super(options);
-    this.lines = new LineSource(options.input);
     this.output = options.output;
-    this.boundary = this.env.get(DialogEnv.boundary);
   }
 
   private get colour(): boolean {
@@ -66,10 +60,6 @@ export class HumanDialect extends DialogBase {
     if (note !== undefined) this.note(note);
     const body = lines.map((l) => `${this.redact(l)}\n`).join('');
     this.print(`D:MULTI-STRING ${name} ${this.boundary}\n${body}${this.boundary}\n`);
-  }
-
-  interrupt(error: Error): void {
-    this.lines.interrupt(error);
   }
 
   terminate(): void {

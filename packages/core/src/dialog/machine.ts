@@ -24,27 +24,21 @@ import {
   type PreparedQuery,
   type PreparedString,
 } from './base.js';
-import { ABORT_BOUNDARY, BOUNDARY_PLACEHOLDER, DialogEnv } from './keys.js';
-import { LineSource, type DialogInput } from './line-source.js';
+import { ABORT_BOUNDARY, BOUNDARY_PLACEHOLDER } from './keys.js';
 import type { PlannedEvent } from './types.js';
 
 export interface MachineDialectOptions extends DialogBaseOptions {
-  readonly input: DialogInput;
   /** Writes protocol text (whole lines) to the manager. */
   readonly write: (text: string) => void;
 }
 
 export class MachineDialect extends DialogBase {
   protected readonly reasksInvalid = false;
-  private readonly lines: LineSource;
   private readonly write: (text: string) => void;
-  private readonly boundary: string;
 
   constructor(options: MachineDialectOptions) {
     super(options);
-    this.lines = new LineSource(options.input);
     this.write = options.write;
-    this.boundary = this.env.get(DialogEnv.boundary);
   }
 
   note(text: string): void {
@@ -82,10 +76,6 @@ export class MachineDialect extends DialogBase {
   runEvent(event: RunEvent): void {
     if (event.type === 'handler-start') this.send(`**%EventStart ${eventText(event.stage, event.handler)}`, false);
     else if (event.type === 'handler-end') this.send(`**%EventEnd ${eventText(event.stage, event.handler)}`, false);
-  }
-
-  interrupt(error: Error): void {
-    this.lines.interrupt(error);
   }
 
   terminate(): void {
