@@ -55,15 +55,17 @@ export interface DeployRun {
 
 /**
  * Runs `otopi deploy` with the inventory and arguments, an events file and a log folder of its
- * own, the sample group findable on the plugin path. NODE_EXTRA_CA_CERTS is left out: it makes
- * Node's start several times slower.
+ * own (in `where.dir`, or a new folder), the sample group findable on the plugin path (or the
+ * groups in `where.pluginPath`). NODE_EXTRA_CA_CERTS is left out: it makes Node's start
+ * several times slower.
  */
 export function runDeploy(
   inventory: string,
   args: readonly string[],
   env: Record<string, string> = {},
+  where: { readonly pluginPath?: string; readonly dir?: string } = {},
 ): Promise<DeployRun> {
-  const dir = mkdtempSync(join(tmpdir(), 'otopi-deploy-run-'));
+  const dir = where.dir ?? mkdtempSync(join(tmpdir(), 'otopi-deploy-run-'));
   const eventsFile = join(dir, 'events.jsonl');
   const logDir = join(dir, 'logs');
   const childEnv: Record<string, string> = {
@@ -81,7 +83,7 @@ export function runDeploy(
         '--inventory',
         inventory,
         '--plugin-path',
-        FIXTURES,
+        where.pluginPath ?? FIXTURES,
         '--events',
         eventsFile,
         '--log-dir',

@@ -3,7 +3,6 @@
  * and run the way the engine does it (one SSH exec, then the machine dialog), and `otopi
  * deploy` run as a user runs it. Host state is checked with labExec, never through SSH.
  */
-import { spawn } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -15,8 +14,9 @@ import {
   type RuntimeArtifact,
   type SshConnection,
 } from '../../../packages/engine/src/index.js';
+import { runDeploy } from '../../integration/support/deploy-lab.js';
 import type { LabHost } from '../../lab/lab.js';
-import { CANARY_PLUGINS, CLI, ROOT, runDir } from '../support/cli.js';
+import { CANARY_PLUGINS, ROOT, runDir } from '../support/cli.js';
 
 export interface Shipment {
   readonly bundle: BuiltBundle;
@@ -127,45 +127,8 @@ export interface DeployCliRun {
 }
 
 /** `otopi deploy` with the canary group on the plugin path, its events and logs in a new folder. */
-export function runDeployCli(inventory: string, args: readonly string[]): Promise<DeployCliRun> {
+export async function runDeployCli(inventory: string, args: readonly string[]): Promise<DeployCliRun> {
   const dir = runDir('otopi-reliability-deploy-');
-  const events = join(dir, 'events.jsonl');
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        'deploy',
-        '--inventory',
-        inventory,
-        '--plugin-path',
-        CANARY_PLUGINS,
-        '--events',
-        events,
-        '--log-dir',
-        join(dir, 'logs'),
-        '--progress',
-        'plain',
-        ...args,
-      ],
-      {
-        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      let text = '';
-      try {
-        text = readFileSync(events, 'utf8');
-      } catch {
-        // no events: the run stopped before it started
-      }
-      resolve({ code, stdout, stderr, events: text, dir });
-    });
-  });
+  const run = await runDeploy(inventory, args, {}, { pluginPath: CANARY_PLUGINS, dir });
+  return { code: run.code, stdout: run.stdout, stderr: run.stderr, events: run.eventsText, dir };
 }
