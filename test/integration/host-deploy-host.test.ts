@@ -14,6 +14,7 @@ import { CertificateAuthority, connectSsh, type HostDeployConfig } from '../../p
 import { HOSTS } from '../lab/allocation.js';
 import { type LabHost, labExec, labHost } from '../lab/lab.js';
 import { buildArtifacts, deployHost, type Artifacts, type Deployed } from './fixtures/host-deploy/deploy.js';
+import { sh, snapshot } from './support/host-deploy-lab.js';
 
 const ENGINE = '10.88.0.1'; // the lab switch; its repo server answers on 8080
 const observer = (): LabHost => labHost(HOSTS.hostDeploy[3]);
@@ -37,28 +38,11 @@ const config = (host: LabHost, over: Partial<HostDeployConfig> = {}): HostDeploy
   ...over,
 });
 
-const sh = async (host: LabHost, cmd: string): Promise<string> => (await labExec(host, cmd, { check: true })).stdout;
 const ok = (run: Deployed): void =>
   expect(
     run.result,
     `${run.records.join('\n')}\n${run.hostLog.filter((l) => / (ERROR|WARNING) /.test(l)).join('\n')}`,
   ).toMatchObject({ status: 'installed', errors: [] });
-
-/** What a rollback must put back, and what a second run must not touch. */
-async function snapshot(host: LabHost): Promise<Record<string, string>> {
-  const q = async (cmd: string): Promise<string> => (await labExec(host, cmd)).stdout;
-  return {
-    links: await q("ip -o link show | sed 's/^[0-9]*: //; s/ qlen.*//; s/link\\/ether.*//' | sort"),
-    addresses: await q("ip -o addr show | awk '{print $2, $3, $4}' | sort"),
-    iptables: await q('iptables -S'),
-    packages: await q(
-      "dpkg-query -W -f '${Package} ${Status} ${Version}\\n' vdsm vdsm-client ovirt-host ovirt-imageio-daemon 2>/dev/null | sort",
-    ),
-    files: await q(
-      'ls -l --time-style=+%s /etc/vdsm /etc/pki/vdsm/* /etc/pki/libvirt /etc/iptables /usr/libexec/vdsm/hooks/* /etc/network 2>/dev/null; md5sum /etc/network/interfaces 2>/dev/null',
-    ),
-  };
-}
 
 beforeAll(async () => {
   caDir = mkdtempSync(join(tmpdir(), 'otopi-engine-ca-'));

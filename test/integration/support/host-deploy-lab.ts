@@ -41,7 +41,7 @@ export async function snapshot(host: LabHost): Promise<Record<string, string>> {
       "dpkg-query -W -f '${Package} ${Status} ${Version}\\n' vdsm vdsm-client ovirt-host ovirt-imageio-daemon 2>/dev/null | sort",
     ),
     files: await q(
-      'ls -l --time-style=+%s /etc/vdsm /etc/pki/vdsm/* /etc/pki/libvirt /etc/iptables /etc/network 2>/dev/null; md5sum /etc/network/interfaces 2>/dev/null',
+      'ls -l --time-style=+%s /etc/vdsm /etc/pki/vdsm/* /etc/pki/libvirt /etc/iptables /usr/libexec/vdsm/hooks/* /etc/network 2>/dev/null; md5sum /etc/network/interfaces 2>/dev/null',
     ),
     vdsmd: await q('systemctl show -p MainPID --value vdsmd 2>/dev/null'),
   };
