@@ -1,7 +1,7 @@
 // Deploying the host bundle to lab hosts the way the engine does: one SSH exec per run, the
 // bundle and the Node.js runtime shipped only when the host's cache lacks them, then the
 // installer's machine dialog on the same channel. Host state is checked with labExec.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -10,33 +10,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildBundle,
   buildRuntime,
-  connectSsh,
   deployBundle,
   EngineError,
   type BuiltBundle,
   type DeploySession,
   type RuntimeArtifact,
-  type SshConnection,
 } from '../../packages/engine/src/index.js';
 import { driveDialog, steps } from '../../packages/engine/src/dialog/driver.js';
 import { HOSTS } from '../lab/allocation.js';
 import { type LabHost, labExec, labHost } from '../lab/lab.js';
+import { connectLabHost } from './support/deploy-lab.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const CACHE = '/var/cache/otopi';
 let out: string;
 let bundle: BuiltBundle;
 let runtime: RuntimeArtifact;
-
-function connect(host: LabHost): Promise<SshConnection> {
-  return connectSsh({
-    host: host.address,
-    port: host.port,
-    user: host.user,
-    auth: { privateKey: readFileSync(host.privateKeyPath) },
-    hostKey: { kind: 'fingerprint', fingerprint: host.hostKeyFingerprint },
-  });
-}
 
 /** The engine's side of a plain run: 'install' at customization, 'quit' at termination. */
 async function drive(session: DeploySession): Promise<string[]> {
@@ -65,7 +54,7 @@ async function deploy(
   options: { runtime?: RuntimeArtifact | undefined; statements?: string[] } = {},
 ): Promise<Deployed> {
   const started = performance.now();
-  const connection = await connect(host);
+  const connection = await connectLabHost(host);
   try {
     const session = await deployBundle(connection, {
       bundle,
@@ -233,7 +222,7 @@ describe('deploying the bundle', () => {
 
   it('hands the machine-dialog driver a session it drives to the end', async () => {
     const h1 = labHost(HOSTS.bundle[0]);
-    const connection = await connect(h1);
+    const connection = await connectLabHost(h1);
     try {
       const session = await deployBundle(connection, { bundle, runtime });
       expect(session.shipped).toEqual([]);

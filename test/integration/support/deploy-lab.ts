@@ -6,7 +6,12 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DeployEvent, HostReport } from '../../../packages/engine/src/index.js';
+import {
+  connectSsh,
+  type DeployEvent,
+  type HostReport,
+  type SshConnection,
+} from '../../../packages/engine/src/index.js';
 import { type LabHost, labStateDir } from '../../lab/lab.js';
 
 export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -117,5 +122,16 @@ export function runDeploy(
         seconds: (performance.now() - started) / 1000,
       });
     });
+  });
+}
+
+/** An engine SSH connection to a lab host, as a deploy makes it: key login, the host key pinned. */
+export function connectLabHost(host: LabHost): Promise<SshConnection> {
+  return connectSsh({
+    host: host.address,
+    port: host.port,
+    user: host.user,
+    auth: { privateKey: readFileSync(host.privateKeyPath) },
+    hostKey: { kind: 'fingerprint', fingerprint: host.hostKeyFingerprint },
   });
 }

@@ -3,18 +3,16 @@
  * and run the way the engine does it (one SSH exec, then the machine dialog), and `otopi
  * deploy` run as a user runs it. Host state is checked with labExec, never through SSH.
  */
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   buildBundle,
   buildRuntime,
-  connectSsh,
   deployBundle,
   type BuiltBundle,
   type RuntimeArtifact,
-  type SshConnection,
 } from '../../../packages/engine/src/index.js';
-import { runDeploy } from '../../integration/support/deploy-lab.js';
+import { connectLabHost, runDeploy } from '../../integration/support/deploy-lab.js';
 import type { LabHost } from '../../lab/lab.js';
 import { CANARY_PLUGINS, ROOT, runDir } from '../support/cli.js';
 
@@ -34,16 +32,6 @@ export async function buildShipment(): Promise<Shipment> {
   });
   const runtime = await buildRuntime({ cacheDir: join(ROOT, 'bundle/.cache'), outDir: out });
   return { bundle, runtime };
-}
-
-export function connect(host: LabHost): Promise<SshConnection> {
-  return connectSsh({
-    host: host.address,
-    port: host.port,
-    user: host.user,
-    auth: { privateKey: readFileSync(host.privateKeyPath) },
-    hostKey: { kind: 'fingerprint', fingerprint: host.hostKeyFingerprint },
-  });
 }
 
 export interface HostRun {
@@ -67,7 +55,7 @@ export async function runOnHost(
   onLine?: (line: string) => void,
 ): Promise<HostRun> {
   const started = Date.now();
-  const connection = await connect(host);
+  const connection = await connectLabHost(host);
   try {
     const session = await deployBundle(connection, {
       bundle: shipment.bundle,
