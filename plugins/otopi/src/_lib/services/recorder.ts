@@ -62,7 +62,7 @@ export class RecordingServices implements ServiceManager {
       this.log.debug(`Service ${service} is already running`);
       return;
     }
-    if (this.skip(`start service ${service}`)) return;
+    if (this.onlyDescribed(`start service ${service}`)) return;
     rec.runningChanged = true;
     this.log.info(`Starting service ${service}`);
     await this.backend.start(service);
@@ -74,7 +74,7 @@ export class RecordingServices implements ServiceManager {
       this.log.debug(`Service ${service} is already stopped`);
       return;
     }
-    if (this.skip(`stop service ${service}`)) return;
+    if (this.onlyDescribed(`stop service ${service}`)) return;
     rec.runningChanged = true;
     this.log.info(`Stopping service ${service}`);
     await this.backend.stop(service);
@@ -82,7 +82,7 @@ export class RecordingServices implements ServiceManager {
 
   async restart(service: string): Promise<void> {
     const rec = await this.record(service);
-    if (this.skip(`restart service ${service}`)) return;
+    if (this.onlyDescribed(`restart service ${service}`)) return;
     rec.runningChanged = true;
     rec.restarted = true;
     this.log.info(`Restarting service ${service}`);
@@ -96,7 +96,7 @@ export class RecordingServices implements ServiceManager {
       this.log.debug(`Service ${service} is already ${enabled ? 'enabled' : 'disabled'} at boot`);
       return;
     }
-    if (this.skip(`${enabled ? 'enable' : 'disable'} service ${service} at boot`)) return;
+    if (this.onlyDescribed(`${enabled ? 'enable' : 'disable'} service ${service} at boot`)) return;
     rec.bootChanged = true;
     this.log.info(`${enabled ? 'Enabling' : 'Disabling'} service ${service} at boot`);
     await (enabled ? this.backend.enable(service) : this.backend.disable(service));
@@ -164,7 +164,8 @@ export class RecordingServices implements ServiceManager {
     return { rec, fresh };
   }
 
-  private skip(what: string): boolean {
+  /** Under dry run, says what would be done and returns true: the caller then changes nothing. */
+  private onlyDescribed(what: string): boolean {
     if (!this.dryRun()) return false;
     this.log.info(`Dry run: would ${what}`);
     return true;
