@@ -43,6 +43,9 @@ export const ERROR_CODES = [
   'HANDLER_FAILED',
   'COMMAND_MISSING',
   'USAGE',
+  // the run lock: another run holds it; it cannot be made at all
+  'RUN_LOCKED',
+  'LOCK_UNAVAILABLE',
   'INTERNAL',
 ] as const;
 

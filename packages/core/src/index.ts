@@ -37,6 +37,8 @@ export { recoverJournals } from './transaction/journal.js';
 export type { RecoveryReport, UndoRecord, UndoCommandRunner } from './transaction/journal.js';
 export { RunLock } from './runtime/lock.js';
 export type { LockHolder } from './runtime/lock.js';
+export { ProcessMutex } from './system/mutex.js';
+export type { AcquireOptions } from './system/mutex.js';
 
 export { RunLog, currentHandlerLog } from './log/logger.js';
 export type { Logger, LogLevel, ConsoleRecord } from './log/logger.js';
