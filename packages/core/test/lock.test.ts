@@ -1,10 +1,11 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { OtopiError, RunLock, isOtopiError } from '@otopi/core';
+import type { OtopiError } from '@otopi/core';
+import { RunLock, isOtopiError } from '@otopi/core';
+import { raceProcesses } from '../../../test/support/barrier.js';
 
 const lockPath = (): string => join(mkdtempSync(join(tmpdir(), 'otopi-lock-')), 'sub', 'run.lock');
 
@@ -63,66 +64,46 @@ describe('RunLock', () => {
   });
 
   it('is never held by two of many processes started together', async () => {
-    // Each child loads the built core, says it is ready, waits on a barrier (its stdin), then
-    // takes the lock at once and, if it got it, holds it for 100 ms. Hold intervals are measured
-    // on the machine's one clock; no two may overlap.
+    // Released together by a barrier, each process takes the lock at once and, if it got it,
+    // holds it for 100 ms. Hold intervals are measured on the machine's one clock; no two overlap.
     const core = fileURLToPath(new URL('../dist/index.js', import.meta.url));
-    const child = `
-      import { RunLock } from ${JSON.stringify(core)};
+    // Half the rounds start over the holder file of a killed run: the old lock's stale takeover
+    // let two racers both remove it and both take the lock.
+    const prelude = `const { RunLock } = await import(${JSON.stringify(core)});`;
+    const script = `
       const now = () => performance.timeOrigin + performance.now();
-      process.stdin.once('data', async () => {
-        const lock = new RunLock(process.argv[1]);
-        try { await lock.acquire(); } catch (e) { process.stdout.write(JSON.stringify({ code: e.code })); process.exit(0); }
-        const from = now();
-        setTimeout(() => {
-          const to = now();
-          lock.release();
-          process.stdout.write(JSON.stringify({ code: 'HELD', from, to }));
-          process.exit(0);
-        }, 100);
-      });
-      process.stdout.write('ready\\n');`;
-    const rounds = 25;
+      const lock = new RunLock(process.argv[1]);
+      try { await lock.acquire(); } catch (e) { process.stdout.write(JSON.stringify({ code: e.code })); process.exit(0); }
+      const from = now();
+      await new Promise((r) => setTimeout(r, 100));
+      const to = now();
+      lock.release();
+      process.stdout.write(JSON.stringify({ code: 'HELD', from, to }));`;
+    const rounds = 20;
     const perRound = 6;
-    const holds: { from: number; to: number; round: number }[] = [];
     let refused = 0;
     for (let round = 0; round < rounds; round++) {
       const path = lockPath();
-      const procs = Array.from({ length: perRound }, () =>
-        spawn(process.execPath, ['--input-type=module', '-e', child, path], { stdio: ['pipe', 'pipe', 'inherit'] }),
-      );
-      const outputs = procs.map(
-        (p) =>
-          new Promise<{ ready: Promise<void>; out: Promise<string> }>((resolveAll) => {
-            let out = '';
-            let ready!: () => void;
-            const readyP = new Promise<void>((r) => (ready = r));
-            const outP = new Promise<string>((resolve) => {
-              p.stdout.on('data', (d: Buffer) => {
-                out += d.toString();
-                if (out.startsWith('ready\n')) ready();
-              });
-              p.on('close', () => resolve(out.replace(/^ready\n/, '')));
-            });
-            resolveAll({ ready: readyP, out: outP });
-          }),
-      );
-      const children = await Promise.all(outputs);
-      await Promise.all(children.map((c) => c.ready));
-      for (const p of procs) p.stdin.write('go\n');
-      for (const text of await Promise.all(children.map((c) => c.out))) {
-        const r = JSON.parse(text) as { code: string; from?: number; to?: number };
-        if (r.code === 'HELD' && r.from !== undefined && r.to !== undefined) holds.push({ from: r.from, to: r.to, round });
-        else if (r.code === 'RUN_LOCKED') refused++;
-        else throw new Error(`unexpected child result ${text}`);
+      if (round % 2 === 0) {
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(path, JSON.stringify({ pid: 2 ** 22 + 99, start: '5', command: 'killed', since: 'x' }));
       }
+      const results = (
+        await raceProcesses(
+          { prelude, script },
+          Array.from({ length: perRound }, () => [path]),
+        )
+      ).map((text) => JSON.parse(text) as { code: string; from?: number; to?: number });
+      refused += results.filter((r) => r.code === 'RUN_LOCKED').length;
+      const holds = results
+        .filter((r) => r.code === 'HELD')
+        .map((r) => ({ from: r.from ?? NaN, to: r.to ?? NaN }))
+        .sort((a, b) => a.from - b.from);
+      expect(holds.length + results.filter((r) => r.code === 'RUN_LOCKED').length).toBe(perRound);
+      for (let i = 1; i < holds.length; i++) expect(holds[i]!.from).toBeGreaterThanOrEqual(holds[i - 1]!.to);
     }
     // The barrier made them compete: most attempts were refused.
     expect(refused).toBeGreaterThan(rounds * (perRound - 2));
-    for (let round = 0; round < rounds; round++) {
-      const mine = holds.filter((h) => h.round === round).sort((a, b) => a.from - b.from);
-      for (let i = 1; i < mine.length; i++) expect(mine[i]!.from).toBeGreaterThanOrEqual(mine[i - 1]!.to);
-    }
   }, 120_000);
 
   it('names the lock file of a run in the refusal, never its statement values', async () => {

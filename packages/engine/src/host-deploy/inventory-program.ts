@@ -193,7 +193,7 @@ export async function prepareHostDeploy(
       ...(ca === undefined ? {} : { pki: { ca, ...(s.days === undefined ? {} : { days: s.days }) } }),
       prolog: false,
       given: ctx.givenKeys,
-      checkUniqueId: (id) => registry.claim(id, host.name),
+      checkUniqueId: (id) => registry.claim(id, host.name, { persist: !ctx.dryRun }),
       onLog: (_level, text) => ctx.log(`host-deploy: ${text}`),
     };
     // The program's own notes go to the engine-side log; the host's records are logged already.
@@ -206,14 +206,8 @@ export async function prepareHostDeploy(
         const r = hostDeployResult(outcome);
         const facts = r.vdsmId === null ? {} : { vdsmId: r.vdsmId };
         if (result !== 'installed') return { facts };
+        // The id went into the registry file when the host reported it (checkUniqueId).
         const details: string[] = [];
-        if (r.vdsmId !== null && !ctx.dryRun) {
-          try {
-            registry.record(r.vdsmId, host.name);
-          } catch (error) {
-            details.push((error as Error).message);
-          }
-        }
         if (r.status === 'incomplete')
           return {
             result: 'incomplete',
