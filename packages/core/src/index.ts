@@ -38,6 +38,7 @@ export type { RecoveryReport, UndoRecord, UndoCommandRunner } from './transactio
 export { RunLock } from './runtime/lock.js';
 export type { LockHolder } from './runtime/lock.js';
 export { ProcessMutex } from './system/mutex.js';
+export { escapeTerminal, escapeTerminalKeepColour, escapeTerminalLine } from './log/terminal.js';
 export type { AcquireOptions } from './system/mutex.js';
 
 export { RunLog, currentHandlerLog } from './log/logger.js';
