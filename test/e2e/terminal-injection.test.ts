@@ -18,6 +18,7 @@ describe('terminal injection', () => {
     const r = runCli(['deploy', '-i', inventory, '--group', 'host-deploy'], { dir });
     expect(r.code).not.toBe(0);
     const out = r.stdout + r.stderr;
+    // eslint-disable-next-line no-control-regex -- looking for raw control characters
     expect(out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
     expect(out).toContain('\\x1b');
   });
