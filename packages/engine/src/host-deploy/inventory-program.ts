@@ -7,7 +7,7 @@
  * Everything that can be wrong with the inventory is found before any host is contacted:
  * `prepareHostDeploy` checks every host and loads (or creates) the CAs and the registry.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { EngineError } from '../errors.js';
@@ -139,17 +139,10 @@ async function loadCa(
   onNote?: (text: string) => void,
 ): Promise<CertificateAuthority> {
   // The x509 library loads here (pki/ca.ts imports it on first use): only runs that sign pay for it.
-  const existed = (() => {
-    try {
-      readFileSync(join(dir, 'ca.pem'));
-      return true;
-    } catch {
-      return false;
-    }
-  })();
+  const existed = existsSync(join(dir, 'ca.pem'));
   try {
-    const ca = await CertificateAuthority.loadOrCreate(dir, { organization });
-    onNote?.(`${existed ? 'signing with the CA in' : 'created a CA (O=' + organization + ') in'} ${dir}`);
+    const { ca, created } = await CertificateAuthority.open(dir, { organization });
+    onNote?.(`${created ? 'created a CA (O=' + organization + ') in' : 'signing with the CA in'} ${dir}`);
     return ca;
   } catch (error) {
     throw new EngineError(

@@ -115,7 +115,16 @@ export class CertificateAuthority {
    * second loads the CA the first one wrote. Waits up to `waitMs` (default 60 s) for the holder.
    */
   static async loadOrCreate(dir: string, options: CaOptions, waitMs = 60_000): Promise<CertificateAuthority> {
-    if (existsSync(join(dir, 'ca.pem'))) return CertificateAuthority.load(dir);
+    return (await CertificateAuthority.open(dir, options, waitMs)).ca;
+  }
+
+  /** {@link loadOrCreate}, saying whether this call created the CA. */
+  static async open(
+    dir: string,
+    options: CaOptions,
+    waitMs = 60_000,
+  ): Promise<{ ca: CertificateAuthority; created: boolean }> {
+    if (existsSync(join(dir, 'ca.pem'))) return { ca: await CertificateAuthority.load(dir), created: false };
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const mutex = new ProcessMutex(join(dir, '.lock'));
     const refused = await mutex.acquire({ waitMs, command: 'creating a CA' });
@@ -124,10 +133,10 @@ export class CertificateAuthority {
       throw new Error(`${who} has been creating a CA in ${dir} for over ${Math.round(waitMs / 1000)} s`);
     }
     try {
-      if (existsSync(join(dir, 'ca.pem'))) return await CertificateAuthority.load(dir);
+      if (existsSync(join(dir, 'ca.pem'))) return { ca: await CertificateAuthority.load(dir), created: false };
       const ca = await CertificateAuthority.create(options);
       await ca.save(dir);
-      return ca;
+      return { ca, created: true };
     } finally {
       mutex.release();
     }
