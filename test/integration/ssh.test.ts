@@ -1,7 +1,6 @@
 // SSH into the lab hosts the way a deploy tool does (ssh2, key login, pinned host key), with every
 // effect checked through labExec instead of the SSH session.
 import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type LabHost, labExec, labHost } from '../lab/lab.js';
 import { connect, run, sshRun } from './ssh.js';
