@@ -225,14 +225,14 @@ describe('deployMany', () => {
   it('gives up a host that stays silent past its inactivity limit, and says so', async () => {
     const r = run(
       [
-        host('slow', ['SAMPLE/sleepAt=str:misc', 'SAMPLE/sleepMs=int:20000'], { timeouts: { inactivityMs: 1500 } }),
+        host('slow', ['SAMPLE/sleepAt=str:misc', 'SAMPLE/sleepMs=int:30000'], { timeouts: { inactivityMs: 5000 } }),
         host('quick'),
       ],
       { parallel: 2 },
     );
     const report = await r.report;
     expect(report.hosts[0]).toMatchObject({ result: 'failed', stage: 'Misc configuration' });
-    expect(report.hosts[0]!.cause).toMatch(/SSH session with slow inactive for 1500 ms/);
+    expect(report.hosts[0]!.cause).toMatch(/SSH session with slow inactive for 5000 ms/);
     expect(report.hosts[1]!.result).toBe('installed');
   });
 
