@@ -6,8 +6,9 @@
 import { AbortError, OtopiError, errorMessage, isOtopiError } from '../errors.js';
 import type { Dialog } from '../dialog/types.js';
 import { keysOf, type EnvFamily, type EnvKey } from '../env/declare.js';
-import { Environment } from '../env/environment.js';
-import { RunLog, setCurrentHandlerLog, type Logger } from '../log/logger.js';
+import { Environment, describeSource, type ValueSource } from '../env/environment.js';
+import { undeclaredMessage, type UndeclaredKey } from '../env/open-keys.js';
+import { RunLog, setCurrentHandlerLog, type ConsoleRecord, type Logger } from '../log/logger.js';
 import { Redactor } from '../log/redact.js';
 import { isPlugin, type HandlerContext, type HandlerSpec, type Plugin } from '../plugin/define.js';
 import { buildPlan, type HandlerNode, type Plan } from '../sequence/plan.js';
@@ -39,7 +40,9 @@ export class Runtime {
   readonly log: Logger;
   readonly mainTransaction: Transaction;
   readonly internalTransaction: Transaction;
-  dialog: Dialog;
+  private dialog_: Dialog;
+  /** Warnings met before a dialog was attached (a command-line key), shown once one is. */
+  private early: ConsoleRecord[] | undefined;
   private readonly handlers: PlannedHandler[] = [];
   private readonly plugins = new Set<string>();
   private readonly listeners: RunEventListener[];
@@ -56,17 +59,46 @@ export class Runtime {
       secrets: () => this.env.secrets(),
       protectedNames: () => this.env.keys(),
     });
-    this.dialog = options.dialog ?? new NullDialog();
+    this.dialog_ = options.dialog ?? new NullDialog();
+    if (options.dialog === undefined) this.early = [];
     this.runLog = new RunLog({
       redactor: this.redactor,
-      console: (r) => this.dialog.log(r),
+      console: (r) => this.dialog_.log(r),
       context: () => logContext(this.env),
     });
     this.log = this.runLog.logger;
+    this.env.onUndeclaredKey = (notice, source) => this.undeclaredKey(notice, source);
     this.listeners = [...(options.listeners ?? [])];
     this.mainTransaction = new Transaction({ log: this.log.child({ plugin: 'otopi.core.transaction' }) });
     this.internalTransaction = new Transaction({ log: this.log.child({ plugin: 'otopi.core.transaction' }) });
     for (const plugin of builtinPlugins(this)) this.register(plugin);
+  }
+
+  /** Where questions, notes and console log records go; attaching one shows the warnings met before. */
+  get dialog(): Dialog {
+    return this.dialog_;
+  }
+
+  set dialog(dialog: Dialog) {
+    this.dialog_ = dialog;
+    const early = this.early ?? [];
+    this.early = undefined;
+    for (const record of early) dialog.log(record);
+  }
+
+  /** A key no group declares in a namespace one owns: a warning, or in strict runs (`BASE/strictKeys`) an error. */
+  private undeclaredKey(notice: UndeclaredKey, source: ValueSource): void {
+    const message = undeclaredMessage(notice, describeSource(source));
+    if (this.env.get(BaseEnv.strictKeys)) {
+      throw new OtopiError('ENV_UNKNOWN_KEY', `unknown environment key ${message}`, {
+        key: notice.key,
+        ...(source.kind === 'config' ? { file: source.file, line: source.line } : {}),
+        hint: `Fix the key; BASE/strictKeys is on, so keys of ${notice.namespace}/ that no group declares are refused.`,
+      });
+    }
+    const text = `Unknown environment key ${message} (kept as given; --strict-keys or BASE/strictKeys=bool:True refuses such keys)`;
+    this.log.warn({ console: this.early === undefined }, text);
+    this.early?.push({ level: 'WARNING', message: this.redactor.redact(text) });
   }
 
   /** Adds a plugin: declares its environment and collects its handlers. */
