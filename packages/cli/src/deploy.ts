@@ -5,8 +5,10 @@
  * host-side command never loads yargs, ssh2 or the engine.
  *
  * Exit codes: 0 every host installed; 1 a host failed or aborted; 2 nothing was deployed
- * (inventory, answer file, bundle or CA problem); 3 none failed, but a host is incomplete
- * (needs a manual step) or reboots to finish; 64 usage error; 130 interrupted twice.
+ * (inventory, answer file, bundle or CA problem, a likely typo of a key in the inventory or
+ * answer file); 3 none failed, but a host is incomplete
+ * (needs a manual step) or reboots to finish; 64 usage error (a likely typo of a key on the
+ * command line included); 130 interrupted twice.
  */
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +28,7 @@ import {
   type EnvSetting,
 } from '@otopi/engine';
 import yargs from 'yargs';
+import { checkDeployKeys, deployedKeys } from './deploy-keys.js';
 import { createProgress, type ProgressMode } from './deploy-progress.js';
 import { deployPrograms } from './deploy-programs.js';
 import { formatSummary } from './deploy-summary.js';
@@ -214,6 +217,22 @@ export async function deploy(argv: readonly string[]): Promise<number> {
     const inventory = loadInventory(args.inventory, { acceptNewHostKeys: args['accept-new-host-keys'] });
     const hosts = args.limit === undefined ? inventory.hosts : limitHosts(inventory, args.limit.split(','));
     if (args.answers !== undefined) defaults = readAnswerFile(args.answers);
+
+    // Likely typos of the deployed groups' keys are refused here, before any host is contacted.
+    const registry = await deployedKeys(groups, root, findGroupDirs(['otopi', ...groups], args['plugin-path'], root));
+    if (registry === undefined) {
+      human.write(
+        "note: keys not checked before connecting (the groups' code is not here: --plugin-path); each host checks them\n",
+      );
+    } else {
+      const checked = checkDeployKeys(registry, overrides, [...defaults, ...hosts.flatMap((h) => h.environment)]);
+      for (const warning of checked.warnings) human.write(`warning: ${warning}\n`);
+      if (checked.failed !== undefined) {
+        const { error, commandLine } = checked.failed;
+        process.stderr.write(`otopi deploy: ${error.code}: ${error.message}\n  ${error.hint ?? ''}\n`);
+        return commandLine ? DEPLOY_EXIT.usage : DEPLOY_EXIT.notDeployed;
+      }
+    }
 
     if (args.bundle === undefined && root === undefined) {
       throw new UsageError('no bundle folder: give it with --bundle (the folder npm run bundle writes)');
