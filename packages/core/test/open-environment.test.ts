@@ -50,6 +50,14 @@ describe('the open environment', () => {
     env.setExternal('OVESETUP_CONFIG/fqdn', 'engine.example.org', cmdline);
     expect(env.secrets()).toEqual(['pw-4711-secret']);
     expect(env.render('OVESETUP_CONFIG/adminPassword')).toBe('str:**REDACTED**');
+    // A likely typo of a sensitive key holds what was meant to stay hidden.
+    const r = new Runtime();
+    r.env.declare(
+      keysOf(defineEnv('CANARY', { password: key.str({ default: '', sensitive: true, description: 'pw' }) })),
+    );
+    r.env.setExternal('CANARY/pasword', 'typo-secret-9d1', cmdline);
+    expect(r.env.secrets()).toContain('typo-secret-9d1');
+    expect(r.env.isSensitive('CANARY/other')).toBe(false);
   });
 
   it('warns once, on the console and in the log, naming the closest declared key', () => {

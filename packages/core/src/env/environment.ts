@@ -97,6 +97,8 @@ export class Environment {
   private readonly changed = new Set<string>();
   private readonly extraSecrets = new Set<string>();
   private readonly noticed = new Set<string>();
+  /** Whether an undeclared key is a secret, by key; forgotten when keys are declared. */
+  private readonly openSecrets = new Map<string, boolean>();
   private version = 0;
   private secretCache: { version: number; secrets: string[] } | undefined;
 
@@ -107,6 +109,7 @@ export class Environment {
 
   /** Declares keys and sets their defaults (otopi's `setdefault` at plugin load). */
   declare(keys: Iterable<EnvKey<unknown>>): void {
+    this.openSecrets.clear();
     for (const k of keys) {
       this.registry.declare(k);
       if (!this.values.has(k.key)) {
@@ -119,6 +122,7 @@ export class Environment {
   }
 
   declareFamily(family: EnvFamily<unknown>): void {
+    this.openSecrets.clear();
     this.registry.declareFamily(family);
   }
 
@@ -194,10 +198,23 @@ export class Environment {
     return [...this.values.keys()].sort();
   }
 
-  /** A declared key's `sensitive`; for an undeclared key, whether its name looks secret (`…password…`, `…token…`). */
+  /**
+   * A declared key's `sensitive`. An undeclared key is a secret when its name looks like one
+   * (`…password…`, `…token…`) or when it is a likely typo of a sensitive key
+   * (`CANARY/pasword`): what was typed there was meant to stay hidden.
+   */
   isSensitive(key: string): boolean {
     const spec = this.registry.lookup(key);
-    return spec === undefined ? looksSecret(key) : spec.sensitive;
+    if (spec !== undefined) return spec.sensitive;
+    let secret = this.openSecrets.get(key);
+    if (secret === undefined) {
+      const notice = looksSecret(key) ? undefined : checkUndeclared(this.registry, key);
+      secret =
+        looksSecret(key) ||
+        (notice !== undefined && notice.likelyTypo && this.registry.lookup(notice.closest)?.sensitive === true);
+      this.openSecrets.set(key, secret);
+    }
+    return secret;
   }
 
   /** Registers a secret that is not the value of a sensitive key (a hidden answer, a token). */
