@@ -97,6 +97,23 @@ describe('otopi deploy: keys are checked before any host is contacted', () => {
     expect(connections).toBe(before);
   });
 
+  it('with --strict-keys, refuses any key of a deployed namespace that no group declares, without connecting', async () => {
+    const dir = tempDir();
+    const before = connections;
+    const r = await deploy(
+      dir,
+      '-i',
+      inventory(dir),
+      '--group',
+      'host-deploy',
+      '--strict-keys',
+      'VDSM/zzzNewerKey=str:x',
+    );
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain('argument[0]: VDSM/zzzNewerKey: no deployed group declares it; the closest is VDSM/');
+    expect(connections).toBe(before);
+  });
+
   it('passes a key of a namespace no deployed group owns on to the host (and so connects)', async () => {
     const dir = tempDir();
     const before = connections;

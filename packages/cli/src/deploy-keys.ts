@@ -63,6 +63,7 @@ export function checkDeployKeys(
   registry: EnvRegistry,
   commandLine: readonly EnvSetting[],
   files: readonly EnvSetting[],
+  strict = false,
 ): { warnings: string[]; failed?: { error: EngineError; commandLine: boolean } } {
   const warnings: string[] = [];
   for (const [settings, from] of [
@@ -70,7 +71,7 @@ export function checkDeployKeys(
     [files, 'in the inventory or answer file'],
   ] as const) {
     try {
-      warnings.push(...checkSettingKeys(settings, registry, { from }));
+      warnings.push(...checkSettingKeys(settings, registry, { from, strict }));
     } catch (error) {
       if (!(error instanceof EngineError)) throw error;
       return { warnings, failed: { error, commandLine: settings === commandLine } };

@@ -119,6 +119,12 @@ function parseArguments(argv: readonly string[]) {
       describe: 'bundle folder with manifest.json [default: bundle/dist of the source tree]',
     })
     .option('plugin-path', { type: 'string', describe: 'folders holding plugin groups, colon-separated' })
+    .option('strict-keys', {
+      type: 'boolean',
+      default: false,
+      describe:
+        "refuse every key of a deployed group's namespace that it does not declare, not only likely typos, here and on the hosts (BASE/strictKeys)",
+    })
     .option('prefer-runtime', {
       type: 'boolean',
       default: false,
@@ -217,6 +223,9 @@ export async function deploy(argv: readonly string[]): Promise<number> {
     const inventory = loadInventory(args.inventory, { acceptNewHostKeys: args['accept-new-host-keys'] });
     const hosts = args.limit === undefined ? inventory.hosts : limitHosts(inventory, args.limit.split(','));
     if (args.answers !== undefined) defaults = readAnswerFile(args.answers);
+    // The hosts refuse such keys too: BASE/ settings go on the installer's command line.
+    if (args['strict-keys'])
+      overrides.push({ op: 'set', key: 'BASE/strictKeys', value: true, source: '--strict-keys' });
 
     // Likely typos of the deployed groups' keys are refused here, before any host is contacted.
     const registry = await deployedKeys(groups, root, findGroupDirs(['otopi', ...groups], args['plugin-path'], root));
@@ -225,7 +234,12 @@ export async function deploy(argv: readonly string[]): Promise<number> {
         "note: keys not checked before connecting (the groups' code is not here: --plugin-path); each host checks them\n",
       );
     } else {
-      const checked = checkDeployKeys(registry, overrides, [...defaults, ...hosts.flatMap((h) => h.environment)]);
+      const checked = checkDeployKeys(
+        registry,
+        overrides,
+        [...defaults, ...hosts.flatMap((h) => h.environment)],
+        args['strict-keys'],
+      );
       for (const warning of checked.warnings) human.write(`warning: ${warning}\n`);
       if (checked.failed !== undefined) {
         const { error, commandLine } = checked.failed;

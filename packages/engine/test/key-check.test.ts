@@ -70,6 +70,20 @@ describe('checkSettingKeys', () => {
     ]);
   });
 
+  it('refuses a far miss too in strict runs, and still passes other namespaces', () => {
+    let message = '';
+    try {
+      checkSettingKeys([set('X/any', 1), set('VDSM/zzzUnrelatedNewerKey', 'x')], registry(), {
+        from: 'in the inventory',
+        strict: true,
+      });
+    } catch (error) {
+      if (isEngineError(error, 'SETTING_UNKNOWN_KEY')) message = error.message;
+    }
+    expect(message).toContain('hosts.ini:3: VDSM/zzzUnrelatedNewerKey: no deployed group declares it; the closest is');
+    expect(message).not.toContain('X/any');
+  });
+
   it('never shows the value refused for a sensitive key', () => {
     const { code, message } = failure([set('VDSM/rootPassword', 4711)]);
     expect(code).toBe('SETTING_INVALID');

@@ -16,6 +16,8 @@ import type { EnvSetting } from './settings.js';
 export interface KeyCheckOptions {
   /** Where the settings come from, for the message: `on the command line`, `in the inventory`. */
   readonly from: string;
+  /** Refuse every key of a deployed namespace that no group declares, not only likely typos (`--strict-keys`). Default false. */
+  readonly strict?: boolean;
 }
 
 /**
@@ -42,8 +44,10 @@ export function checkSettingKeys(
     if (spec === undefined) {
       const notice = checkUndeclared(registry, s.key);
       if (notice === undefined) continue;
-      if (notice.likelyTypo) {
-        typos.push(`${s.source}: ${s.key}: did you mean ${notice.closest}?`);
+      if (notice.likelyTypo || options.strict === true) {
+        typos.push(
+          `${s.source}: ${s.key}: ${notice.likelyTypo ? 'did you mean' : 'no deployed group declares it; the closest is'} ${notice.closest}${notice.likelyTypo ? '?' : ''}`,
+        );
         firstTypo ||= s.key;
       } else
         warnings.push(
