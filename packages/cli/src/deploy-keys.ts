@@ -79,3 +79,37 @@ export function checkDeployKeys(
   }
   return { warnings };
 }
+
+export interface KeyCheckRun {
+  readonly groups: readonly string[];
+  readonly root: string | undefined;
+  readonly groupDirs: Readonly<Record<string, string>>;
+  readonly commandLine: readonly EnvSetting[];
+  /** The inventory's settings of the hosts deployed, and the answer file's. */
+  readonly files: readonly EnvSetting[];
+  readonly strict: boolean;
+  /** Shows notes and warnings to the user. */
+  readonly write: (text: string) => void;
+}
+
+/**
+ * The deploy's check, with its notes, warnings and error shown.
+ *
+ * @returns where a refused key came from (the caller picks the exit code), or `undefined` when
+ * the deploy may go on.
+ */
+export async function checkKeysBeforeConnecting(run: KeyCheckRun): Promise<'commandLine' | 'files' | undefined> {
+  const registry = await deployedKeys(run.groups, run.root, run.groupDirs);
+  if (registry === undefined) {
+    run.write(
+      "note: keys not checked before connecting (the groups' code is not here: --plugin-path); each host checks them\n",
+    );
+    return undefined;
+  }
+  const checked = checkDeployKeys(registry, run.commandLine, run.files, run.strict);
+  for (const warning of checked.warnings) run.write(`warning: ${warning}\n`);
+  if (checked.failed === undefined) return undefined;
+  const { error, commandLine } = checked.failed;
+  process.stderr.write(`otopi deploy: ${error.code}: ${error.message}\n  ${error.hint ?? ''}\n`);
+  return commandLine ? 'commandLine' : 'files';
+}

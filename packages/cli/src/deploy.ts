@@ -28,7 +28,7 @@ import {
   type EnvSetting,
 } from '@otopi/engine';
 import yargs from 'yargs';
-import { checkDeployKeys, deployedKeys } from './deploy-keys.js';
+import { checkKeysBeforeConnecting } from './deploy-keys.js';
 import { createProgress, type ProgressMode } from './deploy-progress.js';
 import { deployPrograms } from './deploy-programs.js';
 import { formatSummary } from './deploy-summary.js';
@@ -228,25 +228,16 @@ export async function deploy(argv: readonly string[]): Promise<number> {
       overrides.push({ op: 'set', key: 'BASE/strictKeys', value: true, source: '--strict-keys' });
 
     // Likely typos of the deployed groups' keys are refused here, before any host is contacted.
-    const registry = await deployedKeys(groups, root, findGroupDirs(['otopi', ...groups], args['plugin-path'], root));
-    if (registry === undefined) {
-      human.write(
-        "note: keys not checked before connecting (the groups' code is not here: --plugin-path); each host checks them\n",
-      );
-    } else {
-      const checked = checkDeployKeys(
-        registry,
-        overrides,
-        [...defaults, ...hosts.flatMap((h) => h.environment)],
-        args['strict-keys'],
-      );
-      for (const warning of checked.warnings) human.write(`warning: ${warning}\n`);
-      if (checked.failed !== undefined) {
-        const { error, commandLine } = checked.failed;
-        process.stderr.write(`otopi deploy: ${error.code}: ${error.message}\n  ${error.hint ?? ''}\n`);
-        return commandLine ? DEPLOY_EXIT.usage : DEPLOY_EXIT.notDeployed;
-      }
-    }
+    const refused = await checkKeysBeforeConnecting({
+      groups,
+      root,
+      groupDirs: findGroupDirs(['otopi', ...groups], args['plugin-path'], root),
+      commandLine: overrides,
+      files: [...defaults, ...hosts.flatMap((h) => h.environment)],
+      strict: args['strict-keys'],
+      write: (text) => human.write(text),
+    });
+    if (refused !== undefined) return refused === 'commandLine' ? DEPLOY_EXIT.usage : DEPLOY_EXIT.notDeployed;
 
     if (args.bundle === undefined && root === undefined) {
       throw new UsageError('no bundle folder: give it with --bundle (the folder npm run bundle writes)');

@@ -6,8 +6,7 @@
 import { AbortError, OtopiError, errorMessage, isOtopiError } from '../errors.js';
 import type { Dialog } from '../dialog/types.js';
 import { keysOf, type EnvFamily, type EnvKey } from '../env/declare.js';
-import { Environment, describeSource, type ValueSource } from '../env/environment.js';
-import { undeclaredMessage, type UndeclaredKey } from '../env/open-keys.js';
+import { Environment } from '../env/environment.js';
 import { RunLog, setCurrentHandlerLog, type ConsoleRecord, type Logger } from '../log/logger.js';
 import { Redactor } from '../log/redact.js';
 import { isPlugin, type HandlerContext, type HandlerSpec, type Plugin } from '../plugin/define.js';
@@ -19,6 +18,7 @@ import { BaseEnv, CoreEnv } from './keys.js';
 import { Services } from './services.js';
 import { NullDialog } from '../dialog/null-dialog.js';
 import { builtinPlugins } from './builtins.js';
+import { undeclaredKeyWarning } from './undeclared-keys.js';
 
 export interface PlannedHandler extends HandlerNode {
   readonly spec: HandlerSpec;
@@ -67,7 +67,11 @@ export class Runtime {
       context: () => logContext(this.env),
     });
     this.log = this.runLog.logger;
-    this.env.onUndeclaredKey = (notice, source) => this.undeclaredKey(notice, source);
+    this.env.onUndeclaredKey = (notice, source) => {
+      const text = undeclaredKeyWarning(this.env, notice, source);
+      this.log.warn({ console: this.early === undefined }, text);
+      this.early?.push({ level: 'WARNING', message: this.redactor.redact(text) });
+    };
     this.listeners = [...(options.listeners ?? [])];
     this.mainTransaction = new Transaction({ log: this.log.child({ plugin: 'otopi.core.transaction' }) });
     this.internalTransaction = new Transaction({ log: this.log.child({ plugin: 'otopi.core.transaction' }) });
@@ -84,21 +88,6 @@ export class Runtime {
     const early = this.early ?? [];
     this.early = undefined;
     for (const record of early) dialog.log(record);
-  }
-
-  /** A key no group declares in a namespace one owns: a warning, or in strict runs (`BASE/strictKeys`) an error. */
-  private undeclaredKey(notice: UndeclaredKey, source: ValueSource): void {
-    const message = undeclaredMessage(notice, describeSource(source));
-    if (this.env.get(BaseEnv.strictKeys)) {
-      throw new OtopiError('ENV_UNKNOWN_KEY', `unknown environment key ${message}`, {
-        key: notice.key,
-        ...(source.kind === 'config' ? { file: source.file, line: source.line } : {}),
-        hint: `Fix the key; BASE/strictKeys is on, so keys of ${notice.namespace}/ that no group declares are refused.`,
-      });
-    }
-    const text = `Unknown environment key ${message} (kept as given; --strict-keys or BASE/strictKeys=bool:True refuses such keys)`;
-    this.log.warn({ console: this.early === undefined }, text);
-    this.early?.push({ level: 'WARNING', message: this.redactor.redact(text) });
   }
 
   /** Adds a plugin: declares its environment and collects its handlers. */
