@@ -155,8 +155,8 @@ it.each([
   ],
   [
     'likely typo of a key, strict',
-    '[environment:default]\nBASE/strictKeys=bool:True\nCANARY/fils=int:3\n',
-    ['input.conf:3', 'CANARY/fils'],
+    '[environment:default]\nCANARY/fils=int:3\nBASE/strictKeys=bool:True\n',
+    ['input.conf:2', 'CANARY/fils'],
     'ENV_UNKNOWN_KEY',
   ],
   ['wrong type', '[environment:init]\nCANARY/files=str:3\n', ['input.conf:2', 'CANARY/files'], 'ENV_SCHEMA'],
