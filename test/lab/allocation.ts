@@ -3,7 +3,7 @@
  * bridges, firewall rules), so no two files share a host they change; a file that only
  * reads may share. The global setup brings up `LAB_HOST_COUNT` hosts.
  *
- * To add a file: take the next free numbers and raise LAB_HOST_COUNT.
+ * To add a file: take the next free numbers (LAB_HOST_COUNT follows).
  */
 export const HOSTS = {
   lab: [1, 2, 3], // read-only checks of the lab itself
@@ -35,8 +35,11 @@ export const HOSTS = {
   // The fault matrix (test/reliability/lab/fault-matrix.test.ts): the SSH connection cut from the
   // engine side on the first, the installer killed on the second; the others are spare.
   reliabilityFaultMatrix: [54, 55, 56, 57],
-  // Deploys and runs started together, a frozen host (test/reliability/lab/concurrent-deploys.test.ts).
+  // Deploys and runs started together, a host whose link goes dead (test/reliability/lab/concurrent-deploys.test.ts).
   reliabilityConcurrentDeploys: [64, 65, 66, 67],
+  // otopi's open environment through otopi deploy: other tools' keys pass through, typos are refused before connecting.
+  deployOpenEnv: [68],
 } as const;
 
-export const LAB_HOST_COUNT = 67;
+/** The highest host number any file owns: the global setup brings up hosts 1 to this. */
+export const LAB_HOST_COUNT = Math.max(...Object.values(HOSTS).flat());

@@ -165,7 +165,12 @@ it.each([
     ['input.conf:3', 'CANARY/files'],
     'CONFIG_SYNTAX',
   ],
-  ['unknown key', '[environment:default]\nCANARY/fils=int:3\n', ['input.conf:2', 'CANARY/fils'], 'ENV_UNKNOWN_KEY'],
+  [
+    'likely typo of a key, strict',
+    '[environment:default]\nCANARY/fils=int:3\nBASE/strictKeys=bool:True\n',
+    ['input.conf:2', 'CANARY/fils'],
+    'ENV_UNKNOWN_KEY',
+  ],
   ['wrong type', '[environment:init]\nCANARY/files=str:3\n', ['input.conf:2', 'CANARY/files'], 'ENV_SCHEMA'],
   [
     'value not of its type',
@@ -189,7 +194,12 @@ it.each([
 
 it.each([
   ['not a statement', ['files=int:3'], ['argv[', 'not a KEY=type:value statement'], 'ENV_BAD_STATEMENT'],
-  ['unknown key', ['CANARY/fils=int:3'], ['CANARY/fils', 'argv['], 'ENV_UNKNOWN_KEY'],
+  [
+    'likely typo of a key, strict',
+    ['BASE/strictKeys=bool:True', 'CANARY/fils=int:3'],
+    ['CANARY/fils', 'argv['],
+    'ENV_UNKNOWN_KEY',
+  ],
   ['wrong type', ['CANARY/files=str:3'], ['CANARY/files'], 'ENV_SCHEMA'],
   ['value not of its type', ['CANARY/files=int:3x'], ['CANARY/files', 'argv['], 'ENV_BAD_VALUE'],
   ['unknown type', ['CANARY/files=integer:3'], ['CANARY/files', 'integer'], 'ENV_UNKNOWN_TYPE'],
@@ -214,8 +224,8 @@ it.each([
 it.each([
   // A mistake at the prompt is reported and the prompt asks again; the manager then aborts.
   [
-    'env-set of an unknown key',
-    [`env-set -k CANARY/fils -t int -v 1`, 'abort'],
+    'env-set of a likely typo of a key, strict',
+    ['env-set -k BASE/strictKeys -t bool -v True', `env-set -k CANARY/fils -t int -v 1`, 'abort'],
     {},
     ['CANARY/fils'],
     'ENV_UNKNOWN_KEY',

@@ -24,7 +24,7 @@ Environment statements:
 ${optionsHelp('the main config; repeatable')}
 Subcommands:
   otopi config-query ...   read a key from a config file (otopi config-query --help)
-  otopi env-doc [KEY=...]  print the environment reference of the loaded plugin groups
+  otopi env-doc [KEY]      the environment reference of every plugin group, or one key
   otopi deploy ...         deploy to many hosts over SSH from an inventory (otopi deploy --help)
   otopi ca sign ...        sign a host's certificate request with the engine CA (otopi ca sign --help)
 

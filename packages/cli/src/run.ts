@@ -43,6 +43,8 @@ export interface InstallerOptions {
   readonly logLevel?: string | undefined;
 }
 
+const STRICT_KEYS = BaseEnv.strictKeys.key;
+
 export const EXIT = { ok: 0, error: 1, pluginLoad: 2 } as const;
 
 export function usage(message: string): number {
@@ -68,11 +70,13 @@ export async function runInstaller(options: InstallerOptions): Promise<number> {
     // Values are parsed only when their key is declared: whether a key is sensitive (and an
     // error must not repeat its value) is known only then.
     statements = splitStatements(options.statements);
-    // Where to find plugins and how to talk must be known before the groups load.
-    applyStatements(
-      runtime,
-      statements.filter((s) => s.key.startsWith('BASE/') || s.key.startsWith('DIALOG/')),
-    );
+    // Where to find plugins and how to talk must be known before the groups load; whether
+    // undeclared keys are refused, before any other key.
+    const first = statements.filter((s) => s.key.startsWith('BASE/') || s.key.startsWith('DIALOG/'));
+    applyStatements(runtime, [
+      ...first.filter((s) => s.key === STRICT_KEYS),
+      ...first.filter((s) => s.key !== STRICT_KEYS),
+    ]);
     if (runtime.env.get(BaseEnv.pluginPath) === '') runtime.env.set(BaseEnv.pluginPath, defaultPluginPath());
   } catch (error) {
     early = error;

@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'ENV_UNKNOWN_TYPE',
   'ENV_BAD_VALUE',
   'ENV_UNKNOWN_KEY',
+  'ENV_BAD_KEY',
   'ENV_SCHEMA',
   'ENV_DUPLICATE_DECLARATION',
   // config files

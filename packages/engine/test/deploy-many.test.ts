@@ -217,9 +217,9 @@ describe('deployMany', () => {
   });
 
   it('aborts a host whose settings the host refuses, instead of installing without them', async () => {
-    const report = await run([host('typo', ['SAMPLE/noSuchKey=str:x'])]).report;
+    const report = await run([host('refused', ['SAMPLE/sleepMs=str:long'])]).report;
     expect(report.hosts[0]).toMatchObject({ result: 'aborted', stage: 'Environment customization' });
-    expect(report.hosts[0]!.cause).toMatch(/SAMPLE\/noSuchKey/);
+    expect(report.hosts[0]!.cause).toMatch(/SAMPLE\/sleepMs/);
   });
 
   it('gives up a host that stays silent past its inactivity limit, and says so', async () => {
