@@ -35,6 +35,11 @@ export const HOSTS = {
   // The fault matrix (test/reliability/lab/fault-matrix.test.ts): the SSH connection cut from the
   // engine side on the first, the installer killed on the second; the others are spare.
   reliabilityFaultMatrix: [54, 55, 56, 57],
+  // oVirt's own bootstrap command with a plain tar of the engine layout, on a host without Node.js.
+  engineBootstrap: [70],
+  // otopi deploy --group host-mgmt on hosts deployed first: check and upgrade, a failed upgrade
+  // rolled back, certificate re-enrollment.
+  hostMgmt: [71, 72, 73],
 } as const;
 
-export const LAB_HOST_COUNT = 57;
+export const LAB_HOST_COUNT = 73;

@@ -9,8 +9,17 @@
  * - `host-deploy`: the engine's host-deploy program (docs/host-deploy.md): the inventory's
  *   host-deploy fields, the CA that signs the hosts' certificates (`--ca-dir`), and the vdsm ids
  *   of the run and of `--vdsm-id-registry`, each id held by one host.
+ * - `host-mgmt`: ovirt-host-mgmt's program (docs/host-mgmt.md): one action for every host
+ *   (`--mgmt-action`), the packages (`--mgmt-packages`), and for a re-enrollment the CA of the
+ *   hosts' deploy (`--ca-dir` or the inventory's `ca_dir`) and `--mgmt-new-key`.
  */
-import { prepareHostDeploy, type DeployProgramFactory, type InventoryHost } from '@otopi/engine';
+import {
+  prepareHostDeploy,
+  prepareHostMgmt,
+  type DeployProgramFactory,
+  type HostMgmtAction,
+  type InventoryHost,
+} from '@otopi/engine';
 
 export interface ProgramOptions {
   /** The hosts about to be deployed. */
@@ -19,6 +28,12 @@ export interface ProgramOptions {
   readonly caDir?: string | undefined;
   /** `--vdsm-id-registry`: ids registered by earlier runs. */
   readonly idRegistryFile?: string | undefined;
+  /** host-mgmt's settings (`--mgmt-*`). */
+  readonly mgmt?: {
+    readonly action: HostMgmtAction;
+    readonly packages?: readonly string[] | undefined;
+    readonly newKey?: boolean | undefined;
+  };
   /** Shows a line to the user (where the CA is, ...). */
   readonly note: (text: string) => void;
 }
@@ -34,6 +49,14 @@ const MAKERS: Readonly<Record<string, ProgramMaker>> = {
         onNote: (text) => o.note(`host-deploy: ${text}`),
       })
     ).factory,
+  'host-mgmt': (o) =>
+    prepareHostMgmt(o.hosts, {
+      action: o.mgmt?.action ?? 'check-updates',
+      packages: o.mgmt?.packages,
+      newKey: o.mgmt?.newKey,
+      caDir: o.caDir,
+      onNote: (text) => o.note(`host-mgmt: ${text}`),
+    }),
 };
 
 /** The program factories of `groups`, made (and their inventory needs checked) before anything connects. */

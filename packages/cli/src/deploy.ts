@@ -14,7 +14,9 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   DEFAULT_CA_DIR,
+  DEFAULT_MGMT_PACKAGES,
   DEFAULT_PARALLEL,
+  HOST_MGMT_ACTIONS,
   deployMany,
   isEngineError,
   limitHosts,
@@ -140,6 +142,20 @@ function parseArguments(argv: readonly string[]) {
       type: 'string',
       describe: 'host-deploy: file of vdsm ids already registered (<id> <host> lines); installed hosts are added',
     })
+    .option('mgmt-action', {
+      type: 'string',
+      choices: HOST_MGMT_ACTIONS,
+      describe:
+        'host-mgmt: check-updates (list the updates, change nothing), upgrade, or enroll-certificate [default: check-updates]',
+    })
+    .option('mgmt-packages', {
+      type: 'string',
+      describe: `host-mgmt: packages to check or upgrade, comma-separated [default: ${DEFAULT_MGMT_PACKAGES.join(',')}]`,
+    })
+    .option('mgmt-new-key', {
+      type: 'boolean',
+      describe: 'host-mgmt: enroll-certificate with a new host key instead of the installed one',
+    })
     .option('progress', {
       type: 'string',
       choices: ['auto', 'tty', 'plain', 'none'],
@@ -228,8 +244,21 @@ export async function deploy(argv: readonly string[]): Promise<number> {
     });
     for (const note of choice.notes) human.write(`note: ${note}\n`);
 
+    const mgmtGiven = (['mgmt-action', 'mgmt-packages', 'mgmt-new-key'] as const).filter((o) => args[o] !== undefined);
+    if (mgmtGiven.length > 0 && !groups.includes('host-mgmt'))
+      throw new UsageError(`--${mgmtGiven[0]} needs --group host-mgmt`);
+    if (groups.includes('host-mgmt') && groups.includes('host-deploy'))
+      throw new UsageError('host-deploy and host-mgmt are run one at a time: give one of them with --group');
     const programs = await deployPrograms(groups, {
       hosts,
+      mgmt: {
+        action: (args['mgmt-action'] as (typeof HOST_MGMT_ACTIONS)[number] | undefined) ?? 'check-updates',
+        packages: args['mgmt-packages']
+          ?.split(',')
+          .map((p) => p.trim())
+          .filter((p) => p !== ''),
+        newKey: args['mgmt-new-key'] === true,
+      },
       caDir: args['ca-dir'] === undefined ? undefined : resolve(args['ca-dir']),
       idRegistryFile: args['vdsm-id-registry'] === undefined ? undefined : resolve(args['vdsm-id-registry']),
       note: (text) => human.write(`note: ${text}\n`),
