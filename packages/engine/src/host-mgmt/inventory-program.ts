@@ -71,16 +71,16 @@ export async function prepareHostMgmt(
     const { onLog: _hostRecords, ...rest } = program;
     const group: GroupProgram = {
       ...rest,
-      conclude: (outcome) => {
+      conclude: (outcome, result) => {
         if (outcome === undefined) return undefined;
         const r = hostMgmtResult(outcome);
+        const facts = options.action === 'enroll-certificate' ? {} : { packagesInfo: r.packagesInfo.join(' ') };
+        // A host that failed reports its own errors; what it found is only a fact then.
+        if (result !== 'installed') return { facts };
         if (options.action === 'enroll-certificate')
-          return { details: r.enrolled ? ['certificate re-enrolled'] : [], facts: {} };
-        const verb = options.action === 'upgrade' ? 'upgrade' : 'update available';
-        return {
-          details: r.packagesInfo.map((p) => `${verb}: ${p}`),
-          facts: { packagesInfo: r.packagesInfo.join(' ') },
-        };
+          return { details: r.enrolled ? ['certificate re-enrolled'] : [], facts };
+        const verb = options.action === 'upgrade' ? 'upgraded' : 'update available';
+        return { details: r.packagesInfo.map((p) => `${verb}: ${p}`), facts };
       },
     };
     return group;
