@@ -14,6 +14,7 @@
  *   hosts' deploy (`--ca-dir` or the inventory's `ca_dir`) and `--mgmt-new-key`.
  */
 import {
+  HOST_MGMT_ACTIONS,
   prepareHostDeploy,
   prepareHostMgmt,
   type DeployProgramFactory,
@@ -36,6 +37,32 @@ export interface ProgramOptions {
   };
   /** Shows a line to the user (where the CA is, ...). */
   readonly note: (text: string) => void;
+}
+
+export type MgmtSettings = NonNullable<ProgramOptions['mgmt']>;
+
+/**
+ * host-mgmt's settings from the `--mgmt-*` options, checked against the groups before anything
+ * is read or contacted; a string is the usage error to show.
+ */
+export function mgmtSettings(
+  values: { action?: string | undefined; packages?: string | undefined; newKey?: boolean | undefined },
+  groups: readonly string[],
+): MgmtSettings | string {
+  const given = (['action', 'packages', 'newKey'] as const).filter((k) => values[k] !== undefined);
+  const flag = { action: '--mgmt-action', packages: '--mgmt-packages', newKey: '--mgmt-new-key' } as const;
+  if (given.length > 0 && !groups.includes('host-mgmt')) return `${flag[given[0]!]} needs --group host-mgmt`;
+  if (groups.includes('host-mgmt') && groups.includes('host-deploy'))
+    return 'host-deploy and host-mgmt are run one at a time: give one of them with --group';
+  const action = values.action ?? 'check-updates';
+  if (!(HOST_MGMT_ACTIONS as readonly string[]).includes(action))
+    return `--mgmt-action takes ${HOST_MGMT_ACTIONS.join(', ')}, not '${action}'`;
+  const packages = values.packages
+    ?.split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  if (packages !== undefined && packages.length === 0) return '--mgmt-packages names no package';
+  return { action: action as HostMgmtAction, packages, newKey: values.newKey === true };
 }
 
 type ProgramMaker = (options: ProgramOptions) => Promise<DeployProgramFactory>;

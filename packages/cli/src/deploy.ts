@@ -29,7 +29,7 @@ import {
 } from '@otopi/engine';
 import yargs from 'yargs';
 import { createProgress, type ProgressMode } from './deploy-progress.js';
-import { deployPrograms } from './deploy-programs.js';
+import { deployPrograms, mgmtSettings } from './deploy-programs.js';
 import { formatSummary } from './deploy-summary.js';
 
 export const DEPLOY_EXIT = {
@@ -212,6 +212,14 @@ export async function deploy(argv: readonly string[]): Promise<number> {
     .flatMap((g) => g.split(','))
     .map((g) => g.trim())
     .filter((g) => g !== '' && g !== 'otopi');
+  const mgmt = mgmtSettings(
+    { action: args['mgmt-action'], packages: args['mgmt-packages'], newKey: args['mgmt-new-key'] },
+    groups,
+  );
+  if (typeof mgmt === 'string') {
+    process.stderr.write(`otopi deploy: ${mgmt}\nTry 'otopi deploy --help'.\n`);
+    return DEPLOY_EXIT.usage;
+  }
   const root = sourceRoot();
   let buildDir: string | undefined;
   let eventsFd: number | undefined;
@@ -244,21 +252,9 @@ export async function deploy(argv: readonly string[]): Promise<number> {
     });
     for (const note of choice.notes) human.write(`note: ${note}\n`);
 
-    const mgmtGiven = (['mgmt-action', 'mgmt-packages', 'mgmt-new-key'] as const).filter((o) => args[o] !== undefined);
-    if (mgmtGiven.length > 0 && !groups.includes('host-mgmt'))
-      throw new UsageError(`--${mgmtGiven[0]} needs --group host-mgmt`);
-    if (groups.includes('host-mgmt') && groups.includes('host-deploy'))
-      throw new UsageError('host-deploy and host-mgmt are run one at a time: give one of them with --group');
     const programs = await deployPrograms(groups, {
       hosts,
-      mgmt: {
-        action: (args['mgmt-action'] as (typeof HOST_MGMT_ACTIONS)[number] | undefined) ?? 'check-updates',
-        packages: args['mgmt-packages']
-          ?.split(',')
-          .map((p) => p.trim())
-          .filter((p) => p !== ''),
-        newKey: args['mgmt-new-key'] === true,
-      },
+      mgmt,
       caDir: args['ca-dir'] === undefined ? undefined : resolve(args['ca-dir']),
       idRegistryFile: args['vdsm-id-registry'] === undefined ? undefined : resolve(args['vdsm-id-registry']),
       note: (text) => human.write(`note: ${text}\n`),
