@@ -4,7 +4,7 @@
 // (host-deploy, then host-mgmt's check for updates) drive the machine dialog to the end, and
 // nothing reaches standard error. Host state is read with labExec, never through the SSH path.
 // Host (HOSTS.engineBootstrap): vdsm 4.50.1 installed first, so the check has an update to list.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,7 +74,11 @@ beforeAll(async () => {
   connection = await connectLabHost(host);
 }, 300_000);
 
-afterAll(() => connection?.close());
+afterAll(() => {
+  connection?.close();
+  // The layout and its tar are over 200 MB.
+  rmSync(work, { recursive: true, force: true });
+});
 
 describe('the engine layout, tarred as the engine tars it', () => {
   it('has the entries and the runtime at the top, 0700 programs and 0600 files, rooted at ./, uncompressed', () => {
