@@ -1,9 +1,10 @@
 // ovirt-host-mgmt driven through the real `otopi deploy --group host-mgmt`, on hosts deployed
 // first with `otopi deploy --group host-deploy`: a check for updates lists the newer vdsm of the
 // lab repo and changes nothing; an upgrade installs it, keeps an edited vdsm.conf and restarts
-// vdsmd; an upgrade whose package fails to configure is rolled back to the earlier version; a
-// re-enrollment replaces the certificate and keeps the key, unless asked for a new one. Host
-// state is read with labExec, never through the SSH path under test.
+// vdsmd; an upgrade whose package fails to configure is rolled back to the earlier version, and
+// the next one succeeds, putting back a vdsm.conf the package overwrote; a re-enrollment
+// replaces the certificate and keeps the key, unless asked for a new one. Host state is read
+// with labExec, never through the SSH path under test.
 // Hosts (HOSTS.hostMgmt): check and upgrade; the failed upgrade; the re-enrollments.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -128,6 +129,17 @@ describe('a failed upgrade', () => {
     expect(await sh(h, 'cat /etc/vdsm/vdsm.conf')).toBe(conf);
     expect((await sh(h, 'systemctl is-active vdsmd')).trim()).toBe('active');
     expect(await sh(h, 'vdsm-client')).toContain('4.50.1-1');
+  }, 300_000);
+
+  it('the next upgrade succeeds, and puts back a vdsm.conf the package overwrote', async () => {
+    const h = hosts[1]!;
+    await sh(h, 'echo 4.50.2-1 > /var/lib/vdsm-lab/replace-conf && rm /var/lib/vdsm-lab/fail-configure');
+    const conf = await sh(h, 'cat /etc/vdsm/vdsm.conf');
+    const run = await mgmt(h, ['--mgmt-action', 'upgrade', '--mgmt-packages', 'vdsm,vdsm-client']);
+    expect(run.code, detail(run)).toBe(0);
+    expect(await sh(h, VERSIONS)).toContain('vdsm install ok installed 4.50.2-1');
+    expect(engineLog(run, h)).toContain('The upgrade replaced /etc/vdsm/vdsm.conf: the file as it was is put back');
+    expect(await sh(h, 'cat /etc/vdsm/vdsm.conf')).toBe(conf);
   }, 300_000);
 });
 
