@@ -13,7 +13,10 @@
  *   (`--mgmt-action`), the packages (`--mgmt-packages`), and for a re-enrollment the CA of the
  *   hosts' deploy (`--ca-dir` or the inventory's `ca_dir`) and `--mgmt-new-key`.
  */
+import type { Argv } from 'yargs';
 import {
+  DEFAULT_CA_DIR,
+  DEFAULT_MGMT_PACKAGES,
   HOST_MGMT_ACTIONS,
   prepareHostDeploy,
   prepareHostMgmt,
@@ -37,6 +40,33 @@ export interface ProgramOptions {
   };
   /** Shows a line to the user (where the CA is, ...). */
   readonly note: (text: string) => void;
+}
+
+/** The options of the groups' programs (`host-deploy: ...`, `host-mgmt: ...`) on `otopi deploy`'s parser. */
+export function withGroupOptions<T>(parser: Argv<T>) {
+  return parser
+    .option('ca-dir', {
+      type: 'string',
+      describe: `host-deploy: folder of the CA that signs host certificates, created when missing [default: ${DEFAULT_CA_DIR}]`,
+    })
+    .option('vdsm-id-registry', {
+      type: 'string',
+      describe: 'host-deploy: file of vdsm ids already registered (<id> <host> lines); installed hosts are added',
+    })
+    .option('mgmt-action', {
+      type: 'string',
+      choices: HOST_MGMT_ACTIONS,
+      describe:
+        'host-mgmt: check-updates (list the updates, change nothing), upgrade, or enroll-certificate [default: check-updates]',
+    })
+    .option('mgmt-packages', {
+      type: 'string',
+      describe: `host-mgmt: packages to check or upgrade, comma-separated [default: ${DEFAULT_MGMT_PACKAGES.join(',')}]`,
+    })
+    .option('mgmt-new-key', {
+      type: 'boolean',
+      describe: 'host-mgmt: enroll-certificate with a new host key instead of the installed one',
+    });
 }
 
 export type MgmtSettings = NonNullable<ProgramOptions['mgmt']>;

@@ -13,10 +13,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  DEFAULT_CA_DIR,
-  DEFAULT_MGMT_PACKAGES,
   DEFAULT_PARALLEL,
-  HOST_MGMT_ACTIONS,
   deployMany,
   isEngineError,
   limitHosts,
@@ -29,7 +26,7 @@ import {
 } from '@otopi/engine';
 import yargs from 'yargs';
 import { createProgress, type ProgressMode } from './deploy-progress.js';
-import { deployPrograms, mgmtSettings } from './deploy-programs.js';
+import { deployPrograms, mgmtSettings, withGroupOptions } from './deploy-programs.js';
 import { formatSummary } from './deploy-summary.js';
 
 export const DEPLOY_EXIT = {
@@ -70,7 +67,7 @@ function findGroupDirs(
 }
 
 function parseArguments(argv: readonly string[]) {
-  return yargs([...argv])
+  const common = yargs([...argv])
     .scriptName('otopi deploy')
     .usage(
       'Usage: otopi deploy --inventory FILE [options] [KEY=type:value ...]\n\n' +
@@ -133,29 +130,8 @@ function parseArguments(argv: readonly string[]) {
       default: 300,
       describe: 'seconds without output before a host is given up',
     })
-    .option('hard-timeout', { type: 'number', default: 1800, describe: "seconds a host's deploy may take in all" })
-    .option('ca-dir', {
-      type: 'string',
-      describe: `host-deploy: folder of the CA that signs host certificates, created when missing [default: ${DEFAULT_CA_DIR}]`,
-    })
-    .option('vdsm-id-registry', {
-      type: 'string',
-      describe: 'host-deploy: file of vdsm ids already registered (<id> <host> lines); installed hosts are added',
-    })
-    .option('mgmt-action', {
-      type: 'string',
-      choices: HOST_MGMT_ACTIONS,
-      describe:
-        'host-mgmt: check-updates (list the updates, change nothing), upgrade, or enroll-certificate [default: check-updates]',
-    })
-    .option('mgmt-packages', {
-      type: 'string',
-      describe: `host-mgmt: packages to check or upgrade, comma-separated [default: ${DEFAULT_MGMT_PACKAGES.join(',')}]`,
-    })
-    .option('mgmt-new-key', {
-      type: 'boolean',
-      describe: 'host-mgmt: enroll-certificate with a new host key instead of the installed one',
-    })
+    .option('hard-timeout', { type: 'number', default: 1800, describe: "seconds a host's deploy may take in all" });
+  return withGroupOptions(common)
     .option('progress', {
       type: 'string',
       choices: ['auto', 'tty', 'plain', 'none'],
