@@ -83,6 +83,20 @@ describe('check for updates, then upgrade', () => {
     expect(await sh(h, VERSIONS)).toContain('vdsm install ok installed 4.50.1-1');
   });
 
+  it('with the offline packager (offline_packager in the inventory), a check consults no repository and lists nothing', async () => {
+    const before = await snapshot(h);
+    const inventory = writeInventory([h], {
+      defaults: [`engine_fqdn = ${ENGINE.fqdn}`, 'offline_packager = true'],
+    });
+    const run = await runDeploy(inventory, ['--group', 'host-mgmt']);
+    expect(run.code, detail(run)).toBe(0);
+    expect(run.hosts[h.name]).toMatchObject({ result: 'installed', facts: { packagesInfo: '' }, details: [] });
+    const log = engineLog(run, h);
+    expect(log).toContain('OMGMT_CORE/offlinePackager=bool:True');
+    expect(log).toContain('The offline packager consults no repository: no update is listed');
+    expect(await snapshot(h)).toEqual(before);
+  });
+
   it('an upgrade installs 4.50.2, keeps the edited vdsm.conf and restarts vdsmd', async () => {
     const conf = await sh(h, 'cat /etc/vdsm/vdsm.conf');
     const pid = await vdsmdPid(h);

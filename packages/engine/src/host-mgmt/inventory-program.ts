@@ -2,7 +2,8 @@
  * host-mgmt for `otopi deploy --group host-mgmt`: one action for every host of the run (check
  * for updates, upgrade, or re-enroll the certificate), turned into each host's dialog program
  * (`hostMgmtProgram`) and a conclusion for the report (the updates found, the certificate
- * replaced). A re-enrollment reads the hosts' host-deploy fields (`host_fqdn`, `ca_dir`,
+ * replaced). A host whose inventory says `offline_packager = true` runs with the offline
+ * packager (`OMGMT_CORE/offlinePackager`). A re-enrollment reads the hosts' host-deploy fields (`host_fqdn`, `ca_dir`,
  * `organization`, `certificate_days`) from the same inventory as the deploy, so the new
  * certificate has the same names and CA; its CAs are loaded before any host is contacted.
  */
@@ -71,6 +72,9 @@ export async function prepareHostMgmt(
     const { onLog: _hostRecords, ...rest } = program;
     const group: GroupProgram = {
       ...rest,
+      // The inventory's offline_packager, as for host-deploy: on the command line, since the
+      // packager is chosen at setup, before the dialog.
+      statements: host.hostDeploy?.offline_packager === true ? ['OMGMT_CORE/offlinePackager=bool:True'] : [],
       conclude: (outcome, result) => {
         if (outcome === undefined) return undefined;
         const r = hostMgmtResult(outcome);
