@@ -7,10 +7,10 @@
 // with labExec, never through the SSH path under test.
 // Hosts (HOSTS.hostMgmt): check and upgrade; the failed upgrade; the re-enrollments.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOSTS } from '../lab/allocation.js';
 import { type LabHost, labExec, labHost } from '../lab/lab.js';
 import { type DeployRun, runDeploy, writeInventory } from './support/deploy-lab.js';
@@ -60,6 +60,9 @@ beforeAll(async () => {
   if (deployed.code !== 0) throw new Error(`host-deploy failed:\n${detail(deployed)}`);
   for (const h of hosts) await sh(h, `printf '%s\\n' '${ADMIN_EDIT}' >> /etc/vdsm/vdsm.conf`);
 }, 600_000);
+
+// The CA's key is in there.
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('check for updates, then upgrade', () => {
   let h: LabHost;
