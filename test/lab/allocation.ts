@@ -39,6 +39,11 @@ export const HOSTS = {
   reliabilityConcurrentDeploys: [64, 65, 66, 67],
   // otopi's open environment through otopi deploy: other tools' keys pass through, typos are refused before connecting.
   deployOpenEnv: [68],
+  // oVirt's own bootstrap command with a plain tar of the engine layout, on a host without Node.js.
+  engineBootstrap: [70],
+  // otopi deploy --group host-mgmt on hosts deployed first: check and upgrade, a failed upgrade
+  // rolled back, certificate re-enrollment.
+  hostMgmt: [71, 72, 73],
 } as const;
 
 /** The highest host number any file owns: the global setup brings up hosts 1 to this. */

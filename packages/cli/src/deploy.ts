@@ -15,7 +15,6 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  DEFAULT_CA_DIR,
   DEFAULT_PARALLEL,
   deployMany,
   isEngineError,
@@ -30,7 +29,7 @@ import {
 import yargs from 'yargs';
 import { checkKeysBeforeConnecting } from './deploy-keys.js';
 import { createProgress, type ProgressMode } from './deploy-progress.js';
-import { deployPrograms } from './deploy-programs.js';
+import { deployPrograms, mgmtSettings, withGroupOptions } from './deploy-programs.js';
 import { formatSummary } from './deploy-summary.js';
 
 export const DEPLOY_EXIT = {
@@ -71,7 +70,7 @@ function findGroupDirs(
 }
 
 function parseArguments(argv: readonly string[]) {
-  return yargs([...argv])
+  const common = yargs([...argv])
     .scriptName('otopi deploy')
     .usage(
       'Usage: otopi deploy --inventory FILE [options] [KEY=type:value ...]\n\n' +
@@ -140,15 +139,8 @@ function parseArguments(argv: readonly string[]) {
       default: 300,
       describe: 'seconds without output before a host is given up',
     })
-    .option('hard-timeout', { type: 'number', default: 1800, describe: "seconds a host's deploy may take in all" })
-    .option('ca-dir', {
-      type: 'string',
-      describe: `host-deploy: folder of the CA that signs host certificates, created when missing [default: ${DEFAULT_CA_DIR}]`,
-    })
-    .option('vdsm-id-registry', {
-      type: 'string',
-      describe: 'host-deploy: file of vdsm ids already registered (<id> <host> lines); installed hosts are added',
-    })
+    .option('hard-timeout', { type: 'number', default: 1800, describe: "seconds a host's deploy may take in all" });
+  return withGroupOptions(common)
     .option('progress', {
       type: 'string',
       choices: ['auto', 'tty', 'plain', 'none'],
@@ -205,6 +197,14 @@ export async function deploy(argv: readonly string[]): Promise<number> {
     .flatMap((g) => g.split(','))
     .map((g) => g.trim())
     .filter((g) => g !== '' && g !== 'otopi');
+  const mgmt = mgmtSettings(
+    { action: args['mgmt-action'], packages: args['mgmt-packages'], newKey: args['mgmt-new-key'] },
+    groups,
+  );
+  if (typeof mgmt === 'string') {
+    process.stderr.write(`otopi deploy: ${mgmt}\nTry 'otopi deploy --help'.\n`);
+    return DEPLOY_EXIT.usage;
+  }
   const root = sourceRoot();
   let buildDir: string | undefined;
   let eventsFd: number | undefined;
@@ -254,6 +254,7 @@ export async function deploy(argv: readonly string[]): Promise<number> {
 
     const programs = await deployPrograms(groups, {
       hosts,
+      mgmt,
       caDir: args['ca-dir'] === undefined ? undefined : resolve(args['ca-dir']),
       idRegistryFile: args['vdsm-id-registry'] === undefined ? undefined : resolve(args['vdsm-id-registry']),
       note: (text) => human.write(`note: ${text}\n`),

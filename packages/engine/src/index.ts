@@ -27,7 +27,9 @@ export { writeTar, treeEntries, TAR_RECORD } from './bundle/tar.js';
 export type { TarEntry } from './bundle/tar.js';
 export { readManifest, writeManifest, sha256Hex, MANIFEST_FILE } from './bundle/artifact.js';
 export type { Artifact, BundleArtifact, RuntimeArtifact, Manifest } from './bundle/artifact.js';
-export { buildBundle, collectBundleFiles, BUNDLE_NAME } from './bundle/build.js';
+export { buildBundle, collectBundleFiles, BUNDLE_NAME, GROUP_ENTRIES } from './bundle/build.js';
+export { buildEngineLayout, ENGINE_LAYOUT_NAME, ENGINE_LAYOUT_GROUPS } from './bundle/engine-layout.js';
+export type { EngineLayout, EngineLayoutOptions } from './bundle/engine-layout.js';
 export type { BuildBundleOptions, BuiltBundle } from './bundle/build.js';
 export { buildRuntime, DEFAULT_RUNTIME_VERSION } from './bundle/runtime.js';
 export type { BuildRuntimeOptions } from './bundle/runtime.js';
@@ -44,6 +46,13 @@ export {
 export type { ArtifactKind, BootstrapOptions } from './deploy/bootstrap.js';
 export { deployBundle, parseBundleStatus } from './deploy/deploy.js';
 export type { DeployOptions, DeploySession } from './deploy/deploy.js';
+export {
+  runOvirtBootstrap,
+  ovirtBootstrapCommand,
+  OVIRT_BOOTSTRAP_COMMAND,
+  OVIRT_ENTRIES,
+} from './deploy/ovirt-bootstrap.js';
+export type { OvirtBootstrapOptions, OvirtEntry } from './deploy/ovirt-bootstrap.js';
 export type { LineSession, SessionResult, SessionLimits, ByteCounts } from './deploy/session.js';
 
 export { driveDialog, steps, encodeValue } from './dialog/driver.js';
@@ -94,6 +103,12 @@ export {
   DEFAULT_CA_DIR,
 } from './host-deploy/inventory-program.js';
 export type { HostDeployRun, HostDeployRunOptions } from './host-deploy/inventory-program.js';
+export { hostMgmtProgram, hostMgmtResult, HOST_MGMT_ACTIONS, DEFAULT_MGMT_PACKAGES } from './host-mgmt/program.js';
+export type { HostMgmtAction, HostMgmtConfig, HostMgmtResult } from './host-mgmt/program.js';
+export { prepareHostMgmt } from './host-mgmt/inventory-program.js';
+export type { HostMgmtRunOptions } from './host-mgmt/inventory-program.js';
+export { signedChain } from './pki/sign-chain.js';
+export type { ChainSigning } from './pki/sign-chain.js';
 export { HOST_DEPLOY_FIELD_NAMES } from './inventory/host-deploy-fields.js';
 export type { HostDeployFields } from './inventory/host-deploy-fields.js';
 

@@ -15,6 +15,7 @@ import {
   type StepContext,
   type WireValue,
 } from '../dialog/driver.js';
+import { signedChain } from '../pki/sign-chain.js';
 import type { HostDeployConfig } from './config.js';
 
 export const DEPLOY_PROCEED = 'DEPLOY_PROCEED';
@@ -189,14 +190,8 @@ export function hostDeployProgram(config: HostDeployConfig): DialogProgram {
       }
       if (name !== CERTIFICATE_REQUEST) return;
       if (config.pki === undefined) return ctx.fail('The host asked for a certificate, but this deploy has no CA');
-      const lines = Array.isArray(value.value) ? value.value : [String(value.value)];
       try {
-        const cert = await config.pki.ca.sign(lines.join('\n'), {
-          host: config.host.name,
-          ...(config.host.address === undefined ? {} : { altNames: [config.host.address] }),
-          ...(config.pki.days === undefined ? {} : { days: config.pki.days }),
-        });
-        chain = `${config.pki.ca.pem.trimEnd()}\n${cert.trimEnd()}`.split('\n');
+        chain = await signedChain(config.pki, value.value, config.host);
         config.onLog?.('INFO', `Signed the certificate of ${config.host.name}`);
       } catch (error) {
         ctx.fail(`Cannot sign the certificate request of ${config.host.name}: ${(error as Error).message}`);
