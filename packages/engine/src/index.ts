@@ -6,7 +6,14 @@
 export { ENGINE_ERROR_CODES, EngineError, isEngineError } from './errors.js';
 export type { EngineErrorCode, EngineErrorOptions } from './errors.js';
 
-export { fingerprintOf, keyTypeOf, hostKeyFromBlob, parseFingerprint } from './ssh/fingerprint.js';
+export {
+  fingerprintOf,
+  md5FingerprintOf,
+  matchesFingerprint,
+  keyTypeOf,
+  hostKeyFromBlob,
+  parseFingerprint,
+} from './ssh/fingerprint.js';
 export type { HostKey } from './ssh/fingerprint.js';
 export {
   parseKnownHosts,

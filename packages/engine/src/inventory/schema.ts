@@ -10,7 +10,7 @@ const ADDRESS_RE =
 /** POSIX portable user names, plus the trailing `$` some systems allow. */
 const USER_RE = /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/;
 const ENV_VAR_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+const FINGERPRINT_RE = /^(?:SHA256:[A-Za-z0-9+/]{43}=?|(?:MD5:)?(?:[0-9A-Fa-f]{2}:){15}[0-9A-Fa-f]{2})$/;
 const BOOL_WORDS: Readonly<Record<string, boolean>> = {
   true: true,
   yes: true,
@@ -62,10 +62,10 @@ export const HOST_FIELDS = z.strictObject({
   password_file: path.optional(),
   /** OpenSSH known_hosts file. Default: `known_hosts` beside the inventory. */
   known_hosts: path.optional(),
-  /** The host key's fingerprint as `ssh-keygen -lf` prints it; replaces the known_hosts check. */
+  /** The host key's fingerprint as `ssh-keygen -lf` prints it, or the legacy MD5 `xx:xx:...`; replaces the known_hosts check. */
   fingerprint: z
     .string()
-    .regex(FINGERPRINT_RE, "expected 'SHA256:' and 43 base64 characters, as ssh-keygen -lf prints it")
+    .regex(FINGERPRINT_RE, "expected 'SHA256:' and 43 base64 characters as ssh-keygen -lf prints it, or the MD5 form xx:xx:... (16 pairs)")
     .optional(),
   /** Trust an unknown host key on first use and record it in known_hosts. Default false. */
   tofu: bool.optional(),
