@@ -72,7 +72,9 @@ describe('fingerprints', () => {
       'MD5:16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48',
     );
     expect(parseFingerprint('MD5:16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48')).toMatch(/^MD5:16:27/);
-    expect(() => parseFingerprint('16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6')).toThrow(/not a host key fingerprint/);
+    expect(() => parseFingerprint('16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6')).toThrow(
+      /not a host key fingerprint/,
+    );
     expect(() => parseFingerprint('SHA256:short')).toThrow(/not a host key fingerprint/);
   });
 
