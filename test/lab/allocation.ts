@@ -35,6 +35,12 @@ export const HOSTS = {
   // The fault matrix (test/reliability/lab/fault-matrix.test.ts): the SSH connection cut from the
   // engine side on the first, the installer killed on the second; the others are spare.
   reliabilityFaultMatrix: [54, 55, 56, 57],
+  // Reaching hosts (docs/deploy.md, "Reaching hosts"): a bastion and a target only it reaches
+  // (isolated: no forwarder); an ssh-agent and an encrypted key; a full cache disk, a retried
+  // connection and an MD5 pin.
+  deployReach: [75, 76, 79, 80],
+  // sudo without and with a password (sudo installed from the Debian mirror), a changed cache.
+  deployBecome: [77, 78],
 } as const;
 
-export const LAB_HOST_COUNT = 57;
+export const LAB_HOST_COUNT = 80;

@@ -3,7 +3,10 @@
  * one, and hosts given the passphrases asked for (on a terminal, by the command line tool).
  */
 import { readFileSync } from 'node:fs';
-import { utils } from 'ssh2';
+import ssh2 from 'ssh2';
+
+// ssh2 is CommonJS: Node's ESM loader does not see `utils` as a named export.
+const { utils } = ssh2;
 import { isEncryptedKey } from '../orchestrate/open.js';
 import type { HostAuth } from './credentials.js';
 import type { InventoryHost } from './inventory.js';

@@ -5,7 +5,10 @@
  * orchestrator only needs the shape below, so a test can put a local process there instead.
  */
 import { readFileSync } from 'node:fs';
-import { utils } from 'ssh2';
+import ssh2 from 'ssh2';
+
+// ssh2 is CommonJS: Node's ESM loader does not see `utils` as a named export.
+const { utils } = ssh2;
 import type { Artifact, RuntimeArtifact } from '../bundle/artifact.js';
 import { deployBundle, type DeploySession } from '../deploy/deploy.js';
 import { EngineError } from '../errors.js';

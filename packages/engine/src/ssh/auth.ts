@@ -5,7 +5,10 @@
  * server's `server-sig-algs`), as OpenSSH 8.8+ servers require.
  */
 import type { AuthenticationType, AuthHandlerMiddleware, NextAuthHandler, ParsedKey } from 'ssh2';
-import { utils } from 'ssh2';
+import ssh2 from 'ssh2';
+
+// ssh2 is CommonJS: Node's ESM loader does not see `utils` as a named export.
+const { utils } = ssh2;
 import { EngineError } from '../errors.js';
 
 /** Log in with a private key (OpenSSH or PEM text), optionally encrypted. */

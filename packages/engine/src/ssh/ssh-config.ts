@@ -250,12 +250,10 @@ export function resolveSshConfig(
   const agent = get('identityagent', 'identityAgent');
   if (agent !== undefined) {
     const v = agent.value;
-    values.identityAgent =
-      v.toLowerCase() === 'none'
-        ? 'none'
-        : v === 'SSH_AUTH_SOCK'
-          ? '$SSH_AUTH_SOCK'
-          : tokens(v.replace(/^\$SSH_AUTH_SOCK$/, '$SSH_AUTH_SOCK'), agent.at);
+    // `SSH_AUTH_SOCK` (or `$SSH_AUTH_SOCK`): the environment's agent; otherwise a socket path.
+    if (v.toLowerCase() === 'none') values.identityAgent = 'none';
+    else if (v === 'SSH_AUTH_SOCK' || v === '$SSH_AUTH_SOCK') values.identityAgent = 'SSH_AUTH_SOCK';
+    else values.identityAgent = tokens(v, agent.at);
   }
   return values;
 }
