@@ -17,8 +17,9 @@ export class PassphraseCancelled extends Error {}
 /** Reads one line without echo; Ctrl-C or Ctrl-D cancels. */
 export function readHidden(terminal: Terminal, prompt: string): Promise<string> {
   const { input, output } = terminal;
-  output.write(prompt);
+  // Echo off before the prompt shows: what is typed at once must not be echoed either.
   input.setRawMode?.(true);
+  output.write(prompt);
   input.resume();
   return new Promise((resolve, reject) => {
     let value = '';
