@@ -220,7 +220,7 @@ describe('the bootstrap program', () => {
     const again = await run({});
     expect(again).toMatchObject({ stderr: '', code: 0, needed: ['bundle'] });
     expect(again.lines.slice(0, 3)).toEqual([
-      `***L:WARNING the cached bundle ${entry} does not match its SHA-256 or its owner and modes: it is set aside and fetched again`,
+      `***L:WARNING the cached bundle ${entry} fails its check (SHA-256, owner or modes): set aside, fetched again`,
       '**%BundleNeed: bundle',
       '**%BundleStored',
     ]);

@@ -100,7 +100,8 @@ export function bootstrapProgram(options: BootstrapOptions): string {
   checkArtifact('bundle', options.bundle);
   if (options.runtime !== undefined) checkArtifact('runtime', options.runtime);
   const cache = options.cacheRoot ?? DEFAULT_CACHE_ROOT;
-  if (!cache.startsWith('/')) throw new EngineError('USAGE', `the host cache folder must be absolute: ${cache}`);
+  if (!cache.startsWith('/') || cache.includes('\n'))
+    throw new EngineError('USAGE', `the host cache folder must be an absolute path on one line: ${cache}`);
   const exports: string[] = [];
   for (const [name, value] of Object.entries(options.environment ?? {})) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
@@ -114,7 +115,8 @@ export function bootstrapProgram(options: BootstrapOptions): string {
     ...(options.statements ?? []),
   ]);
 
-  return `umask 0077
+  // Statements and environment values may hold line breaks: they stay out of `compact`.
+  return `${compact(`umask 0077
 C=${shellQuote(cache)}
 B=${options.bundle.sha256} BS=${options.bundle.size} BT=${options.bundle.treeSha256}
 R=${runtime?.sha256 ?? ''} RS=${runtime?.size ?? 0} RV=${shellQuote(runtime?.nodeVersion ?? '')}
@@ -174,7 +176,7 @@ fi
 if ! otopi_valid bundle "$C/bundles/$B"; then
   need=" bundle$need"
   [ ! -e "$C/bundles/$B" ] ||
-    echo "***L:WARNING the cached bundle $C/bundles/$B does not match its SHA-256 or its owner and modes: it is set aside and fetched again"
+    echo "***L:WARNING the cached bundle $C/bundles/$B fails its check (SHA-256, owner or modes): set aside, fetched again"
 fi
 if [ -z "$need" ]; then echo '${BUNDLE_CACHED_LINE}'; else echo "${BUNDLE_NEED_PREFIX}$need"; fi
 otopi_receive() {
@@ -203,7 +205,21 @@ trap - 0 HUP INT TERM
 OTOPI_NODE=$N; export OTOPI_NODE
 # Node.js 22.1+ keeps the compiled code of the installer here between runs (older ones ignore it).
 NODE_COMPILE_CACHE=$C/compile-cache; export NODE_COMPILE_CACHE
+`)}
 ${exports.join('\n')}
 exec "$C/bundles/$B/bin/otopi" ${args}
 `;
+}
+
+/**
+ * The program as sent: without comment lines and indentation, which every deploy would carry
+ * (about 650 bytes). Safe because the program has no here-documents and no quoted text that
+ * spans lines.
+ */
+function compact(program: string): string {
+  return program
+    .split('\n')
+    .map((line) => line.trimStart())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .join('\n');
 }
