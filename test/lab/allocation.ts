@@ -44,6 +44,12 @@ export const HOSTS = {
   // otopi deploy --group host-mgmt on hosts deployed first: check and upgrade, a failed upgrade
   // rolled back, certificate re-enrollment.
   hostMgmt: [71, 72, 73],
+  // Reaching hosts (docs/deploy.md, "Reaching hosts"): a bastion and a target only it reaches
+  // (isolated: no forwarder); an ssh-agent and an encrypted key; a full cache disk, a retried
+  // connection and an MD5 pin.
+  deployReach: [75, 76, 79, 80],
+  // sudo without and with a password (sudo installed from the Debian mirror), a changed cache.
+  deployBecome: [77, 78],
 } as const;
 
 /** The highest host number any file owns: the global setup brings up hosts 1 to this. */

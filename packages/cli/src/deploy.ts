@@ -27,6 +27,7 @@ import {
   type EnvSetting,
 } from '@otopi/engine';
 import yargs from 'yargs';
+import { askPassphrases, PassphraseCancelled } from './deploy-passphrase.js';
 import { checkKeysBeforeConnecting } from './deploy-keys.js';
 import { createProgress, type ProgressMode } from './deploy-progress.js';
 import { deployPrograms, mgmtSettings, withGroupOptions } from './deploy-programs.js';
@@ -108,6 +109,16 @@ function parseArguments(argv: readonly string[]) {
     .option('events', { type: 'string', describe: "write JSON-lines events to FILE ('-' = standard output)" })
     .option('log-dir', { type: 'string', describe: 'folder for per-host logs [default: /var/log/otopi-deploy]' })
     .option('limit', { alias: 'l', type: 'string', describe: 'deploy only these hosts (comma-separated names)' })
+    .option('ssh-config', {
+      alias: 'F',
+      type: 'string',
+      describe: "OpenSSH client config for hosts whose inventory names none ('none': none) [default: ~/.ssh/config]",
+    })
+    .option('connect-retries', {
+      type: 'number',
+      default: 3,
+      describe: 'tries again after a connection refused or reset before login (after 1.5, 3, 6 s...)',
+    })
     .option('accept-new-host-keys', {
       type: 'boolean',
       default: false,
@@ -150,6 +161,8 @@ function parseArguments(argv: readonly string[]) {
     .check((a) => {
       if (!Number.isInteger(a.parallel) || a.parallel < 1)
         throw new UsageError('--parallel takes a whole number of 1 or more');
+      if (!Number.isInteger(a['connect-retries']) || a['connect-retries'] < 0 || a['connect-retries'] > 10)
+        throw new UsageError('--connect-retries takes a whole number from 0 to 10');
       for (const name of ['connect-timeout', 'inactivity-timeout', 'hard-timeout'] as const) {
         if (!(a[name] > 0)) throw new UsageError(`--${name} takes a number of seconds above 0`);
       }
@@ -220,8 +233,12 @@ export async function deploy(argv: readonly string[]): Promise<number> {
       );
       return DEPLOY_EXIT.usage;
     }
-    const inventory = loadInventory(args.inventory, { acceptNewHostKeys: args['accept-new-host-keys'] });
-    const hosts = args.limit === undefined ? inventory.hosts : limitHosts(inventory, args.limit.split(','));
+    const inventory = loadInventory(args.inventory, {
+      acceptNewHostKeys: args['accept-new-host-keys'],
+      ...(args['ssh-config'] === undefined ? {} : { sshConfig: args['ssh-config'] }),
+    });
+    const chosen = args.limit === undefined ? inventory.hosts : limitHosts(inventory, args.limit.split(','));
+    const hosts = await askPassphrases(chosen, { input: process.stdin, output: process.stderr });
     if (args.answers !== undefined) defaults = readAnswerFile(args.answers);
     // The hosts refuse such keys too: BASE/ settings go on the installer's command line.
     if (args['strict-keys'])
@@ -295,6 +312,7 @@ export async function deploy(argv: readonly string[]): Promise<number> {
         defaults,
         overrides,
         parallel: args.parallel,
+        connectRetries: args['connect-retries'],
         programs,
         logDir: args['log-dir'],
         timeouts: {
@@ -323,6 +341,10 @@ export async function deploy(argv: readonly string[]): Promise<number> {
     if (error instanceof UsageError) {
       process.stderr.write(`otopi deploy: ${error.message}\nTry 'otopi deploy --help'.\n`);
       return DEPLOY_EXIT.usage;
+    }
+    if (error instanceof PassphraseCancelled) {
+      process.stderr.write(`otopi deploy: nothing deployed: ${error.message}\n`);
+      return DEPLOY_EXIT.notDeployed;
     }
     if (!isEngineError(error)) throw error;
     process.stderr.write(

@@ -6,7 +6,14 @@
 export { ENGINE_ERROR_CODES, EngineError, isEngineError } from './errors.js';
 export type { EngineErrorCode, EngineErrorOptions } from './errors.js';
 
-export { fingerprintOf, keyTypeOf, hostKeyFromBlob, parseFingerprint } from './ssh/fingerprint.js';
+export {
+  fingerprintOf,
+  md5FingerprintOf,
+  matchesFingerprint,
+  keyTypeOf,
+  hostKeyFromBlob,
+  parseFingerprint,
+} from './ssh/fingerprint.js';
 export type { HostKey } from './ssh/fingerprint.js';
 export {
   parseKnownHosts,
@@ -21,7 +28,7 @@ export type { KnownHostEntry, KnownHostMarker, KnownHostVerdict } from './ssh/kn
 export { assertHostKeyPolicy } from './ssh/host-key-policy.js';
 export type { HostKeyPolicy, KnownHostsPolicy, FingerprintPolicy, AcceptedHostKey } from './ssh/host-key-policy.js';
 export { connectSsh } from './ssh/connect.js';
-export type { ConnectOptions, SshConnection, SshAuth, KeyAuth, PasswordAuth } from './ssh/connect.js';
+export type { ConnectOptions, SshConnection, SshAuth, KeyAuth, PasswordAuth, MultiAuth } from './ssh/connect.js';
 
 export { writeTar, treeEntries, TAR_RECORD } from './bundle/tar.js';
 export type { TarEntry } from './bundle/tar.js';
@@ -41,6 +48,8 @@ export {
   bootstrapProgram,
   BUNDLE_CACHED_LINE,
   BUNDLE_NEED_PREFIX,
+  BUNDLE_STORED_LINE,
+  BECOME_PASSWORD_LINE,
   DEFAULT_CACHE_ROOT,
 } from './deploy/bootstrap.js';
 export type { ArtifactKind, BootstrapOptions } from './deploy/bootstrap.js';
@@ -113,7 +122,21 @@ export { HOST_DEPLOY_FIELD_NAMES } from './inventory/host-deploy-fields.js';
 export type { HostDeployFields } from './inventory/host-deploy-fields.js';
 
 export { loadInventory, parseInventory, limitHosts } from './inventory/inventory.js';
-export type { Inventory, InventoryHost, InventoryOptions, HostAuth } from './inventory/inventory.js';
+export type {
+  Inventory,
+  InventoryHost,
+  InventoryOptions,
+  HostAuth,
+  Identity,
+  Become,
+  JumpHost,
+} from './inventory/inventory.js';
+export { lockedKeys, opensKey, withPassphrases } from './inventory/passphrases.js';
+export { readSshConfig, resolveSshConfig, parseProxyJump, hostPatternsMatch } from './ssh/ssh-config.js';
+export type { SshConfig, SshConfigValues, JumpSpec } from './ssh/ssh-config.js';
+export { connectThrough, withConnectRetries, isTransientConnectFailure, DEFAULT_CONNECT_RETRIES } from './ssh/jump.js';
+export type { HopOptions, RetryOptions } from './ssh/jump.js';
+export { treeDigest, treeDigestOfTar } from './bundle/tree-digest.js';
 export { Secret } from './inventory/secret.js';
 export { parseSettings, readAnswerFile, planSettings } from './inventory/settings.js';
 export type { EnvSetting, SettingsPlan } from './inventory/settings.js';

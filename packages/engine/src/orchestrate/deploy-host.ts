@@ -36,6 +36,7 @@ export interface HostRunContext {
   readonly overrides: readonly EnvSetting[];
   readonly programs: Readonly<Record<string, DeployProgramFactory>>;
   readonly timeouts: Timeouts;
+  readonly connectRetries?: number | undefined;
   readonly logDir: string;
   readonly redactor: Redactor;
   readonly open: SessionOpener;
@@ -184,6 +185,8 @@ async function deployWithLog(
         preferRuntime: ctx.preferRuntime,
         statements,
         connectTimeoutMs: timeouts.connectMs,
+        connectRetries: ctx.connectRetries,
+        onNote: (text) => log.note(text),
         inactivityTimeoutMs: timeouts.inactivityMs,
         hardTimeoutMs: timeouts.hardMs,
         signal: ctx.signal,
