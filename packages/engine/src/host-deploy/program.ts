@@ -159,11 +159,9 @@ export function hostDeployProgram(config: HostDeployConfig): DialogProgram {
       steps.get('SYSTEM/reboot', (v) => {
         if (flag(v)) config.onLog?.('INFO', 'Reboot scheduled');
       }),
-      steps.dynamic((ctx) =>
-        flag(ctx.displayed.get('ODEPLOY/installIncomplete'))
-          ? steps.get('ODEPLOY/installIncompleteReasons')
-          : undefined,
-      ),
+      // Asked whatever the first says (the engine asked only for an incomplete install), so
+      // the three go in one round trip when pipelined.
+      steps.get('ODEPLOY/installIncompleteReasons'),
     ],
     answers,
     answer: (event) => {
