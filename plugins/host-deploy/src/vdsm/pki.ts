@@ -20,7 +20,7 @@ import { VdsmEnv, type EnrollmentMode } from '../_lib/keys.js';
 import { ChainError, checkChain, type Chain } from '../_lib/pki/chain.js';
 import { certificateRequest, generateHostKey, keySecrets, loadHostKey, type HostKey } from '../_lib/pki/csr.js';
 import { pendingKeyPath, pendingRequestPath, pkiFiles, pkiFolders, type PkiFile } from '../_lib/pki/files.js';
-import { reusableKey, sameAsInstalled } from '../_lib/pki/reuse.js';
+import { installedIsWanted, reusableKey, sameAsInstalled } from '../_lib/pki/reuse.js';
 import { trustStorePath, vdsmConfigEntries, VDSM_CONF } from '../_lib/vdsm/conf.js';
 import { vdsmChanges } from '../_lib/tokens.js';
 import { markIncomplete } from '../_lib/incomplete.js';
@@ -115,6 +115,36 @@ async function install(ctx: HandlerContext, store: string, key: HostKey, chain: 
   return elements;
 }
 
+/**
+ * A redeploy whose engine said what it would issue (VDSM/engineCaFingerprint and
+ * VDSM/certificateNames) keeps an installed certificate that already is that, without making
+ * a request: nothing is signed, shown or written.
+ */
+function keptWithoutRequest(ctx: HandlerContext, store: string): boolean {
+  const caFingerprint = ctx.env.get(VdsmEnv.engineCaFingerprint);
+  const names = ctx.env.get(VdsmEnv.certificateNames);
+  if (ctx.env.get(VdsmEnv.certificateRenew) || caFingerprint === null || names === null) return false;
+  const files = pkiFiles(store);
+  const installed = { ca: readText(files[0]!.path), host: readText(`${store}/certs/vdsmcert.pem`) };
+  const key = reusableKey(
+    readText(files.find((f) => f.content === 'key')!.path),
+    installed.host,
+    ctx.env.get(VdsmEnv.keySize),
+  );
+  const wanted = {
+    caFingerprint,
+    names: names
+      .split(',')
+      .map((n) => n.trim())
+      .filter((n) => n !== ''),
+  };
+  if (!installedIsWanted(installed, key, wanted)) return false;
+  ctx.log.info(
+    `The installed VDSM certificate (CN=${wanted.names[0]}) is kept without a new request: issued by the engine's CA for the installed key and these names, valid for more than 30 days`,
+  );
+  return true;
+}
+
 export default definePlugin({
   env: [VdsmEnv],
   setup(plugin) {
@@ -133,6 +163,7 @@ export default definePlugin({
           );
           return;
         }
+        if (mode === 'inline' && keptWithoutRequest(ctx, store)) return;
         const key = await hostKey(ctx, mode, store);
         for (const secret of keySecrets(key.privateKeyPem)) ctx.env.addSecret(secret);
         const request = certificateRequest(key);
