@@ -218,6 +218,29 @@ if (
   spawnSync('bash', [join(root, 'test/lab/deps.sh'), '--bench'], { stdio: 'inherit' }).status !== 0
 )
   throw new Error('cannot install ansible-core (test/lab/deps.sh --bench)');
+// The engine CA, made by `otopi ca sign` (its first use creates it), used by all three tools.
+{
+  const key = join(work, 'dummy.key');
+  spawnSync('openssl', [
+    'req',
+    '-new',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-subj',
+    '/CN=x',
+    '-out',
+    `${key}.csr`,
+  ]);
+  const r = spawnSync(
+    process.execPath,
+    [CLI, 'ca', 'sign', '--ca-dir', CA, '--host', 'x', '--organization', 'otopi bench', '--request', `${key}.csr`],
+    { env: cleanEnv },
+  );
+  if (r.status !== 0) throw new Error(`otopi ca sign failed: ${r.stderr}`);
+}
 const perSize = sizes.reduce((a, b) => a + b, 0);
 const results = [];
 let delay;
