@@ -14,6 +14,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { setTimeout } from 'node:timers';
 import { parseArgs } from 'node:util';
 import { ansiblePlay, floor } from './peers.mjs';
 
@@ -66,14 +68,20 @@ function hostsCpuMs(hosts) {
     return sum + Number(/usage_usec (\d+)/.exec(stat)[1]) / 1000;
   }, 0);
 }
+/** Round trips per host name, from the forwarder's "turns" lines. */
+const turns = new Map();
 async function measured(hosts, fn) {
   const [k0, h0, t0] = [childrenCpuMs(), hostsCpuMs(hosts), performance.now()];
+  for (const h of hosts) turns.set(h.name, 0);
   const result = await fn();
+  const wallMs = performance.now() - t0;
+  await new Promise((ok) => setTimeout(ok, 500)); // the forwarder reports a connection once it closed
   return {
     ...result,
-    wallMs: performance.now() - t0,
+    wallMs,
     ctlCpuMs: childrenCpuMs() - k0,
     hostCpuMs: hostsCpuMs(hosts) - h0,
+    wireRoundTrips: Math.max(...hosts.map((h) => turns.get(h.name) ?? 0)),
   };
 }
 function lab(...args) {
@@ -254,15 +262,20 @@ try {
     lab('down');
     lab('up', String(perSize * TOOLS.length));
     const all = JSON.parse(readFileSync(join(state, 'hosts.json'), 'utf8'));
-    if (rtt > 0) {
+    // The delaying forwarder also at RTT 0 (no delay): it counts every tool's round trips.
+    {
       delay = spawn(
         'node',
         [join(root, 'test/lab/latency.mjs'), String(rtt), String(DELAY_PORT), join(state, 'hosts.json')],
         { stdio: ['pipe', 'pipe', 'inherit'] },
       );
       await new Promise((ok) => delay.stdout.once('data', ok));
+      createInterface({ input: delay.stdout }).on('line', (line) => {
+        const [word, host, n] = line.split(' ');
+        if (word === 'turns') turns.set(host, (turns.get(host) ?? 0) + Number(n));
+      });
     }
-    const port = rtt > 0 ? DELAY_PORT : 22;
+    const port = DELAY_PORT;
     let offset = 0;
     for (const n of sizes) {
       for (const tool of TOOLS) {
@@ -274,7 +287,7 @@ try {
           await check(hosts, `${tool} ${kind}`);
           results.push({ rtt, n, tool, kind, load, ...r });
           log(
-            `RTT ${rtt} ms, N=${n}, ${tool} ${kind}: ${(r.wallMs / 1000).toFixed(2)} s, host CPU ${(r.hostCpuMs / n).toFixed(0)} ms/host${r.roundTrips === undefined ? '' : `, ${r.roundTrips} round trips`} (load ${load.toFixed(1)})`,
+            `RTT ${rtt} ms, N=${n}, ${tool} ${kind}: ${(r.wallMs / 1000).toFixed(2)} s, host CPU ${(r.hostCpuMs / n).toFixed(0)} ms/host, ${r.wireRoundTrips} round trips on the wire${r.roundTrips === undefined ? '' : ` (${r.roundTrips} of them the dialog's)`} (load ${load.toFixed(1)})`,
           );
         }
       }
@@ -294,7 +307,7 @@ const lines = [
   '',
   `host-deploy job benchmark: ${cpus().length} CPUs, lab hosts on this machine; ${TOOLS.join(', ')}`,
   '',
-  '| RTT | N | run | ours | Ansible | floor | ours ÷ floor | Ansible ÷ ours | host CPU/host: ours, Ansible, floor | controller CPU: ours, Ansible | ours: round trips | load |',
+  '| RTT | N | run | ours | Ansible | floor | ours ÷ floor | Ansible ÷ ours | host CPU/host: ours, Ansible, floor | controller CPU: ours, Ansible | round trips on the wire: ours (dialog), Ansible, floor | load |',
   '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
 ];
 for (const rtt of rtts)
@@ -304,7 +317,7 @@ for (const rtt of rtts)
       if (o === undefined || f === undefined) continue;
       const per = (r) => (r === undefined ? '-' : `${(r.hostCpuMs / n).toFixed(0)}`);
       lines.push(
-        `| ${rtt} ms | ${n} | ${kind} | ${s(o.wallMs)} | ${s(a?.wallMs)} | ${s(f.wallMs)} | ${(o.wallMs / f.wallMs).toFixed(1)}× | ${a === undefined ? '-' : `${(a.wallMs / o.wallMs).toFixed(2)}×`} | ${per(o)} / ${per(a)} / ${per(f)} ms | ${s(o.ctlCpuMs)} / ${s(a?.ctlCpuMs)} | ${o.roundTrips} | ${o.load.toFixed(1)} |`,
+        `| ${rtt} ms | ${n} | ${kind} | ${s(o.wallMs)} | ${s(a?.wallMs)} | ${s(f.wallMs)} | ${(o.wallMs / f.wallMs).toFixed(1)}× | ${a === undefined ? '-' : `${(a.wallMs / o.wallMs).toFixed(2)}×`} | ${per(o)} / ${per(a)} / ${per(f)} ms | ${s(o.ctlCpuMs)} / ${s(a?.ctlCpuMs)} | ${o.wireRoundTrips} (${o.roundTrips}), ${a?.wireRoundTrips ?? '-'}, ${f.wireRoundTrips} | ${o.load.toFixed(1)} |`,
       );
     }
 console.log(lines.join('\n'));

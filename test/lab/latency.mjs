@@ -8,6 +8,8 @@
 //   Forwards <address>:PORT to <address>:<port> of every host in HOSTS_JSON (default: the current
 //   instance's), adding RTT_MS of round-trip time, until it is stopped (SIGTERM). Prints "ready"
 //   once every listener is up, and stops when its standard input ends (its parent went away).
+//   For each connection that ends it prints "turns <host> <n>": how often the client sent after
+//   having received, the round trips the link cost it (the SSH handshake included).
 //   Both legs set TCP_NODELAY, as the lab's forwarders do.
 import { readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
@@ -25,8 +27,11 @@ const state = process.env.OTOPI_LAB_STATE ?? `/var/lib/otopi-lab/${process.env.O
 const hosts = JSON.parse(readFileSync(hostsArg ?? join(state, 'hosts.json'), 'utf8'));
 const oneWayMs = rttMs / 2;
 
-/** Writes what `from` sends to `to`, each chunk `oneWayMs` after it arrived, in order. */
-function delayed(from, to) {
+/**
+ * Writes what `from` sends to `to`, each chunk `oneWayMs` after it arrived, in order. `turn` is
+ * called for each chunk with its direction, to count round trips.
+ */
+function delayed(from, to, turn) {
   const queue = [];
   let timer;
   const flush = () => {
@@ -37,6 +42,7 @@ function delayed(from, to) {
     else if (from.readableEnded) to.end();
   };
   from.on('data', (data) => {
+    turn();
     if (oneWayMs === 0) return void to.write(data);
     queue.push({ due: performance.now() + oneWayMs, data });
     if (timer === undefined) timer = setTimeout(flush, oneWayMs);
@@ -50,8 +56,18 @@ let listening = 0;
 for (const host of hosts) {
   const server = createServer({ noDelay: true }, (client) => {
     const upstream = createConnection({ host: host.address, port: host.port, noDelay: true });
-    delayed(client, upstream);
-    delayed(upstream, client);
+    // A round trip: the client sends after it has received (it waited for the host). Counted per
+    // host and printed as "turns <host> <count>" when the connection ends.
+    let last = 'down';
+    let turns = 0;
+    delayed(client, upstream, () => {
+      if (last === 'down') turns += 1;
+      last = 'up';
+    });
+    delayed(upstream, client, () => {
+      last = 'down';
+    });
+    client.once('close', () => console.log(`turns ${host.name} ${turns}`));
     const close = () => {
       client.destroy();
       upstream.destroy();
