@@ -75,7 +75,7 @@ async function measured(hosts, fn) {
   for (const h of hosts) turns.set(h.name, 0);
   const result = await fn();
   const wallMs = performance.now() - t0;
-  await new Promise((ok) => setTimeout(ok, 500)); // the forwarder reports a connection once it closed
+  await new Promise((ok) => setTimeout(ok, 500)); // the forwarder's last lines
   return {
     ...result,
     wallMs,

@@ -8,8 +8,8 @@
 //   Forwards <address>:PORT to <address>:<port> of every host in HOSTS_JSON (default: the current
 //   instance's), adding RTT_MS of round-trip time, until it is stopped (SIGTERM). Prints "ready"
 //   once every listener is up, and stops when its standard input ends (its parent went away).
-//   For each connection that ends it prints "turns <host> <n>": how often the client sent after
-//   having received, the round trips the link cost it (the SSH handshake included).
+//   Each time a client sends after having received (a round trip the link cost it, the SSH
+//   handshake included) it prints "turns <host> 1".
 //   Both legs set TCP_NODELAY, as the lab's forwarders do.
 import { readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
@@ -56,18 +56,16 @@ let listening = 0;
 for (const host of hosts) {
   const server = createServer({ noDelay: true }, (client) => {
     const upstream = createConnection({ host: host.address, port: host.port, noDelay: true });
-    // A round trip: the client sends after it has received (it waited for the host). Counted per
-    // host and printed as "turns <host> <count>" when the connection ends.
+    // A round trip: the client sends after it has received (it waited for the host). Printed as
+    // "turns <host> 1" each time, so a connection kept open (a ControlMaster) is counted too.
     let last = 'down';
-    let turns = 0;
     delayed(client, upstream, () => {
-      if (last === 'down') turns += 1;
+      if (last === 'down') console.log(`turns ${host.name} 1`);
       last = 'up';
     });
     delayed(upstream, client, () => {
       last = 'down';
     });
-    client.once('close', () => console.log(`turns ${host.name} ${turns}`));
     const close = () => {
       client.destroy();
       upstream.destroy();
