@@ -5,12 +5,13 @@
 // and 100 ms (test/lab/latency.mjs in front of the lab's forwarders), on 1 and 10 hosts, each tool
 // on hosts of its own, all in the same run. Per tool: the first deploy and a converged rerun, with
 // wall time, controller CPU (the tool and its children on this machine), host CPU (the hosts'
-// cgroups) and, for ours, the dialog round trips the engine counted. Every run is checked on the
+// cgroups) and, for ours, the dialog round trips the engine counted. `oursnode` is ours on hosts
+// that already have a usable Node.js (the shipped runtime copied into /usr/local/bin first). Every run is checked on the
 // hosts (vdsmd running, certificate signed by the CA, rules live) before it counts.
 // Brings up its own lab instance (default "spbench" at 127.42.135.N), fresh for each RTT.
 // Usage: npm run bench:deploy [-- --rtts 0,1,20,100] [--sizes 1,10] [--tools ours,ansible,floor] [--no-ansible] [--keep]
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +25,7 @@ const { values } = parseArgs({
   options: {
     rtts: { type: 'string', default: '0,1,20,100' },
     sizes: { type: 'string', default: '1,10' },
-    tools: { type: 'string', default: 'ours,ansible,floor' },
+    tools: { type: 'string', default: 'ours,oursnode,ansible,floor' },
     'no-ansible': { type: 'boolean' },
     keep: { type: 'boolean' },
   },
@@ -212,7 +213,21 @@ async function shellFloor(hosts, port) {
   if (bad.length > 0) throw new Error(`floor failed: ${bad[0].err}${bad[0].out.slice(-500)}`);
   return {};
 }
-const TOOL = { ours, ansible, floor: shellFloor };
+/**
+ * Ours on hosts that already have a usable Node.js: the runtime the bundle ships, put into
+ * /usr/local/bin before the first run (outside the timing), so the deploy sends only the bundle.
+ */
+let hostNode;
+function giveHostsNode(hosts) {
+  if (hostNode === undefined) {
+    const dir = mkdtempSync(join(work, 'node-'));
+    const tar = readdirSync(join(root, 'bundle/dist')).find((f) => f.startsWith('otopi-runtime-'));
+    spawnSync('tar', ['-xzf', join(root, 'bundle/dist', tar), '-C', dir]);
+    hostNode = join(dir, 'bin/node');
+  }
+  for (const h of hosts) copyFileSync(hostNode, join(h.rootfs, 'usr/local/bin/node'));
+}
+const TOOL = { ours, oursnode: ours, ansible, floor: shellFloor };
 const CHECK =
   "systemctl is-active -q vdsmd && systemctl is-enabled -q vdsmd && openssl verify -CAfile /etc/pki/vdsm/certs/cacert.pem /etc/pki/vdsm/certs/vdsmcert.pem >/dev/null && iptables -C INPUT -p tcp -m tcp --dport 54321 -j ACCEPT && test -s /etc/iptables/rules.v4 && grep -q 'management_port = 54321' /etc/vdsm/vdsm.conf";
 async function check(hosts, who) {
@@ -283,6 +298,7 @@ try {
         offset += n;
         for (const kind of ['first', 'rerun']) {
           const load = loadavg()[0];
+          if (tool === 'oursnode' && kind === 'first') giveHostsNode(hosts);
           const r = await measured(hosts, () => TOOL[tool](hosts, port));
           await check(hosts, `${tool} ${kind}`);
           results.push({ rtt, n, tool, kind, load, ...r });
@@ -320,6 +336,20 @@ for (const rtt of rtts)
         `| ${rtt} ms | ${n} | ${kind} | ${s(o.wallMs)} | ${s(a?.wallMs)} | ${s(f.wallMs)} | ${(o.wallMs / f.wallMs).toFixed(1)}× | ${a === undefined ? '-' : `${(a.wallMs / o.wallMs).toFixed(2)}×`} | ${per(o)} / ${per(a)} / ${per(f)} ms | ${s(o.ctlCpuMs)} / ${s(a?.ctlCpuMs)} | ${o.wireRoundTrips} (${o.roundTrips}), ${a?.wireRoundTrips ?? '-'}, ${f.wireRoundTrips} | ${o.load.toFixed(1)} |`,
       );
     }
+const withNode = results.filter((r) => r.tool === 'oursnode');
+if (withNode.length > 0) {
+  lines.push(
+    '',
+    'Ours on hosts that already have a usable Node.js (the bundle only is sent):',
+    '',
+    '| RTT | N | run | ours | floor | ours ÷ floor | sent per host | host CPU/host: ours, floor | load |',
+    '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...withNode.map((o) => {
+      const f = get(o.rtt, o.n, 'floor', o.kind);
+      return `| ${o.rtt} ms | ${o.n} | ${o.kind} | ${s(o.wallMs)} | ${s(f?.wallMs)} | ${f === undefined ? '-' : `${(o.wallMs / f.wallMs).toFixed(1)}×`} | ${(o.bytes / 1e6).toFixed(2)} MB | ${(o.hostCpuMs / o.n).toFixed(0)} / ${f === undefined ? '-' : (f.hostCpuMs / f.n).toFixed(0)} ms | ${o.load.toFixed(1)} |`;
+    }),
+  );
+}
 console.log(lines.join('\n'));
 writeFileSync(join(work, 'results.json'), JSON.stringify(results, null, 1));
 log(`results: ${join(work, 'results.json')}`);
