@@ -50,6 +50,8 @@ export const HOSTS = {
   deployReach: [75, 76, 79, 80],
   // sudo without and with a password (sudo installed from the Debian mirror), a changed cache.
   deployBecome: [77, 78],
+  // A converged host-deploy rerun does nothing (apt, iptables, certificates observed on the host).
+  convergedRerun: [81],
 } as const;
 
 /** The highest host number any file owns: the global setup brings up hosts 1 to this. */

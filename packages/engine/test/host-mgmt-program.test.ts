@@ -26,6 +26,7 @@ function outcome(displayed: Record<string, Displayed>, more: Partial<DialogOutco
     lastStage: 'Termination',
     displayed: new Map(Object.entries(displayed)),
     hostLogLines: 10,
+    roundTrips: 0,
     ...more,
   };
 }

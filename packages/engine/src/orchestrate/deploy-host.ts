@@ -262,6 +262,8 @@ async function deployWithLog(
         composePrograms([instruments, base, ...groupPrograms], {
           inactivityMs: timeouts.inactivityMs + DRIVER_SLACK_MS,
           hardLimitMs: timeouts.hardMs + DRIVER_SLACK_MS,
+          // The host runs the installer this deploy shipped: ours, which takes replies sent ahead.
+          pipeline: true,
         }),
       );
       findings.push(...outcome.failures);
@@ -319,6 +321,7 @@ async function deployWithLog(
       exitCode: result?.code ?? null,
       bytes: bytes(),
       shipped,
+      roundTrips: outcome?.roundTrips,
     });
   } catch (error) {
     return finish({ result: 'failed', stage, details: [`internal error: ${describe(error)}`] });

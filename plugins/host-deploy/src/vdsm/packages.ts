@@ -15,21 +15,24 @@ import { checkMinimum } from '../_lib/vdsm/versions.js';
 export const META_PACKAGE = 'ovirt-host';
 export const VDSM_PACKAGES = ['vdsm', 'vdsm-client'] as const;
 
-async function candidates(packager: Packager, name: string): Promise<PackageInfo[]> {
+/**
+ * The package's versions to check `minimum` against: what is installed when that is enough
+ * (then the repositories are not asked, which would refresh the package index: a converged
+ * host does no such work), else with what the repositories offer.
+ */
+async function candidates(packager: Packager, name: string, minimum: string | null): Promise<PackageInfo[]> {
   const installed = await packager.queryInstalled([name]);
   if (packager.name === 'offline') return installed;
+  const compare = (a: string, b: string): -1 | 0 | 1 => packager.compare(a, b);
+  if (installed.length > 0 && checkMinimum(name, installed, minimum, compare).ok) return installed;
   return [...installed, ...(await packager.queryAvailable([name]))].filter((p) => p.name === name);
 }
 
 async function choosePackages(ctx: HandlerContext): Promise<string[]> {
   const packager = ctx.services.get(PACKAGER);
   const compare = (a: string, b: string): -1 | 0 | 1 => packager.compare(a, b);
-  const vdsm = checkMinimum(
-    'vdsm',
-    await candidates(packager, 'vdsm'),
-    ctx.env.get(VdsmEnv.vdsmMinimumVersion),
-    compare,
-  );
+  const minimum = ctx.env.get(VdsmEnv.vdsmMinimumVersion);
+  const vdsm = checkMinimum('vdsm', await candidates(packager, 'vdsm', minimum), minimum, compare);
   if (!vdsm.ok)
     throw new OtopiError('HANDLER_FAILED', vdsm.message, {
       key: VdsmEnv.vdsmMinimumVersion.key,
@@ -39,9 +42,10 @@ async function choosePackages(ctx: HandlerContext): Promise<string[]> {
           : 'Add the oVirt repositories to the host (or a newer one), then deploy again.',
     });
   ctx.log.info(`Using ${vdsm.message}`);
-  const meta = await candidates(packager, META_PACKAGE);
+  const metaMinimum = ctx.env.get(OvirtHostEnv.minimumVersion);
+  const meta = await candidates(packager, META_PACKAGE, metaMinimum);
   if (meta.length === 0) return [...VDSM_PACKAGES];
-  const host = checkMinimum(META_PACKAGE, meta, ctx.env.get(OvirtHostEnv.minimumVersion), compare);
+  const host = checkMinimum(META_PACKAGE, meta, metaMinimum, compare);
   if (!host.ok) throw new OtopiError('HANDLER_FAILED', host.message, { key: OvirtHostEnv.minimumVersion.key });
   return [META_PACKAGE];
 }

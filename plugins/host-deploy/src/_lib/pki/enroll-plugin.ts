@@ -22,7 +22,7 @@ import { VdsmEnv, type EnrollmentMode } from '../keys.js';
 import { ChainError, checkChain, type Chain } from './chain.js';
 import { certificateRequest, generateHostKey, keySecrets, loadHostKey, type HostKey } from './csr.js';
 import { pendingKeyPath, pendingRequestPath, pkiFiles, pkiFolders, type PkiFile } from './files.js';
-import { reusableKey, sameAsInstalled } from './reuse.js';
+import { installedIsWanted, reusableKey, sameAsInstalled } from './reuse.js';
 import { trustStorePath, vdsmConfigEntries, VDSM_CONF } from '../vdsm/conf.js';
 import { vdsmChanges } from '../tokens.js';
 import { markIncomplete } from '../incomplete.js';
@@ -117,6 +117,36 @@ async function install(ctx: HandlerContext, store: string, key: HostKey, chain: 
   return elements;
 }
 
+/**
+ * A redeploy whose engine said what it would issue (VDSM/engineCaFingerprint and
+ * VDSM/certificateNames) keeps an installed certificate that already is that, without making
+ * a request: nothing is signed, shown or written.
+ */
+function keptWithoutRequest(ctx: HandlerContext, store: string): boolean {
+  const caFingerprint = ctx.env.get(VdsmEnv.engineCaFingerprint);
+  const names = ctx.env.get(VdsmEnv.certificateNames);
+  if (ctx.env.get(VdsmEnv.certificateRenew) || caFingerprint === null || names === null) return false;
+  const files = pkiFiles(store);
+  const installed = { ca: readText(files[0]!.path), host: readText(`${store}/certs/vdsmcert.pem`) };
+  const key = reusableKey(
+    readText(files.find((f) => f.content === 'key')!.path),
+    installed.host,
+    ctx.env.get(VdsmEnv.keySize),
+  );
+  const wanted = {
+    caFingerprint,
+    names: names
+      .split(',')
+      .map((n) => n.trim())
+      .filter((n) => n !== ''),
+  };
+  if (!installedIsWanted(installed, key, wanted)) return false;
+  ctx.log.info(
+    `The installed VDSM certificate (CN=${wanted.names[0]}) is kept without a new request: issued by the engine's CA for the installed key and these names, valid for more than 30 days`,
+  );
+  return true;
+}
+
 export interface VdsmPkiOptions {
   /**
    * Keep the installed certificate when the engine answers with one just like it (same CA,
@@ -136,6 +166,8 @@ export function vdsmPkiPlugin(options: VdsmPkiOptions) {
         certificateChain: VdsmEnv.certificateChain,
         certificateRenew: VdsmEnv.certificateRenew,
         keySize: VdsmEnv.keySize,
+        engineCaFingerprint: VdsmEnv.engineCaFingerprint,
+        certificateNames: VdsmEnv.certificateNames,
       },
     ],
     setup(plugin) {
@@ -154,6 +186,7 @@ export function vdsmPkiPlugin(options: VdsmPkiOptions) {
             );
             return;
           }
+          if (options.keepSameCertificate && mode === 'inline' && keptWithoutRequest(ctx, store)) return;
           const key = await hostKey(ctx, mode, store);
           for (const secret of keySecrets(key.privateKeyPem)) ctx.env.addSecret(secret);
           const request = certificateRequest(key);
