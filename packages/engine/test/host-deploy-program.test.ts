@@ -146,6 +146,7 @@ const HOST_ENV = {
   'CORE/logFileName': '/tmp/ovirt-host-deploy-1.log',
   'VDSM/vdsmId': 'ID-1',
   'VDSM/ovirt-node': false,
+  'VDSM/ovirt-legacy-node': false,
   'KDUMP/supported': false,
   'BASE/error': false,
   'BASE/aborted': false,
@@ -172,6 +173,7 @@ describe('the host-deploy program', () => {
       'env-query -k GLUSTER/enable',
       'noop',
       'env-get -k VDSM/ovirt-node',
+      'env-get -k VDSM/ovirt-legacy-node',
       'env-get -k VDSM/vdsmId',
       'env-query -k VDSM_CONFIG/vars/ssl',
       'env-query -k VDSM_CONFIG/vars/ssl_excludes',
@@ -228,6 +230,23 @@ describe('the host-deploy program', () => {
     expect(host.env.get('KDUMP/destinationAddress')).toBe('engine.lab');
     expect(host.env.get('KDUMP/destinationPort')).toBe(7410);
     expect(host.env.get('NETWORK/iptablesRules')).toEqual(['*filter', 'COMMIT']);
+  });
+
+  it('leaves the firewall of a vintage oVirt Node alone, and says so', async () => {
+    const host = simulatedHost(key, { ...HOST_ENV, 'VDSM/ovirt-legacy-node': true });
+    const audit: string[] = [];
+    await driveDialog(
+      host.channel,
+      hostDeployProgram(
+        base({
+          firewall: { iptablesRules: ['*filter', 'COMMIT'] },
+          onLog: (level, text) => audit.push(`${level} ${text}`),
+        }),
+      ),
+    );
+    expect(host.commands.filter((c) => c.includes('NETWORK/iptables'))).toEqual([]);
+    expect(audit).toContain('INFO Host is a vintage oVirt Node (read-only root)');
+    expect(audit).toContain('WARNING The host firewall is not configured on a vintage oVirt Node');
   });
 
   it('aborts the deploy when another host has the same unique id', async () => {

@@ -43,6 +43,8 @@ function customization(config: HostDeployConfig, state: { id: string | null }): 
   const virt = c.virt ?? true;
   const vdsmConfig = Object.entries(c.vdsmConfig ?? {}).map(([k, v]) => set(`VDSM_CONFIG/${k}`, v));
   const kdump = config.kdump;
+  const rules =
+    config.firewall === undefined || config.firewall === 'default' ? undefined : [...config.firewall.iptablesRules];
   return [
     ...(config.prolog === false
       ? []
@@ -61,6 +63,9 @@ function customization(config: HostDeployConfig, state: { id: string | null }): 
     // Vdsm
     steps.get('VDSM/ovirt-node', (v) => {
       if (flag(v)) config.onLog?.('INFO', 'Host is an oVirt Node');
+    }),
+    steps.get('VDSM/ovirt-legacy-node', (v) => {
+      if (flag(v)) config.onLog?.('INFO', 'Host is a vintage oVirt Node (read-only root)');
     }),
     steps.get('VDSM/vdsmId', (v, ctx) => {
       state.id = text(v);
@@ -111,12 +116,23 @@ function customization(config: HostDeployConfig, state: { id: string | null }): 
     // Kernel
     setIf('KERNEL/cmdlineNew', config.kernel?.cmdlineNew),
     setIf('KERNEL/cmdlineOld', config.kernel?.cmdlineOld),
-    // Firewall
+    // Firewall: as the engine did, not on a vintage node, whose firewall is the image's own (a
+    // ruleset and an enabled unit written there would not survive its next boot).
     ...(config.firewall === undefined
       ? []
       : [
-          set('NETWORK/iptablesEnable', true),
-          ...(config.firewall === 'default' ? [] : [set('NETWORK/iptablesRules', [...config.firewall.iptablesRules])]),
+          steps.dynamic((ctx) => {
+            if (!flag(ctx.displayed.get('VDSM/ovirt-legacy-node'))) return set('NETWORK/iptablesEnable', true);
+            config.onLog?.('WARNING', 'The host firewall is not configured on a vintage oVirt Node');
+            return undefined;
+          }),
+          ...(rules === undefined
+            ? []
+            : [
+                steps.dynamic((ctx) =>
+                  flag(ctx.displayed.get('VDSM/ovirt-legacy-node')) ? undefined : set('NETWORK/iptablesRules', rules),
+                ),
+              ]),
         ]),
     ...(config.settings ?? []).map((s) => set(s.key, s.value)),
   ];

@@ -5,7 +5,7 @@
  * secret before anything could log it. The certificates and keys for vdsm, libvirt and
  * SPICE are written in the main transaction with enforced owners and modes.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import {
   DialogEnv,
   FileTransaction,
@@ -24,6 +24,7 @@ import { reusableKey, sameAsInstalled } from '../_lib/pki/reuse.js';
 import { trustStorePath, vdsmConfigEntries, VDSM_CONF } from '../_lib/vdsm/conf.js';
 import { vdsmChanges } from '../_lib/tokens.js';
 import { markIncomplete } from '../_lib/incomplete.js';
+import { removeHostFile } from '../_lib/node-files.js';
 
 export const REQUEST_NAME = 'VDSM_CERTIFICATE_REQUEST';
 export const CHAIN_NAME = 'VDSM_CERTIFICATE_CHAIN';
@@ -203,11 +204,8 @@ export default definePlugin({
       name: 'removePending',
       stage: 'closeup',
       condition: () => pendingToRemove !== null,
-      run: ({ log }) => {
-        for (const path of pendingToRemove!) {
-          rmSync(path, { force: true });
-          log.debug(`removed ${path}`);
-        }
+      run: async (ctx) => {
+        for (const path of pendingToRemove!) await removeHostFile(ctx, path);
       },
     });
   },
