@@ -63,8 +63,10 @@ on_exit() {
 trap on_exit EXIT
 
 # Each systemd host holds about 5 inotify instances; the usual limit of 128 per user stalls the
-# boot at about the 24th host.
-need=$((N * 8 + 512))
+# boot at about the 24th host. The limit is the machine's: count the hosts of the other running
+# instances too.
+others=$(ip netns list | grep -cE '^otopi-[a-z0-9]+-h[0-9]+( |$)' || true)
+need=$(((N + others) * 8 + 512))
 if [ "$(sysctl -n fs.inotify.max_user_instances)" -lt "$need" ]; then
   sysctl -qw fs.inotify.max_user_instances="$need"
 fi
