@@ -204,6 +204,8 @@ export function hostDeployProgram(config: HostDeployConfig): DialogProgram {
         return;
       }
       if (name !== CERTIFICATE_REQUEST) return;
+      // A host given its chain (accept with VDSM/certificateChain) still shows its request.
+      if (config.pki === undefined && config.given?.has('VDSM/certificateChain') === true) return;
       if (config.pki === undefined) return ctx.fail('The host asked for a certificate, but this deploy has no CA');
       const lines = Array.isArray(value.value) ? value.value : [String(value.value)];
       try {
