@@ -118,6 +118,11 @@ function simulatedHost(key: HostKey, initial: Record<string, Value>): Host {
       const lines: string[] = [];
       for (let l = await reply(); l !== B; l = await reply()) lines.push(l);
       host.chain = lines.join('\n');
+    } else if (host.env.get('VDSM/certificateEnrollment') === 'accept') {
+      // Given its chain (VDSM/certificateChain), the host still shows its pending request.
+      say(`***D:MULTI-STRING VDSM_CERTIFICATE_REQUEST ${B}`);
+      certificateRequest(key).trimEnd().split('\n').forEach(say);
+      say(B);
     }
     say('***L:INFO Stage: Pre-termination');
     await prompt('TERMINATION_COMMAND', 'quit');
@@ -247,6 +252,23 @@ describe('the host-deploy program', () => {
     expect(host.commands.filter((c) => c.includes('NETWORK/iptables'))).toEqual([]);
     expect(audit).toContain('INFO Host is a vintage oVirt Node (read-only root)');
     expect(audit).toContain('WARNING The host firewall is not configured on a vintage oVirt Node');
+  });
+
+  it('lets a host given its chain show its request without a CA, and fails one that was not given it', async () => {
+    const accept = { ...HOST_ENV, 'VDSM/certificateEnrollment': 'accept' };
+    const given = await driveDialog(
+      simulatedHost(key, accept).channel,
+      hostDeployProgram(base({ pki: undefined as never, given: new Set(['VDSM/certificateChain']) })),
+    );
+    expect(hostDeployResult(given).status).toBe('installed');
+    const bare = await driveDialog(
+      simulatedHost(key, accept).channel,
+      hostDeployProgram(base({ pki: undefined as never })),
+    );
+    expect(hostDeployResult(bare)).toMatchObject({ status: 'failed' });
+    expect(hostDeployResult(bare).errors.join('\n')).toContain(
+      'The host asked for a certificate, but this deploy has no CA',
+    );
   });
 
   it('aborts the deploy when another host has the same unique id', async () => {
