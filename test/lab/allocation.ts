@@ -35,6 +35,28 @@ export const HOSTS = {
   // The fault matrix (test/reliability/lab/fault-matrix.test.ts): the SSH connection cut from the
   // engine side on the first, the installer killed on the second; the others are spare.
   reliabilityFaultMatrix: [54, 55, 56, 57],
+  // Real hosts (docs/lab.md, "Host flavours"): host-deploy on an el host (installed, then run again
+  // and restarted; the second one sees the engine vanish behind the new bridge and rolls back),
+  // and on a vintage oVirt Node (installed, restarted, run again; the second one enrolls in two
+  // phases, request then accept).
+  hostDeployEl: [90, 91],
+  hostDeployNode: [92, 93],
 } as const;
 
-export const LAB_HOST_COUNT = 57;
+export const LAB_HOST_COUNT = 93;
+
+/** Hosts that are not of the default (debian) flavour; the global setup brings them up so. */
+export const FLAVOURS: Readonly<Record<number, 'el' | 'node'>> = {
+  90: 'el',
+  91: 'el',
+  92: 'node',
+  93: 'node',
+};
+
+/** The flavour list for `up.sh --flavour` (hosts beyond `count` are left out). */
+export function flavourList(count: number): string {
+  return Object.entries(FLAVOURS)
+    .filter(([host]) => Number(host) <= count)
+    .map(([host, flavour]) => `${host}=${flavour}`)
+    .join(',');
+}
