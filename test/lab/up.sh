@@ -30,11 +30,13 @@ while [ $# -gt 0 ]; do
   esac
 done
 declare -A FLAVOUR=()
+# Parsed first, so a bad list stops up.sh here (a failing process substitution would not).
+parsed=$(lab_parse_flavours "$flavours")
 while read -r host flavour; do
   [ -n "$host" ] || continue
   [ "$host" -ge 1 ] && [ "$host" -le "$N" ] || lab_die "flavour for h$host, but only h1..h$N come up"
   FLAVOUR[$host]=$flavour
-done < <(lab_parse_flavours "$flavours")
+done <<<"$parsed"
 
 # Refuse to touch a running instance; a stopped one's leftovers (down --keep-state) are ours to drop.
 if ip netns list | grep -qE "^$LAB_PREFIX-(h[0-9]+|sw)( |$)"; then
