@@ -4,7 +4,8 @@
 // checked with labExec (nsenter), never through the SSH path under test.
 // Hosts (HOSTS.hostDeployEl): the first is installed, survives a NetworkManager restart, is
 // deployed again (nothing changes) and restarted; on the second, which has vdsm 4.50.1 from dnf,
-// the engine stops answering once the bridge is up, and everything is rolled back.
+// the engine stops answering once the bridge is up (the bridge comes down, the dnf transaction is
+// undone), then a failure forced after every change was applied rolls all of them back.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,8 +17,8 @@ import { ENGINE, engineDefaults, sh } from './support/host-deploy-lab.js';
 
 let work: string;
 const detail = (run: DeployRun): string => `${run.stdout}\n${run.stderr}`;
-const deploy = (host: LabHost): Promise<DeployRun> =>
-  runDeploy(writeInventory([host], { defaults: engineDefaults() }), [
+const deploy = (host: LabHost, extra: string[] = []): Promise<DeployRun> =>
+  runDeploy(writeInventory([host], { defaults: engineDefaults(), extra: { [host.name]: extra } }), [
     '--group',
     'host-deploy',
     '--ca-dir',
@@ -155,7 +156,7 @@ describe('host-deploy on an el host', () => {
 });
 
 describe('an el host whose engine stops answering once the bridge is up', () => {
-  it('rolls everything back: the bridge and its keyfiles, the firewalld ports, tuned, and the dnf transaction', async () => {
+  it('takes the bridge and its keyfiles down, never applies the rest, and undoes the dnf transaction', async () => {
     const h = labHost(HOSTS.hostDeployEl[1]);
     // vdsm 4.50.1 is there before: the undo must take out what the run added, and only that.
     await sh(h, 'dnf -q -y install vdsm-4.50.1 >/dev/null');
@@ -182,5 +183,23 @@ describe('an el host whose engine stops answering once the bridge is up', () => 
       'vdsm-4.50.1-1.noarch\npackage ovirt-host is not installed',
     );
     expect((await labExec(h, `test -e ${KEYFILES}/ovirtmgmt.nmconnection`)).code).not.toBe(0);
+  }, 300_000);
+
+  it('a failure after every change was applied rolls back the bridge, firewalld, tuned, the files and the packages', async () => {
+    const h = labHost(HOSTS.hostDeployEl[1]);
+    await sh(h, 'nft delete table inet labcut');
+    const before = await elSnapshot(h);
+    const run = await deploy(h, ['ODEPLOY/forceFailStage = str:transaction-commit']);
+    expect(run.code, detail(run)).toBe(1);
+    const log = engineLog(run, h);
+    // Applied first: the engine answered through the bridge, firewalld and tuned were changed.
+    expect(log).toContain(`The engine (${ENGINE.address}:${ENGINE.port}) is reachable through ovirtmgmt`);
+    expect(log).toMatch(/firewalld: added to zone public: service rpc-bind/);
+    expect(log).toMatch(/tuned profile 'virtual-host' is active/);
+    // Then all of it undone.
+    expect(log).toContain('firewalld: removed what this run added to zone public');
+    expect(log).toContain('The management bridge ovirtmgmt was removed; eth0 is configured as before');
+    expect(log).toContain('Package changes undone');
+    expect(await elSnapshot(h)).toEqual(before);
   }, 300_000);
 });
