@@ -122,7 +122,7 @@ lab_need_cmds() {
 lab_pid_is_ours() {
   local pid=$1 marker=$2
   [[ $pid =~ ^[0-9]+$ ]] && [ -n "$marker" ] && [ -r "/proc/$pid/cmdline" ] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$marker"
+  { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qF -- "$marker"
 }
 
 # Stops a recorded process group leader (TERM, then KILL after 3 s) if it is still ours.
