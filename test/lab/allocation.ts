@@ -3,7 +3,7 @@
  * bridges, firewall rules), so no two files share a host they change; a file that only
  * reads may share. The global setup brings up `LAB_HOST_COUNT` hosts.
  *
- * To add a file: take the next free numbers and raise LAB_HOST_COUNT.
+ * To add a file: take the next free numbers (LAB_HOST_COUNT follows).
  */
 export const HOSTS = {
   lab: [1, 2, 3], // read-only checks of the lab itself
@@ -35,15 +35,20 @@ export const HOSTS = {
   // The fault matrix (test/reliability/lab/fault-matrix.test.ts): the SSH connection cut from the
   // engine side on the first, the installer killed on the second; the others are spare.
   reliabilityFaultMatrix: [54, 55, 56, 57],
+  // Deploys and runs started together, a host whose link goes dead (test/reliability/lab/concurrent-deploys.test.ts).
+  reliabilityConcurrentDeploys: [64, 65, 66, 67],
+  // otopi's open environment through otopi deploy: other tools' keys pass through, typos are refused before connecting.
+  deployOpenEnv: [68],
   // Real hosts (docs/lab.md, "Host flavours"): host-deploy on an el host (installed, then run again
-  // and restarted; the second one sees the engine vanish behind the new bridge and rolls back),
-  // and on a vintage oVirt Node (installed, restarted, run again; the second one enrolls in two
-  // phases, request then accept).
+  // and restarted; the second one sees the engine vanish behind the new bridge, then fails after
+  // every change, and rolls back), and on a vintage oVirt Node (installed, restarted, run again;
+  // the second one enrolls in two phases, request then accept).
   hostDeployEl: [90, 91],
   hostDeployNode: [92, 93],
 } as const;
 
-export const LAB_HOST_COUNT = 93;
+/** The highest host number any file owns: the global setup brings up hosts 1 to this. */
+export const LAB_HOST_COUNT = Math.max(...Object.values(HOSTS).flat());
 
 /** Hosts that are not of the default (debian) flavour; the global setup brings them up so. */
 export const FLAVOURS: Readonly<Record<number, 'el' | 'node'>> = {

@@ -5,8 +5,10 @@
  * host-side command never loads yargs, ssh2 or the engine.
  *
  * Exit codes: 0 every host installed; 1 a host failed or aborted; 2 nothing was deployed
- * (inventory, answer file, bundle or CA problem); 3 none failed, but a host is incomplete
- * (needs a manual step) or reboots to finish; 64 usage error; 130 interrupted twice.
+ * (inventory, answer file, bundle or CA problem, a likely typo of a key in the inventory or
+ * answer file); 3 none failed, but a host is incomplete
+ * (needs a manual step) or reboots to finish; 64 usage error (a likely typo of a key on the
+ * command line included); 130 interrupted twice.
  */
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +28,7 @@ import {
   type EnvSetting,
 } from '@otopi/engine';
 import yargs from 'yargs';
+import { checkKeysBeforeConnecting } from './deploy-keys.js';
 import { createProgress, type ProgressMode } from './deploy-progress.js';
 import { deployPrograms } from './deploy-programs.js';
 import { formatSummary } from './deploy-summary.js';
@@ -116,6 +119,12 @@ function parseArguments(argv: readonly string[]) {
       describe: 'bundle folder with manifest.json [default: bundle/dist of the source tree]',
     })
     .option('plugin-path', { type: 'string', describe: 'folders holding plugin groups, colon-separated' })
+    .option('strict-keys', {
+      type: 'boolean',
+      default: false,
+      describe:
+        "refuse every key of a deployed group's namespace that it does not declare, not only likely typos, here and on the hosts (BASE/strictKeys)",
+    })
     .option('prefer-runtime', {
       type: 'boolean',
       default: false,
@@ -214,6 +223,21 @@ export async function deploy(argv: readonly string[]): Promise<number> {
     const inventory = loadInventory(args.inventory, { acceptNewHostKeys: args['accept-new-host-keys'] });
     const hosts = args.limit === undefined ? inventory.hosts : limitHosts(inventory, args.limit.split(','));
     if (args.answers !== undefined) defaults = readAnswerFile(args.answers);
+    // The hosts refuse such keys too: BASE/ settings go on the installer's command line.
+    if (args['strict-keys'])
+      overrides.push({ op: 'set', key: 'BASE/strictKeys', value: true, source: '--strict-keys' });
+
+    // Likely typos of the deployed groups' keys are refused here, before any host is contacted.
+    const refused = await checkKeysBeforeConnecting({
+      groups,
+      root,
+      groupDirs: findGroupDirs(['otopi', ...groups], args['plugin-path'], root),
+      commandLine: overrides,
+      files: [...defaults, ...hosts.flatMap((h) => h.environment)],
+      strict: args['strict-keys'],
+      write: (text) => human.write(text),
+    });
+    if (refused !== undefined) return refused === 'commandLine' ? DEPLOY_EXIT.usage : DEPLOY_EXIT.notDeployed;
 
     if (args.bundle === undefined && root === undefined) {
       throw new UsageError('no bundle folder: give it with --bundle (the folder npm run bundle writes)');

@@ -33,6 +33,8 @@ export const ENGINE_ERROR_CODES = [
   'INVENTORY_INSECURE',
   'SECRET_UNAVAILABLE',
   'ANSWERS_INVALID',
+  'SETTING_UNKNOWN_KEY',
+  'SETTING_INVALID',
   // host-deploy: the engine CA and the registry of vdsm ids
   'CA_UNAVAILABLE',
   'VDSM_ID_REGISTRY',

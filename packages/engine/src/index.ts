@@ -102,6 +102,8 @@ export type { Inventory, InventoryHost, InventoryOptions, HostAuth } from './inv
 export { Secret } from './inventory/secret.js';
 export { parseSettings, readAnswerFile, planSettings } from './inventory/settings.js';
 export type { EnvSetting, SettingsPlan } from './inventory/settings.js';
+export { checkSettingKeys } from './inventory/key-check.js';
+export type { KeyCheckOptions } from './inventory/key-check.js';
 export { deployMany, DEFAULT_PARALLEL, DEFAULT_TIMEOUTS } from './orchestrate/deploy-many.js';
 export type { DeployManyOptions, DeployReport } from './orchestrate/deploy-many.js';
 export type { Timeouts } from './orchestrate/deploy-host.js';

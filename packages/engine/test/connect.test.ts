@@ -119,13 +119,12 @@ describe('connectSsh', () => {
     const silent: NetServer = createServer(() => {});
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
-      const started = performance.now();
       await expect(
         connectSsh(options({ port: (silent.address() as AddressInfo).port, connectTimeoutMs: 300 })),
       ).rejects.toMatchObject({
         code: 'SSH_CONNECT_TIMEOUT',
+        message: expect.stringContaining('within 300 ms') as unknown,
       });
-      expect(performance.now() - started).toBeLessThan(3000);
     } finally {
       silent.close();
     }

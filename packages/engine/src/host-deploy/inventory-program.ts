@@ -7,7 +7,7 @@
  * Everything that can be wrong with the inventory is found before any host is contacted:
  * `prepareHostDeploy` checks every host and loads (or creates) the CAs and the registry.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { EngineError } from '../errors.js';
@@ -139,17 +139,10 @@ async function loadCa(
   onNote?: (text: string) => void,
 ): Promise<CertificateAuthority> {
   // The x509 library loads here (pki/ca.ts imports it on first use): only runs that sign pay for it.
-  const existed = (() => {
-    try {
-      readFileSync(join(dir, 'ca.pem'));
-      return true;
-    } catch {
-      return false;
-    }
-  })();
+  const existed = existsSync(join(dir, 'ca.pem'));
   try {
-    const ca = await CertificateAuthority.loadOrCreate(dir, { organization });
-    onNote?.(`${existed ? 'signing with the CA in' : 'created a CA (O=' + organization + ') in'} ${dir}`);
+    const { ca, created } = await CertificateAuthority.open(dir, { organization });
+    onNote?.(`${created ? 'created a CA (O=' + organization + ') in' : 'signing with the CA in'} ${dir}`);
     return ca;
   } catch (error) {
     throw new EngineError(
@@ -193,7 +186,7 @@ export async function prepareHostDeploy(
       ...(ca === undefined ? {} : { pki: { ca, ...(s.days === undefined ? {} : { days: s.days }) } }),
       prolog: false,
       given: ctx.givenKeys,
-      checkUniqueId: (id) => registry.claim(id, host.name),
+      checkUniqueId: (id) => registry.claim(id, host.name, { persist: !ctx.dryRun }),
       onLog: (_level, text) => ctx.log(`host-deploy: ${text}`),
     };
     // The program's own notes go to the engine-side log; the host's records are logged already.
@@ -206,14 +199,8 @@ export async function prepareHostDeploy(
         const r = hostDeployResult(outcome);
         const facts = r.vdsmId === null ? {} : { vdsmId: r.vdsmId };
         if (result !== 'installed') return { facts };
+        // The id went into the registry file when the host reported it (checkUniqueId).
         const details: string[] = [];
-        if (r.vdsmId !== null && !ctx.dryRun) {
-          try {
-            registry.record(r.vdsmId, host.name);
-          } catch (error) {
-            details.push((error as Error).message);
-          }
-        }
         if (r.status === 'incomplete')
           return {
             result: 'incomplete',

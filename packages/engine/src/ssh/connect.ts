@@ -199,6 +199,9 @@ export async function connectSsh(options: ConnectOptions): Promise<SshConnection
         close() {
           options.signal?.removeEventListener('abort', onAbort);
           client.end();
+          // A host that stopped answering never completes a graceful close; do not let its
+          // socket keep the engine waiting for the keepalive to give up.
+          setTimeout(() => client.destroy(), 2_000).unref();
         },
         closed,
       });
