@@ -39,6 +39,19 @@ export const HOSTS = {
   reliabilityConcurrentDeploys: [64, 65, 66, 67],
   // otopi's open environment through otopi deploy: other tools' keys pass through, typos are refused before connecting.
   deployOpenEnv: [68],
+  // oVirt's own bootstrap command with a plain tar of the engine layout, on a host without Node.js.
+  engineBootstrap: [70],
+  // otopi deploy --group host-mgmt on hosts deployed first: check and upgrade, a failed upgrade
+  // rolled back, certificate re-enrollment.
+  hostMgmt: [71, 72, 73],
+  // Reaching hosts (docs/deploy.md, "Reaching hosts"): a bastion and a target only it reaches
+  // (isolated: no forwarder); an ssh-agent and an encrypted key; a full cache disk, a retried
+  // connection and an MD5 pin.
+  deployReach: [75, 76, 79, 80],
+  // sudo without and with a password (sudo installed from the Debian mirror), a changed cache.
+  deployBecome: [77, 78],
+  // A converged host-deploy rerun does nothing (apt, iptables, certificates observed on the host).
+  convergedRerun: [81],
   // Real hosts (docs/lab.md, "Host flavours"): host-deploy on an el host (installed, then run again
   // and restarted; the second one sees the engine vanish behind the new bridge, then fails after
   // every change, and rolls back), and on a vintage oVirt Node (installed, restarted, run again;

@@ -21,10 +21,14 @@ export const ENGINE_ERROR_CODES = [
   'SSH_INACTIVITY_TIMEOUT',
   'SSH_HARD_TIMEOUT',
   'SSH_CLOSED',
+  'SSH_CONFIG_INVALID',
+  // running as root through sudo on a host reached as another user
+  'BECOME_FAILED',
   // bundles and runtimes
   'BUNDLE_INPUT_MISSING',
   'BUNDLE_BAD_MANIFEST',
   'BUNDLE_PROTOCOL',
+  'BUNDLE_REJECTED',
   'RUNTIME_UNAVAILABLE',
   // inventories, answer files and many-host deploys
   'INVENTORY_UNREADABLE',

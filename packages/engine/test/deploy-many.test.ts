@@ -29,8 +29,9 @@ function host(name: string, settings: string[] = [], extra: Partial<InventoryHos
     address: `${name}.invalid`,
     port: 22,
     user: 'root',
-    auth: { kind: 'key', identityFile: '/nonexistent' },
+    auth: { identities: [{ file: '/nonexistent' }] },
     hostKey: { kind: 'fingerprint', fingerprint: `SHA256:${'A'.repeat(43)}` },
+    jumps: [],
     environment: parseSettings(settings),
     answers: {},
     timeouts: {},
@@ -239,7 +240,7 @@ describe('deployMany', () => {
   it('redacts the hosts\u2019 passwords from every log line and event, even where a host prints one', async () => {
     const canary = 'canary-local-pw-4711';
     const r = run([
-      host('pw', [`SAMPLE/content=str:${canary}`], { auth: { kind: 'password', password: new Secret(canary) } }),
+      host('pw', [`SAMPLE/content=str:${canary}`], { auth: { identities: [], password: new Secret(canary) } }),
     ]);
     const report = await r.report;
     expect(report.hosts[0]!.result).toBe('installed');

@@ -41,6 +41,7 @@ const outcome = (shown: Record<string, string>, over: Partial<DialogOutcome> = {
   lastStage: 'Termination',
   displayed: new Map<string, Displayed>(Object.entries(shown).map(([k, v]) => [k, { type: 'str', value: v }])),
   hostLogLines: 10,
+  roundTrips: 3,
   ...over,
 });
 
@@ -158,7 +159,12 @@ describe('prepareHostDeploy', () => {
 
     const log: string[] = [];
     const program = await run.factory(hosts[0]!, context(['VDSM/enginePort'], log));
-    expect(program.statements).toEqual(['ODEPLOY/offlinePackager=bool:True', 'OVIRT_ENGINE/correlationId=str:batch-7']);
+    expect(program.statements).toEqual([
+      'ODEPLOY/offlinePackager=bool:True',
+      'OVIRT_ENGINE/correlationId=str:batch-7',
+      // Answered up front, saving a round trip; not when the inventory answers it itself.
+      'QUESTION/1/DIALOG_CONFIRM/DEPLOY_PROCEED=str:yes',
+    ]);
     const sets = setSteps(program);
     // The user's VDSM/enginePort (sent by the base program) wins: the program leaves it alone.
     expect(sets['VDSM/enginePort']).toBeUndefined();

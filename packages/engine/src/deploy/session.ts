@@ -64,12 +64,16 @@ export interface LineSessionOptions extends SessionLimits {
   readonly commandBytes: number;
   /** Sees every line of standard output, including those the caller consumes itself. */
   readonly onLine?: ((line: string) => void) | undefined;
+  /** Sees standard error as it arrives. */
+  readonly onStderr?: ((text: string) => void) | undefined;
 }
 
 export interface LineSessionControl {
   session: LineSession;
   /** Writes artifact bytes, with back-pressure; counted as payload. */
   writePayload(chunk: Buffer): Promise<void>;
+  /** Writes a secret (a sudo password): counted nowhere, shown nowhere. */
+  writeSecret(text: string): void;
   /** Lines are offered here first; returning true keeps a line out of the iterator. */
   intercept: ((line: string) => boolean) | undefined;
 }
@@ -90,6 +94,9 @@ export function openLineSession(channel: ClientChannel, options: LineSessionOpti
   const control: LineSessionControl = {
     session: undefined as unknown as LineSession,
     intercept: undefined,
+    writeSecret(text) {
+      if (!ended) channel.write(text);
+    },
     async writePayload(chunk) {
       touch();
       bytes.payload += chunk.length;
@@ -149,7 +156,9 @@ export function openLineSession(channel: ClientChannel, options: LineSessionOpti
   // Read standard error too: ssh2 emits 'close' only once both streams are consumed.
   channel.stderr.on('data', (data: Buffer) => {
     touch();
-    stderr += data.toString('utf8');
+    const text = data.toString('utf8');
+    stderr += text;
+    options.onStderr?.(text);
   });
 
   let settleFailure: ((reason: EngineError) => void) | undefined;

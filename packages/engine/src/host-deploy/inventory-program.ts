@@ -18,7 +18,9 @@ import type { DeployProgramFactory, GroupProgram } from '../orchestrate/program.
 import { CertificateAuthority } from '../pki/ca.js';
 import type { FirewallSetting, HostDeployConfig } from './config.js';
 import { VdsmIdRegistry } from './id-registry.js';
-import { hostDeployProgram, hostDeployStatements } from './program.js';
+import { DEPLOY_PROCEED, hostDeployProgram, hostDeployStatements } from './program.js';
+
+const PROCEED_ANSWER_KEY = `QUESTION/1/DIALOG_CONFIRM/${DEPLOY_PROCEED}`;
 import { hostDeployResult } from './result.js';
 
 /** Where the engine CA lives unless told: root's state folder, else beside the fallback log folder. */
@@ -193,7 +195,14 @@ export async function prepareHostDeploy(
     const { onLog: _hostRecords, ...program } = hostDeployProgram(config);
     const group: GroupProgram = {
       ...program,
-      statements: hostDeployStatements(config).filter((s) => !s.startsWith('APPEND:BASE/pluginGroups=')),
+      statements: [
+        ...hostDeployStatements(config).filter((s) => !s.startsWith('APPEND:BASE/pluginGroups=')),
+        // The proceed question answered up front (our installer looks for answers in the
+        // environment first), saving its round trip, unless the inventory answers it itself.
+        ...(host.answers[DEPLOY_PROCEED] === undefined && !ctx.givenKeys.has(PROCEED_ANSWER_KEY)
+          ? [`${PROCEED_ANSWER_KEY}=str:yes`]
+          : []),
+      ],
       conclude: (outcome, result) => {
         if (outcome === undefined) return undefined;
         const r = hostDeployResult(outcome);

@@ -14,7 +14,9 @@ export async function removeHostFile(
   path: string,
 ): Promise<void> {
   const { env, log, services } = ctx;
-  const unpersist = env.get(VdsmEnv['ovirt-legacy-node']) ? services.get(COMMANDS).find('unpersist') : null;
+  // Read raw: host-mgmt carries the enrollment plugin without node detection (then: not a node).
+  const node = env.getRaw(VdsmEnv['ovirt-legacy-node'].key) === true;
+  const unpersist = node ? services.get(COMMANDS).find('unpersist') : null;
   if (unpersist !== null && existsSync(path)) {
     const r = await exec([unpersist, path], { log, allowFailure: true });
     if (r.code !== 0) log.warn(`Cannot unpersist ${path}: ${r.stderr.trim() || `exit code ${r.code}`}`);
