@@ -6,7 +6,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { delimiter, join } from 'node:path';
 import { labDown, labUp } from './lab.js';
-import { LAB_HOST_COUNT } from './allocation.js';
+import { LAB_HOST_COUNT, flavourList } from './allocation.js';
 import { usePrivateStateDir } from '../support/private-state.js';
 
 function onPath(cmd: string): boolean {
@@ -63,7 +63,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   // Leftovers of a run that crashed or was interrupted before its teardown.
   await labDown();
   // On failure up.sh removes what it created itself, keeping the logs it names.
-  await labUp(count);
+  await labUp(count, flavourList(count));
 
   return async () => {
     removeStateDir();

@@ -6,7 +6,10 @@
 #   - access from the root namespace only at <lo-prefix>.I:22, through a socat forwarder
 # Also builds the fake packages (packages/build.sh) and serves them to the hosts as their only apt
 # source, at http://<net-prefix>.1:8080/ on the switch.
-# Usage: up.sh N     Writes hosts.json, ssh_config, known_hosts and id_ed25519 into the state folder.
+# Usage: up.sh N [--flavour 2=el,3=node]
+#   Writes hosts.json, ssh_config, known_hosts and id_ed25519 into the state folder. Hosts are of the
+#   debian flavour unless --flavour (or OTOPI_LAB_FLAVOURS, the same list) says otherwise; docs/lab.md
+#   describes the flavours.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
@@ -15,8 +18,25 @@ lab_need_cmds ip nsenter socat systemd-nspawn ssh ssh-keygen mount flock pgrep d
 
 N=${1:-}
 if ! [[ $N =~ ^[0-9]+$ ]] || [ "$N" -lt 1 ] || [ "$N" -gt 240 ]; then
-  lab_die "usage: up.sh N   (1 <= N <= 240)"
+  lab_die "usage: up.sh N [--flavour HOST=FLAVOUR,...]   (1 <= N <= 240)"
 fi
+shift
+flavours=${OTOPI_LAB_FLAVOURS:-}
+while [ $# -gt 0 ]; do
+  case $1 in
+    --flavour | --flavours) [ $# -ge 2 ] || lab_die "--flavour needs a list, e.g. 2=el,3=node"; flavours+=" $2"; shift 2 ;;
+    --flavour=* | --flavours=*) flavours+=" ${1#*=}"; shift ;;
+    *) lab_die "unknown argument '$1'; usage: up.sh N [--flavour HOST=FLAVOUR,...]" ;;
+  esac
+done
+declare -A FLAVOUR=()
+# Parsed first, so a bad list stops up.sh here (a failing process substitution would not).
+parsed=$(lab_parse_flavours "$flavours")
+while read -r host flavour; do
+  [ -n "$host" ] || continue
+  [ "$host" -ge 1 ] && [ "$host" -le "$N" ] || lab_die "flavour for h$host, but only h1..h$N come up"
+  FLAVOUR[$host]=$flavour
+done <<<"$parsed"
 
 # Refuse to touch a running instance; a stopped one's leftovers (down --keep-state) are ours to drop.
 if ip netns list | grep -qE "^$LAB_PREFIX-(h[0-9]+|sw)( |$)"; then
@@ -45,12 +65,19 @@ on_exit() {
 trap on_exit EXIT
 
 # Each systemd host holds about 5 inotify instances; the usual limit of 128 per user stalls the
-# boot at about the 24th host.
-need=$((N * 8 + 512))
+# boot at about the 24th host. The limit is the machine's: count the hosts of the other running
+# instances too.
+others=$(ip netns list | grep -cE '^otopi-[a-z0-9]+-h[0-9]+( |$)' || true)
+need=$(((N + others) * 8 + 512))
 if [ "$(sysctl -n fs.inotify.max_user_instances)" -lt "$need" ]; then
   sysctl -qw fs.inotify.max_user_instances="$need"
 fi
-"$LAB_HERE/build-base.sh" >/dev/null
+# One base per flavour in use, built (or found in the cache) before any host is created.
+declare -A BASE=()
+for i in $(seq "$N"); do
+  f=${FLAVOUR[$i]:-debian}
+  [ -n "${BASE[$f]:-}" ] || BASE[$f]=$(lab_flavour_hook "$f" base)
+done
 T1=$(date +%s%N)
 
 mkdir -p "$LAB_STATE"
@@ -111,14 +138,15 @@ if [ ! -e /proc/modules ] && [ -r /proc/config.gz ]; then
 fi
 
 create_host() {
-  local i=$1 d root
+  local i=$1 d root flavour=${FLAVOUR[$1]:-debian}
   d=$(lab_hostdir "$i")
   root=$d/root
   mkdir -p "$d/upper" "$d/work" "$root"
+  echo "$flavour" >"$d/flavour"
   lab_net_create "$i"
   # redirect_dir=on: renaming a directory that comes from the base must work as on a disk;
   # without it rename(2) fails with EXDEV, and this kernel defaults to off.
-  mount -t overlay overlay -o "lowerdir=$LAB_BASE,upperdir=$d/upper,workdir=$d/work,redirect_dir=on" "$root"
+  mount -t overlay overlay -o "lowerdir=${BASE[$flavour]},upperdir=$d/upper,workdir=$d/work,redirect_dir=on" "$root"
   echo "h$i" >"$root/etc/hostname"
   printf '127.0.0.1 localhost\n%s h%s\n::1 localhost ip6-localhost ip6-loopback\n' "$(lab_net_addr "$i")" "$i" >"$root/etc/hosts"
   tr -d - </proc/sys/kernel/random/uuid >"$root/etc/machine-id"
@@ -130,15 +158,18 @@ create_host() {
     cp "$LAB_STATE/modules.builtin" "$root/lib/modules/$kver/"
     chroot "$root" /sbin/depmod -a "$kver" 2>/dev/null || true
   fi
-  echo "deb [trusted=yes] http://$LAB_NET_PREFIX.1:$LAB_REPO_PORT ./" >"$root/etc/apt/sources.list.d/otopi-lab.list"
-  if [ "$LAB_APT_PROXY" = 1 ]; then
+  if [ -d "$root/etc/apt/sources.list.d" ]; then
+    echo "deb [trusted=yes] http://$LAB_NET_PREFIX.1:$LAB_REPO_PORT ./" >"$root/etc/apt/sources.list.d/otopi-lab.list"
+  fi
+  if [ "$LAB_APT_PROXY" = 1 ] && [ -d "$root/etc/apt/apt.conf.d" ]; then
     printf 'Acquire::http::Proxy "http://%s.1:3142";\nAcquire::http::Proxy::%s.1 "DIRECT";\n' \
       "$LAB_NET_PREFIX" "$LAB_NET_PREFIX" >"$root/etc/apt/apt.conf.d/01otopi-lab-proxy"
     # Kept outside sources.list.d: a test that needs the mirror copies it in for its own host,
     # so every other host still installs from the lab repo alone.
     printf '%s\n' "${debian_sources[@]}" >"$root/etc/apt/otopi-lab-debian.list"
   fi
-  lab_container_start "$i"
+  lab_flavour_hook "$flavour" customize "$i" "$root"
+  lab_flavour_hook "$flavour" start "$i"
   # Each connection enters the namespace by path, so restart.sh can replace the namespace.
   # nodelay (TCP_NODELAY) on both legs: without it Nagle and delayed ACKs add about 25 ms to
   # every question-and-answer round trip of a dialog (0.8 ms with it, as with a direct sshd).

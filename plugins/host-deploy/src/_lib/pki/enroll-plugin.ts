@@ -7,7 +7,7 @@
  * certificates and keys for vdsm, libvirt and SPICE are written in the main transaction with
  * enforced owners and modes.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import {
   DialogEnv,
   FileTransaction,
@@ -26,6 +26,7 @@ import { installedIsWanted, reusableKey, sameAsInstalled } from './reuse.js';
 import { trustStorePath, vdsmConfigEntries, VDSM_CONF } from '../vdsm/conf.js';
 import { vdsmChanges } from '../tokens.js';
 import { markIncomplete } from '../incomplete.js';
+import { removeHostFile } from '../node-files.js';
 
 export const REQUEST_NAME = 'VDSM_CERTIFICATE_REQUEST';
 export const CHAIN_NAME = 'VDSM_CERTIFICATE_CHAIN';
@@ -261,11 +262,8 @@ export function vdsmPkiPlugin(options: VdsmPkiOptions) {
         name: 'removePending',
         stage: 'closeup',
         condition: () => pendingToRemove !== null,
-        run: ({ log }) => {
-          for (const path of pendingToRemove!) {
-            rmSync(path, { force: true });
-            log.debug(`removed ${path}`);
-          }
+        run: async (ctx) => {
+          for (const path of pendingToRemove!) await removeHostFile(ctx, path);
         },
       });
     },
