@@ -132,6 +132,11 @@ function parseArguments(argv: readonly string[]) {
       describe: 'seconds without output before a host is given up',
     })
     .option('hard-timeout', { type: 'number', default: 1800, describe: "seconds a host's deploy may take in all" })
+    .option('reboot-timeout', {
+      type: 'number',
+      default: 0,
+      describe: 'seconds to wait for a host that reboots to finish its deploy to come back (0: not waited for)',
+    })
     .option('ca-dir', {
       type: 'string',
       describe: `host-deploy: folder of the CA that signs host certificates, created when missing [default: ${DEFAULT_CA_DIR}]`,
@@ -152,6 +157,7 @@ function parseArguments(argv: readonly string[]) {
       for (const name of ['connect-timeout', 'inactivity-timeout', 'hard-timeout'] as const) {
         if (!(a[name] > 0)) throw new UsageError(`--${name} takes a number of seconds above 0`);
       }
+      if (!(a['reboot-timeout'] >= 0)) throw new UsageError('--reboot-timeout takes a number of seconds, 0 or more');
       return true;
     })
     .strictOptions()
@@ -276,6 +282,7 @@ export async function deploy(argv: readonly string[]): Promise<number> {
           connectMs: args['connect-timeout'] * 1000,
           inactivityMs: args['inactivity-timeout'] * 1000,
           hardMs: args['hard-timeout'] * 1000,
+          rebootMs: args['reboot-timeout'] * 1000,
         },
         signal: controller.signal,
         onEvent: (event) => {

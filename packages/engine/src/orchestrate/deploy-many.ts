@@ -18,7 +18,7 @@ import type { DeployProgramFactory } from './program.js';
 
 export const DEFAULT_PARALLEL = 10;
 /** The engine's SSH time limits, as oVirt's: 300 s without output, 1800 s in all. */
-export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 30_000, inactivityMs: 300_000, hardMs: 1_800_000 };
+export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 30_000, inactivityMs: 300_000, hardMs: 1_800_000, rebootMs: 0 };
 
 export interface DeployManyOptions {
   readonly hosts: readonly InventoryHost[];
