@@ -225,7 +225,10 @@ async function deployWithLog(
     if (timeouts.rebootMs > 0 && !ctx.dryRun) {
       // Read now, so a host that comes back from its reboot can be told from one that never went.
       try {
-        bootBefore = await (ctx.bootId ?? bootIdOverSsh)(host, { connectTimeoutMs: timeouts.connectMs, signal: ctx.signal });
+        bootBefore = await (ctx.bootId ?? bootIdOverSsh)(host, {
+          connectTimeoutMs: timeouts.connectMs,
+          signal: ctx.signal,
+        });
         log.note(`boot id before the deploy: ${bootBefore}`);
       } catch (error) {
         log.note(`cannot read the boot id (a reboot will not be waited for): ${describe(error)}`);

@@ -11,7 +11,10 @@ import { connectSsh } from '../ssh/connect.js';
 import { sshAuth } from './open.js';
 
 /** Reads the host's current boot id; rejects when the host cannot be reached. */
-export type BootIdProbe = (host: InventoryHost, options: { connectTimeoutMs: number; signal: AbortSignal }) => Promise<string>;
+export type BootIdProbe = (
+  host: InventoryHost,
+  options: { connectTimeoutMs: number; signal: AbortSignal },
+) => Promise<string>;
 
 const BOOT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

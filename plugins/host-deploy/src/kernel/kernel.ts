@@ -122,7 +122,9 @@ export default definePlugin({
           });
         const removed = new Set(change.remove);
         const args = [...current.filter((a) => !removed.has(a)), ...change.add];
-        await transaction.append(new GrubDefaultArguments(updateGrub!, withGrubCmdline(grubDefault, args), change, log));
+        await transaction.append(
+          new GrubDefaultArguments(updateGrub!, withGrubCmdline(grubDefault, args), change, log),
+        );
       },
     });
   },
