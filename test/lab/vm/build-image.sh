@@ -1,8 +1,9 @@
 #!/bin/bash
 # Builds, once, the disk image of the lab's vm flavour: Debian with its own kernel
 # (linux-image-cloud-amd64), grub on a BIOS disk (it reads GRUB_CMDLINE_LINUX through
-# update-grub, as on a real host), kdump-tools with its crash kernel reserved, ifupdown with
-# bonding and VLANs, sshd and the qemu guest agent (the tests' way in that needs no network).
+# update-grub, as on a real host), kdump-tools with its crash kernel reserved and fence-agents'
+# fence_kdump_send, ifupdown with bonding and VLANs, sshd and the qemu guest agent (the tests'
+# way in that needs no network).
 # Each VM boots a qcow2 overlay of it. Prints the image path on stdout.
 # Usage: build-image.sh [--force]
 set -euo pipefail
@@ -100,6 +101,15 @@ lab_log "installing $VM_PKGS"
 } >>"$log" 2>&1 || { tail -20 "$log" >&2; lab_die "apt-get in the image failed (log: $log)"; }
 t2=$(date +%s%N)
 
+# fence_kdump_send, the crash kernel's sender of fence_kdump messages, from Debian's fence-agents:
+# only that C program (it needs libc alone), without the package's many Python agents and their
+# dependencies, which the lab does not use.
+{
+  ( cd "$mnt/tmp" && chroot "$mnt" sh -c 'cd /tmp && apt-get download fence-agents' )
+  dpkg-deb --fsys-tarfile "$mnt"/tmp/fence-agents_*.deb | tar -x -C "$mnt" ./usr/libexec/fence-agents/fence_kdump_send
+  rm -f "$mnt"/tmp/fence-agents_*.deb
+  chroot "$mnt" /usr/libexec/fence-agents/fence_kdump_send --help | head -1
+} >>"$log" 2>&1 || { tail -20 "$log" >&2; lab_die "fence_kdump_send could not be added (log: $log)"; }
 kver=$(basename "$(ls -d "$mnt"/lib/modules/*)")
 {
   # grub-install cannot see a partition the kernel does not know; grub-mkimage makes the same
@@ -150,6 +160,8 @@ rm -f "$mnt/usr/sbin/policy-rc.d" "$mnt"/etc/ssh/ssh_host_*
 rm -f "$mnt/var/lib/dbus/machine-id" "$mnt/etc/hostname"
 printf '# lab vm: no DNS server is reachable\noptions timeout:1 attempts:1\n' >"$mnt/etc/resolv.conf"
 echo "# lab vm: sources are in sources.list.d" >"$mnt/etc/apt/sources.list"
+# The .deb cache is shared with the lab's other builds: unmount it before cleaning.
+umount "$mnt/var/cache/apt/archives"
 chroot "$mnt" apt-get clean
 rm -rf "$mnt"/var/lib/apt/lists/*
 mkdir -p "$mnt/var/lib/apt/lists/partial" "$mnt/etc/ssh/sshd_config.d"
@@ -192,7 +204,7 @@ chroot "$mnt" systemctl enable otopi-lab-seed.service >>"$log" 2>&1
 mkdir -p "$mnt/var/lib/otopi-lab"
 printf 'built %s\nsuite %s\nkernel %s\npackages %s\n' "$(date -u +%FT%TZ)" "$LAB_SUITE" "$kver" "$VM_PKGS" >"$mnt/etc/otopi-lab-vm"
 
-for m in var/cache/apt/archives dev/pts dev sys proc; do umount "$mnt/$m"; done
+for m in dev/pts dev sys proc; do umount "$mnt/$m"; done
 size=$(du -sh "$mnt" | cut -f1)
 umount "$mnt"
 losetup -d "$loop"
@@ -204,7 +216,7 @@ t3=$(date +%s%N)
 lab_log "booting the image once to finish it (console: $tmp/finalize.log)"
 accel=tcg
 timeout 600 qemu-system-x86_64 -machine "pc,accel=$accel" -cpu max -smp 1 -m "$VM_MEMORY" -nodefaults \
-  -no-user-config -display none -serial "file:$tmp/finalize.log" \
+  -no-user-config -vga std -display none -serial "file:$tmp/finalize.log" \
   -drive "file=$tmp/disk.raw,format=raw,if=virtio,cache=unsafe" \
   -drive "file=$tmp/seed.img,format=raw,if=virtio,readonly=on" >>"$log" 2>&1 || true
 cat "$tmp/finalize.log" >>"$log"

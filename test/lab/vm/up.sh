@@ -113,7 +113,7 @@ nics+=(-netdev "socket,id=n2,udp=127.0.0.1:$(vm_udp_relay "$I"),localaddr=127.0.
 : >"$d/console.log"
 vm_spawn "$d/qemu" "$d/disk.qcow2" ip netns exec "$LAB_SWITCH_NS" \
   qemu-system-x86_64 -name "$LAB_PREFIX-h$I" -machine "pc,accel=$VM_ACCEL" -cpu "$cpu" -smp 1 -m "$VM_MEMORY" \
-  -uuid "$uuid" -nodefaults -no-user-config -display none \
+  -uuid "$uuid" -nodefaults -no-user-config -vga std -display none \
   -chardev "file,id=con0,path=$d/console.log" -serial chardev:con0 \
   -drive "file=$d/disk.qcow2,if=virtio,cache=unsafe,discard=unmap" \
   -drive "file=$d/seed.img,if=virtio,format=raw,readonly=on" \
