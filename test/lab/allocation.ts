@@ -35,6 +35,9 @@ export const HOSTS = {
   // The fault matrix (test/reliability/lab/fault-matrix.test.ts): the SSH connection cut from the
   // engine side on the first, the installer killed on the second; the others are spare.
   reliabilityFaultMatrix: [54, 55, 56, 57],
+  // Virtual machines (test/lab/vm/, the vm flavour): brought up and removed by the test file
+  // itself, so LAB_HOST_COUNT (the containers of the global setup) does not cover them.
+  hostDeployVm: [100, 101], // the bridge on a bond (100) and on a VLAN (101); 102 and 103 are spare
 } as const;
 
 export const LAB_HOST_COUNT = 57;
