@@ -11,6 +11,7 @@ import { EngineError } from '../errors.js';
 import type { InventoryHost } from '../inventory/inventory.js';
 import type { EnvSetting } from '../inventory/settings.js';
 import { deployHost, type Timeouts } from './deploy-host.js';
+import type { BootIdProbe } from './reboot-wait.js';
 import type { DeployEvent, DeployEventInput, HostReport, HostResultKind } from './events.js';
 import { prepareLogDir } from './host-log.js';
 import { openOverSsh, type SessionOpener } from './open.js';
@@ -42,6 +43,8 @@ export interface DeployManyOptions {
   readonly logDir?: string | undefined;
   /** Dialog programs by plugin group, made for each host when its deploy starts. */
   readonly programs?: Readonly<Record<string, DeployProgramFactory>>;
+  /** Reads a host's boot id, to wait for a host that reboots (`rebootMs`). Default: over SSH. */
+  readonly bootId?: BootIdProbe;
   /** Time limits for hosts whose inventory sets none. Default {@link DEFAULT_TIMEOUTS}. */
   readonly timeouts?: Partial<Timeouts>;
   /** Sees every event as it happens. Called synchronously; keep it quick. */
@@ -142,6 +145,7 @@ export async function deployMany(options: DeployManyOptions): Promise<DeployRepo
     logDir,
     redactor,
     open: options.open ?? openOverSsh,
+    ...(options.bootId === undefined ? {} : { bootId: options.bootId }),
     emit,
     signal,
   };
