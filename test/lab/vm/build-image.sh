@@ -177,7 +177,7 @@ SSHD
 mkdir -p "$mnt/etc/systemd/journald.conf.d"
 printf '[Journal]\nStorage=volatile\nRuntimeMaxUse=8M\n' >"$mnt/etc/systemd/journald.conf.d/10-otopi-lab.conf"
 for u in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer dpkg-db-backup.timer fstrim.timer \
-  man-db.timer getty@tty1.service; do
+  man-db.timer getty@tty1.service serial-getty@ttyS0.service; do
   ln -sf /dev/null "$mnt/etc/systemd/system/$u"
 done
 printf 'auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n' >"$mnt/etc/network/interfaces"

@@ -126,7 +126,7 @@ lab_spawn "$d/forwarder" "bind=$lo," \
   socat "TCP-LISTEN:$LAB_SSH_PORT,bind=$lo,fork,reuseaddr,nodelay" \
   "EXEC:nsenter --net=/run/netns/$LAB_SWITCH_NS socat STDIO TCP\:$addr\:22\,nodelay"
 
-VM_BOOT_TIMEOUT=${OTOPI_LAB_VM_BOOT_TIMEOUT:-300}
+VM_BOOT_TIMEOUT=${OTOPI_LAB_VM_BOOT_TIMEOUT:-900}
 end=$(($(date +%s) + VM_BOOT_TIMEOUT))
 until nsenter --net="/run/netns/$LAB_SWITCH_NS" bash -c "exec 3<>/dev/tcp/$addr/22" 2>/dev/null; do
   lab_pid_is_ours "$(cat "$d/qemu.pid")" "$d/disk.qcow2" || { tail -20 "$d/console.log" "$d/qemu.log" >&2; lab_die "h$I: qemu exited while booting"; }
