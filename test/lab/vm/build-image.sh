@@ -145,7 +145,7 @@ After=multi-user.target
 [Service]
 Type=oneshot
 StandardOutput=journal+console
-ExecStart=/bin/sh -ec 'update-grub; /etc/kernel/postinst.d/kdump-tools "$(uname -r)"; \
+ExecStart=/bin/sh -ec 'update-grub; ls /var/lib/kdump/initrd.img-* || /etc/kernel/postinst.d/kdump-tools "$(uname -r)"; \
   grep -q "linux.*/boot/vmlinuz" /boot/grub/grub.cfg; ls /var/lib/kdump/initrd.img-*; \
   rm -f /etc/otopi-lab-finalize /var/lib/otopi-lab/seeded; systemctl disable otopi-lab-finalize; \
   echo otopi-lab-finalize: ok; systemctl poweroff'
