@@ -83,7 +83,13 @@ class Agent {
   /** Discards replies left over from an earlier client (the agent's guest-sync handshake). */
   async sync(timeoutMs: number): Promise<void> {
     const id = Math.floor(Math.random() * 1e9);
-    this.socket.write(`\xff${JSON.stringify({ execute: 'guest-sync-delimited', arguments: { id } })}\n`);
+    // A 0xFF byte resets the agent's parser; its answer starts with one too.
+    this.socket.write(
+      Buffer.concat([
+        Buffer.from([0xff]),
+        Buffer.from(`${JSON.stringify({ execute: 'guest-sync-delimited', arguments: { id } })}\n`),
+      ]),
+    );
     for (;;) {
       const text = (await this.line(timeoutMs)).replace(/^[^{]*/, '');
       if (text === '') continue;
