@@ -209,6 +209,11 @@ size=$(du -sh "$mnt" | cut -f1)
 umount "$mnt"
 losetup -d "$loop"
 loop=""
+# Boot from a qcow2 copy: a VM started on the raw file right after the loop device was detached
+# found grub's modules unreadable ("normal.mod not found"), while a copy of the same file booted.
+sync
+qemu-img convert -O qcow2 "$tmp/disk.raw" "$tmp/disk.qcow2"
+rm -f "$tmp/disk.raw"
 # The finishing boot, with an empty seed disk (the seed unit waits for one).
 mkdir -p "$tmp/seed/root"
 mkfs.ext4 -q -L otopi-seed -d "$tmp/seed" "$tmp/seed.img" 8M
@@ -219,7 +224,7 @@ lab_log "booting the image once to finish it (console: $tmp/finalize.log)"
 qemu-system-x86_64 -machine pc,accel=tcg -cpu max -smp 1 -m "$VM_MEMORY" -nodefaults \
   -no-user-config -vga std -display none -serial "file:$tmp/finalize.log" \
   -monitor "unix:$tmp/monitor.sock,server=on,wait=off" \
-  -drive "file=$tmp/disk.raw,format=raw,if=virtio,cache=unsafe" \
+  -drive "file=$tmp/disk.qcow2,format=qcow2,if=virtio,cache=unsafe" \
   -drive "file=$tmp/seed.img,format=raw,if=virtio,readonly=on" </dev/null >>"$log" 2>&1 &
 qemu=$!
 for _ in $(seq 1800); do kill -0 "$qemu" 2>/dev/null || break; sleep 0.5; done
@@ -229,10 +234,8 @@ cat "$tmp/finalize.log" >>"$log"
 grep -q 'otopi-lab-finalize: ok' "$tmp/finalize.log" ||
   { tail -30 "$tmp/finalize.log" >&2; lab_die "the finishing boot failed (log: $log)"; }
 t4=$(date +%s%N)
-qemu-img convert -O qcow2 "$tmp/disk.raw" "$tmp/disk.qcow2"
-rm -f "$tmp/seed.img" "$tmp/finalize.log"
+rm -f "$tmp/seed.img" "$tmp/finalize.log" "$tmp/monitor.sock"
 rm -rf "$tmp/seed"
-rm -f "$tmp/disk.raw"
 rmdir "$mnt"
 echo "$kver" >"$tmp/kernel"
 if [ -d "$VM_IMAGE" ]; then
