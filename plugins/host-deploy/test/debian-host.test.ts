@@ -3,6 +3,7 @@
 // /etc/default/grub. The lab test (test/integration/host-deploy-vm.test.ts) shows them on a VM.
 import { describe, expect, it } from 'vitest';
 import { grubCmdline, unquotableArgs, withGrubCmdline } from '../src/_lib/grub-default.js';
+import { fenceKdumpDropIn, fenceKdumpUnit } from '../src/_lib/kdump-tools.js';
 import { rewriteInterfaces } from '../src/_lib/network/ifupdown.js';
 
 describe('GRUB_CMDLINE_LINUX in /etc/default/grub', () => {
@@ -89,5 +90,20 @@ describe('ifupdown: the bridge on a bond or a VLAN', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('fence_kdump with kdump-tools', () => {
+  it('runs the sender in the crash kernel, once the network is up, wanted by the dump service', () => {
+    const unit = fenceKdumpUnit({
+      sender: '/usr/libexec/fence-agents/fence_kdump_send',
+      address: '10.88.0.1',
+      port: 7410,
+      interval: 5,
+    });
+    expect(unit).toContain('\nExecStart=/usr/libexec/fence-agents/fence_kdump_send -p 7410 -i 5 10.88.0.1\n');
+    expect(unit).toMatch(/\nAfter=network-online.target\n/);
+    expect(unit).toMatch(/\nBefore=kdump-tools-dump.service\n/);
+    expect(fenceKdumpDropIn()).toMatch(/^\[Unit\]\nWants=ovirt-fence-kdump.service$/m);
   });
 });
