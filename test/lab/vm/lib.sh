@@ -5,7 +5,7 @@
 # The image: Debian with its own kernel, grub, kdump-tools, ifupdown with bonding and VLANs.
 VM_PKGS="linux-image-cloud-amd64 grub-pc initramfs-tools systemd systemd-sysv dbus udev openssh-server \
 iproute2 ifupdown ifenslave vlan bridge-utils kdump-tools qemu-guest-agent iptables nftables procps kmod \
-iputils-ping netcat-openbsd openssl ca-certificates less"
+iputils-ping netcat-openbsd openssl ca-certificates less python3"
 # Bump when build-image.sh changes what it puts into the image.
 VM_FORMAT=3
 VM_ID=$(printf '%s\n' "$LAB_SUITE" "$VM_PKGS" "$VM_FORMAT" | sha256sum | cut -c1-12)
