@@ -3,19 +3,19 @@
 // through grub, a real reboot that the engine side waits for, and kdump set up for fence_kdump.
 // Everything runs through `otopi deploy --group host-deploy`, over SSH that crosses the VM's bond
 // or VLAN; the VMs are checked through the qemu guest agent (vmExec), never through that SSH path.
-// Hosts (HOSTS.hostDeployVm): the first VM has its lab address on bond0 (eth0 + eth1), the second
+// Hosts (VM_HOSTS.hostDeployVm): the first VM has its lab address on bond0 (eth0 + eth1), the second
 // on eth2.100. Both are brought up by this file, in parallel, and removed at its end.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOSTS } from '../lab/allocation.js';
+import { VM_HOSTS } from '../lab/allocation.js';
 import { vmExec, type VmHost } from '../lab/vm/agent.js';
 import { vmDown, vmUp } from '../lab/vm/vm.js';
 import { type DeployRun, runDeploy, writeInventory } from './support/deploy-lab.js';
 import { ENGINE, engineDefaults } from './support/host-deploy-lab.js';
 
-const [BOND, VLAN] = HOSTS.hostDeployVm;
+const [BOND, VLAN] = VM_HOSTS.hostDeployVm;
 let work: string;
 let bondVm: VmHost;
 let vlanVm: VmHost;

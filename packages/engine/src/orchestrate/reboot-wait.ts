@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { InventoryHost } from '../inventory/inventory.js';
-import { connectSsh } from '../ssh/connect.js';
+import { connectThrough, type HopOptions } from '../ssh/jump.js';
 import { sshAuth } from './open.js';
 
 /** Reads the host's current boot id; rejects when the host cannot be reached. */
@@ -19,16 +19,24 @@ export type BootIdProbe = (
 const BOOT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export const bootIdOverSsh: BootIdProbe = async (host, { connectTimeoutMs, signal }) => {
-  const connection = await connectSsh({
+  // The same path as the deploy: through the host's jump hosts, each with its own key policy.
+  const hops: HopOptions[] = host.jumps.map((j) => ({
+    host: j.address,
+    port: j.port,
+    user: j.user,
+    auth: sshAuth(j.auth, `${j.user}@${j.name}`),
+    hostKey: j.hostKey,
+    connectTimeoutMs: j.connectMs ?? connectTimeoutMs,
+  }));
+  const target: HopOptions = {
     host: host.address,
     port: host.port,
     user: host.user,
-    auth: sshAuth(host),
+    auth: sshAuth(host.auth, `${host.user}@${host.name}`),
     hostKey: host.hostKey,
     connectTimeoutMs,
-    keepaliveIntervalMs: 2_000,
-    signal,
-  });
+  };
+  const connection = await connectThrough(target, hops, signal);
   try {
     const channel = await connection.exec('cat /proc/sys/kernel/random/boot_id');
     const out = await new Promise<string>((resolve, reject) => {
