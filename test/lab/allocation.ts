@@ -60,6 +60,15 @@ export const HOSTS = {
   hostDeployNode: [92, 93],
 } as const;
 
+/**
+ * Virtual machines (test/lab/vm/, the vm flavour), 100 to 103: each test file brings its own up
+ * and removes them (test/lab/vm/vm.ts), so they are not in HOSTS and LAB_HOST_COUNT, which the
+ * global setup brings up as containers.
+ */
+export const VM_HOSTS = {
+  hostDeployVm: [100, 101], // the bridge on a bond (100) and on a VLAN (101); 102 and 103 are spare
+} as const;
+
 /** The highest host number any file owns: the global setup brings up hosts 1 to this. */
 export const LAB_HOST_COUNT = Math.max(...Object.values(HOSTS).flat());
 

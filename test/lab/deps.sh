@@ -13,6 +13,8 @@ set -euo pipefail
 # tmux drives the human-dialect terminal tests; rpm checks our rpm version comparison, and with
 # createrepo-c builds the lab's rpm repository for the dnf path (packages/rpm.sh).
 want=(iproute2 util-linux socat systemd-container debootstrap openssh-client dpkg-dev iptables python3 tmux rpm createrepo-c)
+# The vm flavour (vm/): qemu, and the tools that make its disk image.
+want+=(qemu-system-x86 qemu-utils fdisk e2fsprogs)
 for arg in "$@"; do
   case $arg in
     --apt-proxy) want+=(apt-cacher-ng) ;;

@@ -15,6 +15,9 @@ const usage = `usage: npm run lab -- <command>
   restart N...      reboot hosts: same files, fresh network namespace
   base [--force]    build the cached base root fs (about 2.5 min the first time)
   deps              install the Debian packages the lab needs
+  vm-up I LAYOUT    add VM host hI (vm flavour; LAYOUT bond or vlan) to the running instance
+  vm-down I         remove VM host hI
+  vm-image [--force]  build the cached VM disk image (several minutes the first time)
 environment: OTOPI_LAB_NAME (instance, default "lab"), OTOPI_LAB_STATE, OTOPI_LAB_CACHE,
   OTOPI_LAB_LO_PREFIX, OTOPI_LAB_NET_PREFIX, OTOPI_LAB_APT_PROXY=1 (see docs/lab.md)`;
 
@@ -26,6 +29,9 @@ const scripts = {
   restart: 'restart.sh',
   base: 'build-base.sh',
   deps: 'deps.sh',
+  'vm-up': 'vm/up.sh',
+  'vm-down': 'vm/down.sh',
+  'vm-image': 'vm/build-image.sh',
 };
 
 const [command, ...args] = process.argv.slice(2);

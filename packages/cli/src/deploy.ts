@@ -150,7 +150,12 @@ function parseArguments(argv: readonly string[]) {
       default: 300,
       describe: 'seconds without output before a host is given up',
     })
-    .option('hard-timeout', { type: 'number', default: 1800, describe: "seconds a host's deploy may take in all" });
+    .option('hard-timeout', { type: 'number', default: 1800, describe: "seconds a host's deploy may take in all" })
+    .option('reboot-timeout', {
+      type: 'number',
+      default: 0,
+      describe: 'seconds to wait for a host that reboots to finish its deploy to come back (0: not waited for)',
+    });
   return withGroupOptions(common)
     .option('progress', {
       type: 'string',
@@ -166,6 +171,7 @@ function parseArguments(argv: readonly string[]) {
       for (const name of ['connect-timeout', 'inactivity-timeout', 'hard-timeout'] as const) {
         if (!(a[name] > 0)) throw new UsageError(`--${name} takes a number of seconds above 0`);
       }
+      if (!(a['reboot-timeout'] >= 0)) throw new UsageError('--reboot-timeout takes a number of seconds, 0 or more');
       return true;
     })
     .strictOptions()
@@ -319,6 +325,7 @@ export async function deploy(argv: readonly string[]): Promise<number> {
           connectMs: args['connect-timeout'] * 1000,
           inactivityMs: args['inactivity-timeout'] * 1000,
           hardMs: args['hard-timeout'] * 1000,
+          rebootMs: args['reboot-timeout'] * 1000,
         },
         signal: controller.signal,
         onEvent: (event) => {

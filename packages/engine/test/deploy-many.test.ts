@@ -217,6 +217,46 @@ describe('deployMany', () => {
     });
   });
 
+  it('waits for a host that reboots to come back with a new boot id, or fails it when it does not', async () => {
+    const ids: Record<string, string[]> = { back: ['boot-1', 'boot-1', 'down', 'boot-2'], gone: ['boot-1'] };
+    const reads: string[] = [];
+    const reboots = { sample: () => ({ conclude: () => ({ result: 'reboot' as const, details: ['reboots'] }) }) };
+    const bootId = async (h: InventoryHost): Promise<string> => {
+      const next = ids[h.name]!.length > 1 ? ids[h.name]!.shift()! : ids[h.name]![0]!;
+      reads.push(`${h.name} ${next}`);
+      if (next === 'down') throw new Error('connect ECONNREFUSED');
+      return next;
+    };
+    const { report, events } = run(
+      [
+        host('back'),
+        host('gone', [], { timeouts: { rebootMs: 300 } }),
+        host('nowait', [], { timeouts: { rebootMs: 0 } }),
+      ],
+      {
+        programs: reboots,
+        bootId,
+        timeouts: { rebootMs: 10_000 },
+      },
+    );
+    const r = await report;
+    expect(r.hosts[0]).toMatchObject({ result: 'installed', stage: 'Reboot', facts: { bootId: 'boot-2' } });
+    expect(r.hosts[0]!.details[0]).toMatch(/^rebooted, and back after [\d.]+ s$/);
+    expect(r.hosts[1]).toMatchObject({ result: 'failed', stage: 'Reboot' });
+    expect(r.hosts[1]!.cause).toMatch(
+      /did not come back within 0.3 s of its reboot \(last: the host still runs the boot it was deployed in\)/,
+    );
+    expect(r.hosts[2]).toMatchObject({ result: 'reboot', details: ['reboots'] });
+    expect(reads.filter((x) => x.startsWith('back'))).toEqual([
+      'back boot-1',
+      'back boot-1',
+      'back down',
+      'back boot-2',
+    ]);
+    expect(reads.some((x) => x.startsWith('nowait'))).toBe(false);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'stage', host: 'back', stage: 'Reboot' }));
+  }, 60_000);
+
   it('aborts a host whose settings the host refuses, instead of installing without them', async () => {
     const report = await run([host('refused', ['SAMPLE/sleepMs=str:long'])]).report;
     expect(report.hosts[0]).toMatchObject({ result: 'aborted', stage: 'Environment customization' });

@@ -123,6 +123,17 @@ export function hostDeploySettings(host: InventoryHost, options: { caDir?: strin
     ...(f.correlation_id === undefined ? {} : { correlationId: f.correlation_id }),
     ...(f.offline_packager === undefined ? {} : { offlinePackager: f.offline_packager }),
     ...(f.reboot === undefined ? {} : { reboot: f.reboot }),
+    ...(f.kdump === true
+      ? { kdump: f.kdump_destination === undefined ? {} : { destinationAddress: f.kdump_destination } }
+      : {}),
+    ...(f.kernel_cmdline === undefined && f.kernel_cmdline_old === undefined
+      ? {}
+      : {
+          kernel: {
+            ...(f.kernel_cmdline === undefined ? {} : { cmdlineNew: f.kernel_cmdline }),
+            ...(f.kernel_cmdline_old === undefined ? {} : { cmdlineOld: f.kernel_cmdline_old }),
+          },
+        }),
   };
   const enroll = f.certificate !== 'none';
   return {

@@ -94,6 +94,14 @@ export const HOST_DEPLOY_FIELDS = z.strictObject({
   offline_packager: bool.optional(),
   /** ODEPLOY/forceReboot: reboot the host at the end. Default false. */
   reboot: bool.optional(),
+  /** fence_kdump integration (KDUMP/*), when the host supports it. Default false. */
+  kdump: bool.optional(),
+  /** KDUMP/destinationAddress: where the host's fence_kdump messages go. Default `engine_fqdn`. */
+  kdump_destination: hostName.optional(),
+  /** KERNEL/cmdlineNew: kernel arguments the host must boot with (space-separated). */
+  kernel_cmdline: text.optional(),
+  /** KERNEL/cmdlineOld: kernel arguments a previous deploy added, removed unless asked again. */
+  kernel_cmdline_old: text.optional(),
 });
 
 export type HostDeployFields = z.output<typeof HOST_DEPLOY_FIELDS>;

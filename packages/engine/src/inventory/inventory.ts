@@ -61,7 +61,12 @@ export interface InventoryHost {
   /** Answers to the host's questions by name, as written (converted when the question comes). */
   readonly answers: Readonly<Record<string, string>>;
   /** Per-host time limits in ms; unset ones take the run's. */
-  readonly timeouts: { readonly connectMs?: number; readonly inactivityMs?: number; readonly hardMs?: number };
+  readonly timeouts: {
+    readonly connectMs?: number;
+    readonly inactivityMs?: number;
+    readonly hardMs?: number;
+    readonly rebootMs?: number;
+  };
   /** The host-deploy group's fields (engine, CA, firewall, bridge…), as given; used with `--group host-deploy`. */
   readonly hostDeploy?: HostDeployFields;
   /** The line of each field the host's value came from (its section's, or `[defaults]`'), for messages. */
@@ -264,6 +269,7 @@ function readHost(
       ...(reach.connectMs === undefined ? {} : { connectMs: reach.connectMs }),
       ...(f.inactivity_timeout === undefined ? {} : { inactivityMs: f.inactivity_timeout * 1000 }),
       ...(f.hard_timeout === undefined ? {} : { hardMs: f.hard_timeout * 1000 }),
+      ...(f.reboot_timeout === undefined ? {} : { rebootMs: f.reboot_timeout * 1000 }),
     },
     hostDeploy,
     fieldLines: Object.fromEntries([...fields].map(([k, v]) => [k, v.line])),

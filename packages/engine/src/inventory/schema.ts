@@ -99,6 +99,8 @@ export const HOST_FIELDS = z.strictObject({
   inactivity_timeout: seconds.optional(),
   /** Seconds a host's whole deploy may take. */
   hard_timeout: seconds.optional(),
+  /** Seconds to wait for a host whose run ends with a reboot to come back (a new boot id); unset: not waited for. */
+  reboot_timeout: seconds.optional(),
 });
 
 export type HostFields = z.output<typeof HOST_FIELDS>;

@@ -17,11 +17,14 @@ import { HostLog } from './host-log.js';
 import { buildReport, describe, type Finish } from './report.js';
 import { OpenError, type OpenedHost, type SessionOpener } from './open.js';
 import { baseProgram, composePrograms, type DeployProgramFactory, type GroupProgram } from './program.js';
+import { bootIdOverSsh, waitForReboot, type BootIdProbe } from './reboot-wait.js';
 
 export interface Timeouts {
   readonly connectMs: number;
   readonly inactivityMs: number;
   readonly hardMs: number;
+  /** How long to wait for a host that reboots to come back; 0: not waited for (it ends `reboot`). */
+  readonly rebootMs: number;
 }
 
 /** What every host of a run shares. */
@@ -40,6 +43,8 @@ export interface HostRunContext {
   readonly logDir: string;
   readonly redactor: Redactor;
   readonly open: SessionOpener;
+  /** Reads a host's boot id, to see it come back from a reboot. Default: over SSH. */
+  readonly bootId?: BootIdProbe;
   readonly emit: (event: DeployEventInput) => void;
   /** Cancels the run: a running host's connection is closed (it rolls back), the rest never start. */
   readonly signal: AbortSignal;
@@ -76,6 +81,42 @@ const EXIT_GRACE_MS = 15_000;
 /** The dialog driver's limits trail the session's, so the session's coded timeout is what gets reported. */
 const DRIVER_SLACK_MS = 5_000;
 
+/** A host that reboots to finish: waits until it is back, and says so; or fails it, as non-responsive. */
+async function awaitReboot(
+  host: InventoryHost,
+  ctx: HostRunContext,
+  log: HostLog,
+  r: Finish,
+  { before, timeouts }: { before: string; timeouts: Timeouts },
+): Promise<Finish> {
+  const say = (text: string): void => {
+    log.note(text);
+    ctx.emit({ type: 'log', host: host.name, level: 'INFO', text });
+  };
+  ctx.emit({ type: 'stage', host: host.name, stage: 'Reboot' });
+  say(`Waiting up to ${timeouts.rebootMs / 1000} s for the host to come back from its reboot`);
+  const w = await waitForReboot(host, {
+    before,
+    timeoutMs: timeouts.rebootMs,
+    connectTimeoutMs: timeouts.connectMs,
+    signal: ctx.signal,
+    probe: ctx.bootId ?? bootIdOverSsh,
+  });
+  if (!w.back) {
+    const why = `the host did not come back within ${timeouts.rebootMs / 1000} s of its reboot (last: ${w.last})`;
+    log.note(why);
+    return { ...r, result: 'failed', stage: 'Reboot', details: [why, ...r.details] };
+  }
+  say(`The host is back from its reboot after ${w.seconds} s (boot id ${w.bootId})`);
+  return {
+    ...r,
+    result: 'installed',
+    stage: 'Reboot',
+    details: [`rebooted, and back after ${w.seconds} s`, ...r.details],
+    facts: { ...r.facts, bootId: w.bootId },
+  };
+}
+
 function waitOrKill(done: Promise<SessionResult>, kill: () => void): Promise<SessionResult> {
   const timer = setTimeout(kill, EXIT_GRACE_MS);
   return done.finally(() => clearTimeout(timer));
@@ -88,6 +129,7 @@ export async function deployHost(host: InventoryHost, ctx: HostRunContext): Prom
     connectMs: host.timeouts.connectMs ?? ctx.timeouts.connectMs,
     inactivityMs: host.timeouts.inactivityMs ?? ctx.timeouts.inactivityMs,
     hardMs: host.timeouts.hardMs ?? ctx.timeouts.hardMs,
+    rebootMs: host.timeouts.rebootMs ?? ctx.timeouts.rebootMs,
   };
   ctx.emit({ type: 'host-start', host: host.name, address });
 
@@ -131,8 +173,11 @@ async function deployWithLog(
 
   let groupPrograms: GroupProgram[] = [];
   let outcome: DialogOutcome | undefined;
-  const finish = (r: Finish): HostReport => {
-    const concluded = conclude(groupPrograms, outcome, r);
+  let bootBefore: string | undefined;
+  const finish = async (r: Finish): Promise<HostReport> => {
+    let concluded = conclude(groupPrograms, outcome, r);
+    if (concluded.result === 'reboot' && bootBefore !== undefined)
+      concluded = await awaitReboot(host, ctx, log, concluded, { before: bootBefore, timeouts });
     return buildReport(
       { host, address, started, log, emit: ctx.emit },
       {
@@ -178,6 +223,18 @@ async function deployWithLog(
   };
   ctx.signal.addEventListener('abort', cancel, { once: true });
   try {
+    if (timeouts.rebootMs > 0 && !ctx.dryRun) {
+      // Read now, so a host that comes back from its reboot can be told from one that never went.
+      try {
+        bootBefore = await (ctx.bootId ?? bootIdOverSsh)(host, {
+          connectTimeoutMs: timeouts.connectMs,
+          signal: ctx.signal,
+        });
+        log.note(`boot id before the deploy: ${bootBefore}`);
+      } catch (error) {
+        log.note(`cannot read the boot id (a reboot will not be waited for): ${describe(error)}`);
+      }
+    }
     try {
       opened = await ctx.open(host, {
         bundle: ctx.bundle,

@@ -11,6 +11,7 @@ import { EngineError } from '../errors.js';
 import type { InventoryHost } from '../inventory/inventory.js';
 import type { EnvSetting } from '../inventory/settings.js';
 import { deployHost, type Timeouts } from './deploy-host.js';
+import type { BootIdProbe } from './reboot-wait.js';
 import type { DeployEvent, DeployEventInput, HostReport, HostResultKind } from './events.js';
 import { prepareLogDir } from './host-log.js';
 import { openOverSsh, type SessionOpener } from './open.js';
@@ -18,7 +19,7 @@ import type { DeployProgramFactory } from './program.js';
 
 export const DEFAULT_PARALLEL = 10;
 /** The engine's SSH time limits, as oVirt's: 300 s without output, 1800 s in all. */
-export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 30_000, inactivityMs: 300_000, hardMs: 1_800_000 };
+export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 30_000, inactivityMs: 300_000, hardMs: 1_800_000, rebootMs: 0 };
 
 export interface DeployManyOptions {
   readonly hosts: readonly InventoryHost[];
@@ -42,6 +43,8 @@ export interface DeployManyOptions {
   readonly logDir?: string | undefined;
   /** Dialog programs by plugin group, made for each host when its deploy starts. */
   readonly programs?: Readonly<Record<string, DeployProgramFactory>>;
+  /** Reads a host's boot id, to wait for a host that reboots (`rebootMs`). Default: over SSH. */
+  readonly bootId?: BootIdProbe;
   /** Time limits for hosts whose inventory sets none. Default {@link DEFAULT_TIMEOUTS}. */
   readonly timeouts?: Partial<Timeouts>;
   /** Tries again after a connection refused or reset before login, for hosts whose inventory sets none. Default 3. */
@@ -149,6 +152,7 @@ export async function deployMany(options: DeployManyOptions): Promise<DeployRepo
     logDir,
     redactor,
     open: options.open ?? openOverSsh,
+    ...(options.bootId === undefined ? {} : { bootId: options.bootId }),
     emit,
     signal,
   };

@@ -1,13 +1,23 @@
 /**
  * fence_kdump integration (KDUMP/*): whether the host supports it is computed at
  * customization HIGH, before the engine reads KDUMP/supported; when the engine enables it,
- * /etc/kdump.conf gets the engine as fence_kdump destination and kdump is restarted.
+ * the engine becomes the fence_kdump destination and kdump is restarted. EL hosts (kexec-tools):
+ * /etc/kdump.conf. Debian hosts (kdump-tools, fence-agents): a unit run in the crash kernel
+ * (_lib/kdump-tools.ts).
  */
 import { lookup } from 'node:dns/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { FileTransaction, OtopiError, Priority, definePlugin } from '@otopi/core';
 import { BASE_HANDLERS } from '../_lib/foreign.js';
 import { hasCrashKernel, KDUMP_CONF, KEXEC_MINIMUM, rewriteKdumpConf } from '../_lib/kdump-conf.js';
+import {
+  FENCE_DROPIN,
+  FENCE_SENDERS,
+  FENCE_UNIT,
+  fenceKdumpDropIn,
+  fenceKdumpUnit,
+  KDUMP_TOOLS_DEFAULT,
+} from '../_lib/kdump-tools.js';
 import { KdumpEnv, VdsmEnv } from '../_lib/keys.js';
 import { PACKAGER, SERVICES, SYSTEM_INFO } from '../_lib/tokens.js';
 
@@ -23,6 +33,8 @@ export default definePlugin({
   env: [KdumpEnv],
   setup(plugin) {
     let why = '';
+    /** Debian's kdump-tools with fence-agents' sender, instead of EL's kexec-tools. */
+    let sender: string | null = null;
     plugin.on({
       name: 'detect',
       stage: 'customization',
@@ -36,6 +48,12 @@ export default definePlugin({
           why = supported ? 'the node plugin supports kdump' : 'the node plugin lists no kdump feature';
         } else if (!hasCrashKernel(read('/proc/cmdline'))) {
           [supported, why] = [false, 'no crashkernel= on the kernel command line'];
+        } else if (!existsSync(KDUMP_CONF) && existsSync(KDUMP_TOOLS_DEFAULT)) {
+          sender = FENCE_SENDERS.find((p) => existsSync(p)) ?? null;
+          supported = sender !== null;
+          why = supported
+            ? `kdump-tools, with ${sender}`
+            : 'kdump-tools has no fence_kdump of its own, and fence_kdump_send (fence-agents) is not installed';
         } else if (!existsSync(KDUMP_CONF)) {
           [supported, why] = [false, `${KDUMP_CONF} does not exist (kexec-tools' kdump is not installed)`];
         } else {
@@ -86,19 +104,36 @@ export default definePlugin({
         }
       },
     });
-    let element: FileTransaction | null = null;
+    let elements: FileTransaction[] = [];
     plugin.on({
       name: 'configure',
       stage: 'misc',
       condition: ({ env }) => env.get(KdumpEnv.enable),
       run: async ({ env, log, transaction }) => {
-        const content = rewriteKdumpConf(read(KDUMP_CONF), {
+        const target = {
           address: env.get(KdumpEnv.destinationAddress)!,
           port: env.get(KdumpEnv.destinationPort),
           interval: env.get(KdumpEnv.messageInterval),
-        });
-        element = new FileTransaction({ path: KDUMP_CONF, content, log });
-        await transaction.append(element);
+        };
+        elements =
+          sender === null
+            ? [new FileTransaction({ path: KDUMP_CONF, content: rewriteKdumpConf(read(KDUMP_CONF), target), log })]
+            : [
+                new FileTransaction({
+                  path: FENCE_UNIT,
+                  content: fenceKdumpUnit({ sender, ...target }),
+                  mode: 0o644,
+                  log,
+                }),
+                new FileTransaction({
+                  path: FENCE_DROPIN,
+                  content: fenceKdumpDropIn(),
+                  mode: 0o644,
+                  dirMode: 0o755,
+                  log,
+                }),
+              ];
+        for (const element of elements) await transaction.append(element);
       },
     });
     plugin.on({
@@ -108,8 +143,9 @@ export default definePlugin({
       run: async ({ services, log }) => {
         const manager = services.get(SERVICES);
         try {
-          await manager.setEnabled('kdump', true);
-          if (element?.changed === true || !(await manager.isRunning('kdump'))) await manager.restart('kdump');
+          const unit = sender === null ? 'kdump' : 'kdump-tools';
+          await manager.setEnabled(unit, true);
+          if (elements.some((e) => e.changed) || !(await manager.isRunning(unit))) await manager.restart(unit);
         } catch (error) {
           throw new OtopiError(
             'HANDLER_FAILED',

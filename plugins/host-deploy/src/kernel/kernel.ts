@@ -1,10 +1,14 @@
 /**
  * Kernel arguments of the default boot entry (KERNEL/cmdlineNew, KERNEL/cmdlineOld), changed
- * with grubby inside the main transaction; rollback reverses exactly what was changed. Hosts
- * without grubby (Debian, Ubuntu) get a warning saying what would have changed. Skipped on
- * oVirt Node images, whose boot entries are managed by the image.
+ * inside the main transaction; rollback reverses exactly what was changed. With grubby (EL,
+ * Fedora) the default entry is changed; without it (Debian, Ubuntu) GRUB_CMDLINE_LINUX in
+ * /etc/default/grub, then update-grub. Hosts with neither get a warning saying what would have
+ * changed. Skipped on oVirt Node images, whose boot entries are managed by the image.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { OtopiError, definePlugin, exec, type Logger, type TransactionElement } from '@otopi/core';
+import { GrubDefaultArguments } from '../_lib/grub-default-element.js';
+import { GRUB_DEFAULT, grubCmdline, unquotableArgs, withGrubCmdline } from '../_lib/grub-default.js';
 import { argsChange, parseGrubbyArgs, splitArgs, withFipsBoot, type ArgsChange } from '../_lib/kernel-args.js';
 import { KernelEnv, VdsmEnv } from '../_lib/keys.js';
 import { COMMANDS } from '../_lib/tokens.js';
@@ -56,7 +60,7 @@ export default definePlugin({
       name: 'programs',
       stage: 'setup',
       run: ({ services }) => {
-        for (const p of ['grubby', 'findmnt']) services.get(COMMANDS).detect(p);
+        for (const p of ['grubby', 'update-grub', 'findmnt']) services.get(COMMANDS).detect(p);
       },
     });
     plugin.on({
@@ -73,9 +77,10 @@ export default definePlugin({
         const grubby = commands.find('grubby');
         const oldArgs = splitArgs(env.get(KernelEnv.cmdlineOld));
         let newArgs = splitArgs(env.get(KernelEnv.cmdlineNew));
-        if (grubby === null) {
+        const updateGrub = grubby === null ? commands.find('update-grub') : null;
+        if (grubby === null && (updateGrub === null || !existsSync(GRUB_DEFAULT))) {
           log.warn(
-            `grubby is not installed: the kernel command line is not changed (it would lose '${oldArgs.join(' ')}' and gain '${newArgs.join(' ')}'; edit GRUB_CMDLINE_LINUX and run update-grub by hand)`,
+            `Neither grubby nor update-grub with ${GRUB_DEFAULT} is here: the kernel command line is not changed (it would lose '${oldArgs.join(' ')}' and gain '${newArgs.join(' ')}')`,
           );
           return;
         }
@@ -87,8 +92,18 @@ export default definePlugin({
           });
           newArgs = withFipsBoot(newArgs, r.code === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : null);
         }
-        const info = await exec([grubby, '--info', 'DEFAULT'], { log });
-        const change = argsChange(parseGrubbyArgs(info.stdout), oldArgs, newArgs);
+        let current: string[];
+        let grubDefault = '';
+        if (grubby !== null) current = parseGrubbyArgs((await exec([grubby, '--info', 'DEFAULT'], { log })).stdout);
+        else {
+          grubDefault = readFileSync(GRUB_DEFAULT, 'utf8');
+          try {
+            current = grubCmdline(grubDefault)?.args ?? [];
+          } catch (error) {
+            throw new OtopiError('HANDLER_FAILED', (error as Error).message, { key: KernelEnv.cmdlineNew.key });
+          }
+        }
+        const change = argsChange(current, oldArgs, newArgs);
         if (change.add.length === 0 && change.remove.length === 0) {
           log.info('The kernel arguments are already as asked');
           return;
@@ -96,7 +111,20 @@ export default definePlugin({
         log.info(
           `Kernel arguments: adding '${change.add.join(' ')}', removing '${change.remove.join(' ')}' (effective after a reboot)`,
         );
-        await transaction.append(new KernelArguments(grubby, change, log));
+        if (grubby !== null) {
+          await transaction.append(new KernelArguments(grubby, change, log));
+          return;
+        }
+        const bad = unquotableArgs(change.add);
+        if (bad.length > 0)
+          throw new OtopiError('ENV_BAD_VALUE', `Cannot write '${bad.join(' ')}' into GRUB_CMDLINE_LINUX as it is`, {
+            key: KernelEnv.cmdlineNew.key,
+          });
+        const removed = new Set(change.remove);
+        const args = [...current.filter((a) => !removed.has(a)), ...change.add];
+        await transaction.append(
+          new GrubDefaultArguments(updateGrub!, withGrubCmdline(grubDefault, args), change, log),
+        );
       },
     });
   },

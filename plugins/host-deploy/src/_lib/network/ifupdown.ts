@@ -1,12 +1,17 @@
 /**
  * Persisting the bridge for ifupdown (/etc/network/interfaces and interfaces.d): the device's
  * `iface` stanzas move to the bridge (with `bridge_ports <device>`), and the device keeps an
- * `inet manual` stanza. Options that belong to the link (mtu, hwaddress) stay with the device.
- * Comments and every other stanza are kept as they are.
+ * `inet manual` stanza. Options that belong to the link stay with the device: mtu, hwaddress, and
+ * what makes a bond (`bond-*`, `slaves`) or a VLAN (`vlan-raw-device`), so the bond or VLAN is
+ * still made at boot, now as the bridge's port. Comments and every other stanza are kept.
  */
 
 const STANZA = /^(iface|mapping|auto|allow-[\w-]+|source|source-directory|no-auto-down|no-scripts|rename)\b/;
-const LINK_OPTIONS = new Set(['mtu', 'hwaddress']);
+const LINK_OPTIONS = new Set(['mtu', 'hwaddress', 'slaves', 'vlan-raw-device', 'vlan_raw_device']);
+const isLinkOption = (option: string): boolean => {
+  const name = option.split(/\s+/)[0]!;
+  return LINK_OPTIONS.has(name) || /^bond[-_]/.test(name);
+};
 
 interface Stanza {
   readonly family: string;
@@ -52,8 +57,8 @@ export function rewriteInterfaces(text: string, device: string, bridge: string):
   let next = 0;
   stanzas.forEach((s, index) => {
     out.push(...lines.slice(next, s.start));
-    const link = s.options.filter((o) => LINK_OPTIONS.has(o.split(/\s+/)[0]!));
-    const moved = s.options.filter((o) => !LINK_OPTIONS.has(o.split(/\s+/)[0]!) && !o.startsWith('bridge'));
+    const link = s.options.filter(isLinkOption);
+    const moved = s.options.filter((o) => !isLinkOption(o) && !o.startsWith('bridge'));
     if (s.family === 'inet' || (index === 0 && !stanzas.some((t) => t.family === 'inet'))) {
       out.push(`iface ${device} ${s.family === 'inet6' ? 'inet' : s.family} manual`, ...link.map((o) => `    ${o}`));
     }

@@ -1,0 +1,157 @@
+// host-deploy on virtual machines with their own kernel (the lab's vm flavour, docs/lab.md), where
+// containers cannot go: the management bridge on a real bond and on a real VLAN, kernel arguments
+// through grub, a real reboot that the engine side waits for, and kdump set up for fence_kdump.
+// Everything runs through `otopi deploy --group host-deploy`, over SSH that crosses the VM's bond
+// or VLAN; the VMs are checked through the qemu guest agent (vmExec), never through that SSH path.
+// Hosts (VM_HOSTS.hostDeployVm): the first VM has its lab address on bond0 (eth0 + eth1), the second
+// on eth2.100. Both are brought up by this file, in parallel, and removed at its end.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VM_HOSTS } from '../lab/allocation.js';
+import { vmExec, type VmHost } from '../lab/vm/agent.js';
+import { vmDown, vmUp } from '../lab/vm/vm.js';
+import { type DeployRun, runDeploy, writeInventory } from './support/deploy-lab.js';
+import { ENGINE, engineDefaults } from './support/host-deploy-lab.js';
+
+const [BOND, VLAN] = VM_HOSTS.hostDeployVm;
+let work: string;
+let bondVm: VmHost;
+let vlanVm: VmHost;
+const detail = (run: DeployRun): string => `${run.stdout}\n${run.stderr}`;
+const q = async (vm: VmHost, cmd: string): Promise<string> => (await vmExec(vm, cmd, { check: true })).stdout.trim();
+
+/** What a rollback must put back and a second run must leave alone. */
+async function network(vm: VmHost): Promise<Record<string, string>> {
+  return {
+    links: await q(vm, "ip -o -d link show | sed -E 's/^[0-9]+: //; s/ (qlen|numtxqueues|gso_max|tso_max).*//' | sort"),
+    addresses: await q(vm, "ip -o addr show scope global | awk '{print $2, $3, $4}' | sort"),
+    routes: await q(vm, 'ip route show'),
+    files: await q(
+      vm,
+      'md5sum /etc/network/interfaces /etc/network/interfaces.d/* /etc/default/grub /boot/grub/grub.cfg',
+    ),
+  };
+}
+
+function deploy(vm: VmHost, lines: string[], args: string[] = []): Promise<DeployRun> {
+  const inventory = writeInventory([vm], { defaults: [...engineDefaults(), ...lines] });
+  return runDeploy(inventory, ['--group', 'host-deploy', '--ca-dir', join(work, 'ca'), ...args]);
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'otopi-hd-vm-'));
+  const started = performance.now();
+  [bondVm, vlanVm] = await Promise.all([vmUp(BOND, 'bond'), vmUp(VLAN, 'vlan')]);
+  console.log(`two VMs up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}, 1_800_000);
+
+afterAll(async () => {
+  if (process.env['OTOPI_LAB_KEEP'] === '1') return;
+  await Promise.all([vmDown(BOND), vmDown(VLAN)]);
+}, 120_000);
+
+describe('the bridge on a bond, kernel arguments, kdump and a reboot', () => {
+  const kdump = ['kdump = true', `kdump_destination = ${ENGINE.address}`];
+  let before: Record<string, string>;
+  let bootBefore: string;
+  let failed: DeployRun;
+  let run: DeployRun;
+  beforeAll(async () => {
+    before = await network(bondVm);
+    bootBefore = await q(bondVm, 'cat /proc/sys/kernel/random/boot_id');
+    failed = await deploy(bondVm, [
+      'kernel_cmdline = iommu=pt',
+      ...kdump,
+      'ODEPLOY/forceFailStage = str:transaction-commit',
+    ]);
+    console.log(`bond VM, failed deploy (rolled back): ${failed.seconds.toFixed(1)} s`);
+  }, 900_000);
+
+  it('rolls back a failed commit: the bond, its address, routes and files are as they were', async () => {
+    expect(failed.hosts[bondVm.name]?.result, detail(failed)).toBe('failed');
+    expect(await network(bondVm)).toEqual(before);
+    expect(await q(bondVm, 'cat /sys/class/net/bond0/bonding/slaves /sys/class/net/bond0/bonding/mode')).toBe(
+      'eth0 eth1\nactive-backup 1',
+    );
+    expect(await q(bondVm, 'test -e /sys/class/net/ovirtmgmt && echo bridge || echo none')).toBe('none');
+  });
+
+  it('makes the bridge on the bond, changes the kernel arguments, sets up fence_kdump, reboots and is waited for', async () => {
+    run = await deploy(bondVm, ['kernel_cmdline = iommu=pt', ...kdump, 'reboot = true', 'reboot_timeout = 600']);
+    console.log(`bond VM, deploy with a reboot, waited for: ${run.seconds.toFixed(1)} s`);
+    const report = run.hosts[bondVm.name];
+    expect(report?.result, detail(run)).toBe('installed');
+    expect(run.code, detail(run)).toBe(0);
+    expect(report?.details[0]).toMatch(/^rebooted, and back after \d+(\.\d)? s$/);
+    expect(run.stdout).toMatch(/The host is back from its reboot after/);
+    // It did reboot: a new boot, with the new argument from grub's configuration.
+    expect(report?.facts?.['bootId']).not.toBe(bootBefore);
+    expect(await q(bondVm, 'cat /proc/sys/kernel/random/boot_id')).toBe(report?.facts?.['bootId']);
+    expect((await q(bondVm, 'cat /proc/cmdline')).split(' ')).toContain('iommu=pt');
+    expect(await q(bondVm, 'grep ^GRUB_CMDLINE_LINUX= /etc/default/grub')).toBe('GRUB_CMDLINE_LINUX="iommu=pt"');
+  }, 1_200_000);
+
+  it('the bridge survives the reboot: built from the files, on the bond, with the address and the default route', async () => {
+    expect(await q(bondVm, "ip -o -4 addr show dev ovirtmgmt | awk '{print $4}'")).toBe(`${bondVm.labAddress}/24`);
+    expect(await q(bondVm, "ip -o link show dev bond0 | grep -o 'master [a-z]*'")).toBe('master ovirtmgmt');
+    expect(await q(bondVm, 'cat /sys/class/net/bond0/bonding/slaves')).toBe('eth0 eth1');
+    expect(await q(bondVm, 'ip route show default')).toMatch(/^default via 10\.88\.0\.1 dev ovirtmgmt( onlink)?$/);
+    expect(await q(bondVm, 'grep -c bond-slaves /etc/network/interfaces.d/lab')).toBe('1');
+    expect(await q(bondVm, 'systemctl is-active vdsmd')).toBe('active');
+  });
+
+  it('has kdump loaded, and the crash kernel sends fence_kdump messages to the engine', async () => {
+    expect(await q(bondVm, 'cat /sys/kernel/kexec_crash_loaded')).toBe('1');
+    expect(await q(bondVm, 'systemctl show -p Wants --value kdump-tools-dump.service')).toContain(
+      'ovirt-fence-kdump.service',
+    );
+    expect(await q(bondVm, 'grep ^ExecStart= /etc/systemd/system/ovirt-fence-kdump.service')).toBe(
+      `ExecStart=/usr/libexec/fence-agents/fence_kdump_send -p 7410 -i 5 ${ENGINE.address}`,
+    );
+  });
+
+  it('changes nothing on a second run', async () => {
+    const now = await network(bondVm);
+    const boot = await q(bondVm, 'cat /proc/sys/kernel/random/boot_id');
+    const again = await deploy(bondVm, ['kernel_cmdline = iommu=pt', ...kdump]);
+    expect(again.hosts[bondVm.name]?.result, detail(again)).toBe('installed');
+    expect(await network(bondVm)).toEqual(now);
+    expect(await q(bondVm, 'cat /proc/sys/kernel/random/boot_id')).toBe(boot);
+    const log = readFileSync(again.hosts[bondVm.name]!.log!, 'utf8');
+    expect(log).toContain('The kernel arguments are already as asked');
+    expect(log).toMatch(/ovirtmgmt already carries the traffic to the engine/);
+  }, 900_000);
+});
+
+describe('the bridge on a VLAN', () => {
+  let before: Record<string, string>;
+  let failed: DeployRun;
+  beforeAll(async () => {
+    before = await network(vlanVm);
+    failed = await deploy(vlanVm, ['ODEPLOY/forceFailStage = str:transaction-commit']);
+  }, 900_000);
+
+  it('rolls back a failed commit: the VLAN, its address, routes and files are as they were', async () => {
+    expect(failed.hosts[vlanVm.name]?.result, detail(failed)).toBe('failed');
+    expect(await network(vlanVm)).toEqual(before);
+    expect(await q(vlanVm, 'awk \'$1 == "eth2.100" {print $3, $5}\' /proc/net/vlan/config')).toBe('100 eth2');
+  });
+
+  it('makes the bridge on the VLAN, the SSH session and the address moving over; a second run changes nothing', async () => {
+    const run = await deploy(vlanVm, []);
+    console.log(`VLAN VM, deploy: ${run.seconds.toFixed(1)} s`);
+    expect(run.hosts[vlanVm.name]?.result, detail(run)).toBe('installed');
+    expect(await q(vlanVm, "ip -o -4 addr show dev ovirtmgmt | awk '{print $4}'")).toBe(`${vlanVm.labAddress}/24`);
+    expect(await q(vlanVm, "ip -o link show dev eth2.100 | grep -o 'master [a-z]*'")).toBe('master ovirtmgmt');
+    expect(await q(vlanVm, 'ip route show default')).toMatch(/^default via 10\.88\.0\.1 dev ovirtmgmt( onlink)?$/);
+    expect(await q(vlanVm, 'grep -A3 "^iface eth2.100" /etc/network/interfaces.d/lab')).toBe(
+      'iface eth2.100 inet manual\n    vlan-raw-device eth2',
+    );
+    const now = await network(vlanVm);
+    const again = await deploy(vlanVm, []);
+    expect(again.hosts[vlanVm.name]?.result, detail(again)).toBe('installed');
+    expect(await network(vlanVm)).toEqual(now);
+  }, 900_000);
+});
