@@ -8,5 +8,5 @@ import { fileURLToPath } from 'node:url';
 export default function setup(): void {
   const root = fileURLToPath(new URL('../..', import.meta.url));
   if (process.env['OTOPI_SKIP_BUILD'] === '1') return;
-  execFileSync('npx', ['tsdown', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, ['build.mjs', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 }
