@@ -54,14 +54,17 @@ export default async function setup(): Promise<() => Promise<void>> {
   // proxy; everything else still installs from the lab repo only.
   process.env['OTOPI_LAB_APT_PROXY'] ??= '1';
   const wanted = process.env['OTOPI_LAB_HOSTS'] ?? String(LAB_HOST_COUNT);
+  // Each integration test file owns its hosts (allocation.ts): FIRST-LAST brings up only a
+  // file's own hosts, for running that file alone.
+  const range = /^\d+-\d+$/.test(wanted);
   const count = Number(wanted);
-  // Each integration test file owns its hosts (allocation.ts).
-  if (!Number.isInteger(count) || count < 3) throw new Error(`OTOPI_LAB_HOSTS=${wanted}: need a count of 3 or more`);
+  if (!range && (!Number.isInteger(count) || count < 3))
+    throw new Error(`OTOPI_LAB_HOSTS=${wanted}: need a count of 3 or more, or FIRST-LAST`);
 
   // Leftovers of a run that crashed or was interrupted before its teardown.
   await labDown();
   // On failure up.sh removes what it created itself, keeping the logs it names.
-  await labUp(count);
+  await labUp(range ? wanted : count);
 
   return async () => {
     if (process.env['OTOPI_LAB_KEEP'] === '1') {

@@ -220,8 +220,9 @@ async function script(name: string, args: string[], timeoutMs: number): Promise<
 }
 
 /** Brings up hosts h1..hN (building the base first if needed) and returns them. */
-export async function labUp(n: number): Promise<LabHost[]> {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`labUp: expected a host count, got ${n}`);
+export async function labUp(n: number | string): Promise<LabHost[]> {
+  if (!/^[1-9]\d*(?:-[1-9]\d*)?$/.test(String(n)))
+    throw new Error(`labUp: expected a host count or FIRST-LAST, got ${n}`);
   const file = (await script('up.sh', [String(n)], 15 * 60_000)).trim();
   return readHosts(file);
 }

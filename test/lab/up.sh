@@ -6,17 +6,23 @@
 #   - access from the root namespace only at <lo-prefix>.I:22, through a socat forwarder
 # Also builds the fake packages (packages/build.sh) and serves them to the hosts as their only apt
 # source, at http://<net-prefix>.1:8080/ on the switch.
-# Usage: up.sh N     Writes hosts.json, ssh_config, known_hosts and id_ed25519 into the state folder.
+# Usage: up.sh N | FIRST-LAST   h1..hN, or only hFIRST..hLAST (a test file's own hosts).
+# Writes hosts.json, ssh_config, known_hosts and id_ed25519 into the state folder.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
 lab_need_root
 lab_need_cmds ip nsenter socat systemd-nspawn ssh ssh-keygen mount flock pgrep dpkg-deb dpkg-scanpackages /usr/bin/python3
 
-N=${1:-}
-if ! [[ $N =~ ^[0-9]+$ ]] || [ "$N" -lt 1 ] || [ "$N" -gt 240 ]; then
-  lab_die "usage: up.sh N   (1 <= N <= 240)"
+SPEC=${1:-}
+if [[ $SPEC =~ ^([0-9]+)-([0-9]+)$ ]]; then FIRST=${BASH_REMATCH[1]} LAST=${BASH_REMATCH[2]}
+elif [[ $SPEC =~ ^[0-9]+$ ]]; then FIRST=1 LAST=$SPEC
+else FIRST=0 LAST=0; fi
+if [ "$FIRST" -lt 1 ] || [ "$LAST" -lt "$FIRST" ] || [ "$LAST" -gt 240 ]; then
+  lab_die "usage: up.sh N | FIRST-LAST   (1 <= N <= 240)"
 fi
+HOST_LIST=$(seq "$FIRST" "$LAST")
+N=$((LAST - FIRST + 1))
 
 # Refuse to touch a running instance; a stopped one's leftovers (down --keep-state) are ours to drop.
 if ip netns list | grep -qE "^$LAB_PREFIX-(h[0-9]+|sw)( |$)"; then
@@ -27,7 +33,7 @@ lab_remove_state
 LAB_LO_PREFIX=${OTOPI_LAB_LO_PREFIX:-127.42.0}
 LAB_NET_PREFIX=${OTOPI_LAB_NET_PREFIX:-10.88.0}
 LAB_SSH_PORT=${OTOPI_LAB_SSH_PORT:-22}
-for i in $(seq "$N"); do
+for i in $HOST_LIST; do
   if (exec 3<>"/dev/tcp/$(lab_lo_addr "$i")/$LAB_SSH_PORT") 2>/dev/null; then
     lab_die "$(lab_lo_addr "$i"):$LAB_SSH_PORT is taken; another instance needs its own OTOPI_LAB_LO_PREFIX"
   fi
@@ -148,21 +154,21 @@ create_host() {
 }
 
 # Creating is quick; the containers boot in the background, all at once.
-for i in $(seq "$N"); do create_host "$i"; done
+for i in $HOST_LIST; do create_host "$i"; done
 T2=$(date +%s%N)
-for i in $(seq "$N"); do lab_wait_ssh "$i"; done
+for i in $HOST_LIST; do lab_wait_ssh "$i"; done
 T3=$(date +%s%N)
 
-"$LAB_HERE/client-files.sh" "$N"
+"$LAB_HERE/client-files.sh" "$SPEC"
 
 # End to end, as a client will see it: forwarder, key login, pinned host key, booted systemd.
-pids=()
-for i in $(seq "$N"); do
+declare -A pids
+for i in $HOST_LIST; do
   ssh -F "$LAB_STATE/ssh_config" "h$i" 'systemctl is-system-running --wait' >"$(lab_hostdir "$i")/state" 2>&1 &
-  pids+=($!)
+  pids[$i]=$!
 done
-for i in $(seq "$N"); do
-  if ! wait "${pids[$((i - 1))]}"; then
+for i in $HOST_LIST; do
+  if ! wait "${pids[$i]}"; then
     state=$(cat "$(lab_hostdir "$i")/state")
     [ "$state" = degraded ] || lab_die "h$i: ssh check failed: $state"
     lab_log "WARNING: h$i is degraded: $(lab_exec "$i" systemctl --failed --plain --no-legend | tr '\n' ' ')"

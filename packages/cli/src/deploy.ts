@@ -28,15 +28,16 @@ import {
 import yargs from 'yargs';
 import { createProgress, type ProgressMode } from './deploy-progress.js';
 import { deployPrograms } from './deploy-programs.js';
+import { EXIT } from './exit-codes.js';
 import { formatSummary } from './deploy-summary.js';
 
 export const DEPLOY_EXIT = {
-  ok: 0,
-  hostFailed: 1,
-  notDeployed: 2,
-  unfinished: 3,
-  usage: 64,
-  interrupted: 130,
+  ok: EXIT.ok,
+  hostFailed: EXIT.failed,
+  notDeployed: EXIT.notRun,
+  unfinished: EXIT.incomplete,
+  usage: EXIT.usage,
+  interrupted: EXIT.interrupted,
 } as const;
 
 class UsageError extends Error {}
@@ -165,7 +166,7 @@ function parseArguments(argv: readonly string[]) {
     })
     .epilog(
       'Exit codes: 0 all hosts installed, 1 a host failed or aborted, 2 nothing deployed (bad input), ' +
-        '3 a host is incomplete or reboots (none failed), 64 usage error.',
+        '3 a host is incomplete or reboots (none failed), 64 usage error, 130 interrupted twice.',
     );
 }
 

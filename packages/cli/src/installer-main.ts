@@ -4,6 +4,7 @@
  * statements before the user's (`ovirt-host-deploy` adds its plugin group).
  */
 import { parseArgs } from 'node:util';
+import { EXIT } from './exit-codes.js';
 
 export interface InstallerCommand {
   /** The command's name, in messages. */
@@ -67,16 +68,16 @@ export async function installerMain(argv: readonly string[], command: InstallerC
     });
   } catch (error) {
     process.stderr.write(`${command.name}: ${(error as Error).message}\nTry '${command.name} --help'.\n`);
-    return 1;
+    return EXIT.usage;
   }
   const { values, positionals } = parsed;
   if (values.help === true) {
     process.stdout.write(command.help);
-    return 0;
+    return EXIT.ok;
   }
   if (values.version === true) {
     process.stdout.write(`${command.name} ${command.version}\n`);
-    return 0;
+    return EXIT.ok;
   }
   // The runtime (core, zod, pino) loads only for a run: --help and --version answer at once.
   const { runInstaller } = await import('./run.js');

@@ -33,6 +33,7 @@ import {
   splitStatements,
   type StatementText,
 } from '@otopi/core';
+import { EXIT as CLI_EXIT } from './exit-codes.js';
 
 export interface InstallerOptions {
   readonly statements: readonly string[];
@@ -43,12 +44,7 @@ export interface InstallerOptions {
   readonly logLevel?: string | undefined;
 }
 
-export const EXIT = { ok: 0, error: 1, pluginLoad: 2 } as const;
-
-export function usage(message: string): number {
-  process.stderr.write(`otopi: ${message}\nTry 'otopi --help'.\n`);
-  return EXIT.error;
-}
+const EXIT = { ok: CLI_EXIT.ok, error: CLI_EXIT.failed, pluginLoad: CLI_EXIT.notRun } as const;
 
 /** Folders searched for plugin groups when BASE/pluginPath is empty: the source tree, then a bundle. */
 export function defaultPluginPath(): string {
