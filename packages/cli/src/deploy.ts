@@ -174,8 +174,14 @@ export async function deploy(argv: readonly string[]): Promise<number> {
   let args;
   let helpShown = false;
   try {
-    const parser = parseArguments(argv);
-    args = await parser.parseAsync([...argv], {}, (_error, _argv, output) => {
+    // yargs takes a lone '-' for a positional argument: `--events -` (the documented form) is `--events=-`.
+    const joined: string[] = [];
+    for (const a of argv) {
+      if (a === '-' && joined.at(-1) === '--events') joined[joined.length - 1] = '--events=-';
+      else joined.push(a);
+    }
+    const parser = parseArguments(joined);
+    args = await parser.parseAsync(joined, {}, (_error, _argv, output) => {
       if (output !== '') {
         helpShown = true;
         process.stdout.write(`${output}\n`);

@@ -27,7 +27,8 @@ export function optionsHelp(configAppend: string): string {
   return `Options:
   --config-append FILE     read FILE (and FILE.d/*.conf) after ${configAppend}
   --dump-plan[=FORMAT]     print the run plan as 'table' (default) or 'json', run nothing
-  --events FILE            write JSON-lines run events to FILE ('-' = standard error)
+  --events FILE            write JSON-lines run events to FILE (docs/events.schema.json);
+                           '-' = standard output, the dialog then goes to standard error
   --dry-run                show what would change, with diffs, and change nothing
   --log-level LEVEL        trace, debug (default), info, warn or error
   -h, --help               show this help

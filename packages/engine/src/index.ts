@@ -106,6 +106,7 @@ export { deployMany, DEFAULT_PARALLEL, DEFAULT_TIMEOUTS } from './orchestrate/de
 export type { DeployManyOptions, DeployReport } from './orchestrate/deploy-many.js';
 export type { Timeouts } from './orchestrate/deploy-host.js';
 export { HOST_RESULT_KINDS } from './orchestrate/events.js';
+export { eventSchema, eventsJsonSchema } from './orchestrate/event-schema.js';
 export type { DeployEvent, HostReport, HostResultKind, SentBytes } from './orchestrate/events.js';
 export { baseProgram, composePrograms, answerFromText } from './orchestrate/program.js';
 export type {

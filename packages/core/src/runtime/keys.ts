@@ -90,7 +90,8 @@ export const CoreEnv = defineEnv('CORE', {
   }),
   eventsFile: key.optionalStr({
     default: null,
-    description: "Write a JSON-lines event stream (stages, handlers, results) to this file; '-' for standard error.",
+    description:
+      "Write a JSON-lines event stream (stages, handlers, results; docs/events.schema.json) to this file; '-' for standard output (standard error in the machine dialect).",
   }),
   journalDir: key.str({
     default: () => join(process.env['OTOPI_STATEDIR'] ?? '/var/lib/otopi', 'journal'),

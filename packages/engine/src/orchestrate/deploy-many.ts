@@ -5,7 +5,7 @@
  * ended. Secrets (passwords, passphrases, values of secret-looking keys) are redacted from
  * every log line and event.
  */
-import { Redactor } from '@otopi/core';
+import { EVENTS_SCHEMA_VERSION, Redactor } from '@otopi/core';
 import type { Artifact, RuntimeArtifact } from '../bundle/artifact.js';
 import { EngineError } from '../errors.js';
 import type { InventoryHost } from '../inventory/inventory.js';
@@ -112,6 +112,7 @@ export async function deployMany(options: DeployManyOptions): Promise<DeployRepo
 
   emit({
     type: 'run-start',
+    schemaVersion: EVENTS_SCHEMA_VERSION,
     hosts: options.hosts.map((h) => h.name),
     parallel,
     dryRun: options.dryRun === true,

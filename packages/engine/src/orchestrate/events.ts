@@ -64,6 +64,8 @@ export type DeployEvent = At &
   (
     | {
         readonly type: 'run-start';
+        /** The event schema's version (docs/events.schema.json), the same as a local run's. */
+        readonly schemaVersion: 1;
         readonly hosts: readonly string[];
         readonly parallel: number;
         readonly dryRun: boolean;
