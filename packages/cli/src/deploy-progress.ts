@@ -4,6 +4,8 @@
  * scrolling above it; elsewhere (a pipe, a CI log) one plain line per event, `host: ...`.
  */
 import type { DeployEvent } from '@otopi/engine';
+import { dryRunLines } from './deploy-diff.js';
+import type { WarningFold } from './deploy-warnings.js';
 
 export type ProgressMode = 'tty' | 'plain' | 'none';
 
@@ -27,8 +29,15 @@ export function formatBytes(n: number): string {
 
 export const formatSeconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
-/** The plain line for an event, or undefined for events a person need not see. */
-export function plainLine(event: DeployEvent): string | undefined {
+/** How much progress shows: 0 the default, 1 (`-v`) also the hosts' INFO lines, 2 (`-vv`) every event as a line. */
+export interface ProgressOptions {
+  readonly verbosity?: number;
+  /** Folds repeated warnings: a warning another host gave already is not shown again. */
+  readonly warnings?: WarningFold;
+}
+
+/** The plain line for an event, or undefined for events a person need not see (at this verbosity). */
+export function plainLine(event: DeployEvent, verbosity = 0): string | undefined {
   switch (event.type) {
     case 'run-start':
       return (
@@ -47,9 +56,12 @@ export function plainLine(event: DeployEvent): string | undefined {
     case 'stage':
       return `${event.host}: stage ${event.stage}`;
     case 'log':
-      return event.level === 'INFO' ? undefined : `${event.host}: ${event.level} ${event.text}`;
+      return event.level === 'INFO' && verbosity < 1 ? undefined : `${event.host}: ${event.level} ${event.text}`;
     case 'host-end':
-      if (event.result === 'installed') return `${event.host}: installed in ${formatSeconds(event.durationMs)}`;
+      if (event.result === 'installed') {
+        const word = event.changed === undefined ? '' : event.changed ? ', changed' : ', unchanged';
+        return `${event.host}: installed${word} in ${formatSeconds(event.durationMs)}`;
+      }
       if (event.result === 'incomplete' || event.result === 'reboot')
         return `${event.host}: ${event.result === 'reboot' ? 'installed, rebooting' : 'installed, INCOMPLETE'} in ${formatSeconds(event.durationMs)}: ${event.cause ?? ''}`;
       return `${event.host}: ${event.result.toUpperCase()} at ${event.stage}: ${event.cause ?? 'unknown cause'}${event.log === undefined ? '' : ` (log: ${event.log})`}`;
@@ -59,10 +71,17 @@ export function plainLine(event: DeployEvent): string | undefined {
 }
 
 class PlainProgress implements Progress {
-  constructor(private readonly out: Output) {}
+  constructor(
+    private readonly out: Output,
+    private readonly options: ProgressOptions,
+  ) {}
+  private dryRun = false;
   event(event: DeployEvent): void {
-    const line = plainLine(event);
+    if (this.options.warnings?.add(event) === false) return;
+    if (event.type === 'run-start') this.dryRun = event.dryRun;
+    const line = plainLine(event, this.options.verbosity);
     if (line !== undefined) this.out.write(`${line}\n`);
+    if (event.type === 'host-end' && this.dryRun) for (const l of dryRunLines(event, false)) this.out.write(`${l}\n`);
   }
   close(): void {}
 }
@@ -79,11 +98,15 @@ const up = (n: number): string => (n > 0 ? `\x1b[${n}A\r` : '\r');
 class TerminalProgress implements Progress {
   private readonly live = new Map<string, Live>();
   private waiting = 0;
+  private dryRun = false;
   private done = 0;
   private drawn = 0;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly out: Output) {
+  constructor(
+    private readonly out: Output,
+    private readonly options: ProgressOptions,
+  ) {
     this.timer = setInterval(() => this.draw([]), 250);
     this.timer.unref();
   }
@@ -91,9 +114,16 @@ class TerminalProgress implements Progress {
   event(event: DeployEvent): void {
     const now = Date.now();
     const above: string[] = [];
+    const verbosity = this.options.verbosity ?? 0;
+    const fresh = this.options.warnings?.add(event) !== false;
+    if (verbosity >= 2 && fresh && event.type !== 'log' && event.type !== 'host-end' && event.type !== 'run-start') {
+      const line = plainLine(event, verbosity);
+      if (line !== undefined) above.push(line);
+    }
     switch (event.type) {
       case 'run-start':
         this.waiting = event.hosts.length;
+        this.dryRun = event.dryRun;
         above.push(plainLine(event)!);
         break;
       case 'host-start':
@@ -113,12 +143,13 @@ class TerminalProgress implements Progress {
         this.update(event.host, { stage: event.stage, state: 'running' });
         break;
       case 'log':
-        if (event.level !== 'INFO') above.push(plainLine(event)!);
+        if (fresh && (event.level !== 'INFO' || verbosity >= 1)) above.push(plainLine(event, verbosity)!);
         break;
       case 'host-end':
         this.live.delete(event.host);
         this.done++;
         above.push(plainLine(event)!);
+        if (this.dryRun) above.push(...dryRunLines(event, true));
         break;
       case 'run-end':
         break;
@@ -163,8 +194,8 @@ class TerminalProgress implements Progress {
   }
 }
 
-export function createProgress(mode: ProgressMode, out: Output): Progress {
-  if (mode === 'tty') return new TerminalProgress(out);
-  if (mode === 'plain') return new PlainProgress(out);
+export function createProgress(mode: ProgressMode, out: Output, options: ProgressOptions = {}): Progress {
+  if (mode === 'tty') return new TerminalProgress(out, options);
+  if (mode === 'plain') return new PlainProgress(out, options);
   return { event() {}, close() {} };
 }

@@ -13,8 +13,6 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  DEFAULT_CA_DIR,
-  DEFAULT_PARALLEL,
   deployMany,
   isEngineError,
   limitHosts,
@@ -25,11 +23,13 @@ import {
   type DeployEvent,
   type EnvSetting,
 } from '@otopi/engine';
-import yargs from 'yargs';
+import { normalizeArgv, parseArguments, UsageError } from './deploy-args.js';
 import { createProgress, type ProgressMode } from './deploy-progress.js';
 import { deployPrograms } from './deploy-programs.js';
 import { EXIT } from './exit-codes.js';
-import { formatSummary } from './deploy-summary.js';
+import { writeRetry } from './deploy-retry.js';
+import { WarningFold } from './deploy-warnings.js';
+import { formatHostList, formatSummary } from './deploy-summary.js';
 
 export const DEPLOY_EXIT = {
   ok: EXIT.ok,
@@ -39,8 +39,6 @@ export const DEPLOY_EXIT = {
   usage: EXIT.usage,
   interrupted: EXIT.interrupted,
 } as const;
-
-class UsageError extends Error {}
 
 /** The source tree this CLI was built in (`<root>/packages/cli/{src,dist/manager}`), when it is one. */
 function sourceRoot(): string | undefined {
@@ -68,118 +66,11 @@ function findGroupDirs(
   return dirs;
 }
 
-function parseArguments(argv: readonly string[]) {
-  return yargs([...argv])
-    .scriptName('otopi deploy')
-    .usage(
-      'Usage: otopi deploy --inventory FILE [options] [KEY=type:value ...]\n\n' +
-        'Deploys the plugin groups to every host of the inventory over SSH, several at a time.\n' +
-        'KEY=type:value statements are set on every host (after its inventory settings).',
-    )
-    .parserConfiguration({
-      'parse-positional-numbers': false,
-      'camel-case-expansion': false,
-      'short-option-groups': false,
-    })
-    .option('inventory', {
-      alias: 'i',
-      type: 'string',
-      demandOption: true,
-      describe: 'inventory file (docs/deploy.md)',
-    })
-    .option('group', {
-      alias: 'g',
-      type: 'string',
-      describe: 'plugin group to run besides the base group; repeatable or comma-separated',
-    })
-    .option('answers', { type: 'string', describe: 'otopi answer file whose values every host gets' })
-    .option('parallel', {
-      alias: 'p',
-      type: 'number',
-      default: DEFAULT_PARALLEL,
-      describe: 'hosts deployed at the same time',
-    })
-    .option('dry-run', {
-      type: 'boolean',
-      default: false,
-      describe: 'hosts show what would change, with diffs, and change nothing',
-    })
-    .option('events', { type: 'string', describe: "write JSON-lines events to FILE ('-' = standard output)" })
-    .option('log-dir', { type: 'string', describe: 'folder for per-host logs [default: /var/log/otopi-deploy]' })
-    .option('limit', { alias: 'l', type: 'string', describe: 'deploy only these hosts (comma-separated names)' })
-    .option('accept-new-host-keys', {
-      type: 'boolean',
-      default: false,
-      describe: "trust unknown host keys on first use and record them in the inventory's known_hosts",
-    })
-    .option('bundle', {
-      type: 'string',
-      describe: 'bundle folder with manifest.json [default: bundle/dist of the source tree]',
-    })
-    .option('plugin-path', { type: 'string', describe: 'folders holding plugin groups, colon-separated' })
-    .option('prefer-runtime', {
-      type: 'boolean',
-      default: false,
-      describe: 'ship the bundled Node.js even to hosts that have one',
-    })
-    .option('connect-timeout', {
-      type: 'number',
-      default: 30,
-      describe: 'seconds for TCP connect, handshake and login',
-    })
-    .option('inactivity-timeout', {
-      type: 'number',
-      default: 300,
-      describe: 'seconds without output before a host is given up',
-    })
-    .option('hard-timeout', { type: 'number', default: 1800, describe: "seconds a host's deploy may take in all" })
-    .option('ca-dir', {
-      type: 'string',
-      describe: `host-deploy: folder of the CA that signs host certificates, created when missing [default: ${DEFAULT_CA_DIR}]`,
-    })
-    .option('vdsm-id-registry', {
-      type: 'string',
-      describe: 'host-deploy: file of vdsm ids already registered (<id> <host> lines); installed hosts are added',
-    })
-    .option('progress', {
-      type: 'string',
-      choices: ['auto', 'tty', 'plain', 'none'],
-      default: 'auto',
-      describe: 'how progress is shown',
-    })
-    .check((a) => {
-      if (!Number.isInteger(a.parallel) || a.parallel < 1)
-        throw new UsageError('--parallel takes a whole number of 1 or more');
-      for (const name of ['connect-timeout', 'inactivity-timeout', 'hard-timeout'] as const) {
-        if (!(a[name] > 0)) throw new UsageError(`--${name} takes a number of seconds above 0`);
-      }
-      return true;
-    })
-    .strictOptions()
-    .version(false)
-    .help('help')
-    .alias('help', 'h')
-    .wrap(Math.min(110, process.stdout.columns ?? 100))
-    .exitProcess(false)
-    .fail((message, error) => {
-      throw new UsageError(message ?? error.message);
-    })
-    .epilog(
-      'Exit codes: 0 all hosts installed, 1 a host failed or aborted, 2 nothing deployed (bad input), ' +
-        '3 a host is incomplete or reboots (none failed), 64 usage error, 130 interrupted twice.',
-    );
-}
-
 export async function deploy(argv: readonly string[]): Promise<number> {
   let args;
   let helpShown = false;
   try {
-    // yargs takes a lone '-' for a positional argument: `--events -` (the documented form) is `--events=-`.
-    const joined: string[] = [];
-    for (const a of argv) {
-      if (a === '-' && joined.at(-1) === '--events') joined[joined.length - 1] = '--events=-';
-      else joined.push(a);
-    }
+    const joined = normalizeArgv(argv);
     const parser = parseArguments(joined);
     args = await parser.parseAsync(joined, {}, (_error, _argv, output) => {
       if (output !== '') {
@@ -219,7 +110,11 @@ export async function deploy(argv: readonly string[]): Promise<number> {
       return DEPLOY_EXIT.usage;
     }
     const inventory = loadInventory(args.inventory, { acceptNewHostKeys: args['accept-new-host-keys'] });
-    const hosts = args.limit === undefined ? inventory.hosts : limitHosts(inventory, args.limit.split(','));
+    const hosts = args.limit === undefined ? inventory.hosts : limitHosts(inventory, [args.limit]);
+    if (args['list-hosts']) {
+      process.stdout.write(formatHostList(hosts, inventory.groups));
+      return DEPLOY_EXIT.ok;
+    }
     if (args.answers !== undefined) defaults = readAnswerFile(args.answers);
 
     if (args.bundle === undefined && root === undefined) {
@@ -248,7 +143,8 @@ export async function deploy(argv: readonly string[]): Promise<number> {
       if (toJson) process.stdout.write(line);
       else if (eventsFd !== undefined) writeSync(eventsFd, line);
     };
-    const progress = createProgress(mode, human);
+    const warnings = new WarningFold();
+    const progress = createProgress(mode, human, { verbosity: args.verbose, warnings });
 
     const controller = new AbortController();
     let interrupts = 0;
@@ -285,13 +181,15 @@ export async function deploy(argv: readonly string[]): Promise<number> {
           hardMs: args['hard-timeout'] * 1000,
         },
         signal: controller.signal,
+        ...(args['correlation-id'] === undefined ? {} : { correlationId: args['correlation-id'] }),
         onEvent: (event) => {
           progress.event(event);
           writeEvent(event);
         },
       });
       progress.close();
-      human.write(`\n${formatSummary(report, { dryRun: args['dry-run'] })}`);
+      human.write(`\n${formatSummary(report, { dryRun: args['dry-run'], warnings: warnings.lines() })}`);
+      for (const line of writeRetry(report, args.inventory, argv)) human.write(`${line}\n`);
       if (report.ok) return DEPLOY_EXIT.ok;
       const unfinished = report.counts.incomplete + report.counts.reboot;
       return unfinished > 0 && unfinished === report.hosts.length - report.counts.installed

@@ -97,7 +97,8 @@ export type { HostDeployRun, HostDeployRunOptions } from './host-deploy/inventor
 export { HOST_DEPLOY_FIELD_NAMES } from './inventory/host-deploy-fields.js';
 export type { HostDeployFields } from './inventory/host-deploy-fields.js';
 
-export { loadInventory, parseInventory, limitHosts } from './inventory/inventory.js';
+export { loadInventory, parseInventory } from './inventory/inventory.js';
+export { limitHosts } from './inventory/limit.js';
 export type { Inventory, InventoryHost, InventoryOptions, HostAuth } from './inventory/inventory.js';
 export { Secret } from './inventory/secret.js';
 export { parseSettings, readAnswerFile, planSettings } from './inventory/settings.js';

@@ -13,6 +13,7 @@ import { isPlugin, type HandlerContext, type HandlerSpec, type Plugin } from '..
 import { buildPlan, type HandlerNode, type Plan } from '../sequence/plan.js';
 import { Priority, STAGE_INFO, STAGES, type Stage } from '../sequence/stages.js';
 import { Transaction } from '../transaction/transaction.js';
+import { setChangeTarget } from './changes.js';
 import { EVENTS_SCHEMA_VERSION, type HandlerResult, type RunEvent, type RunEventListener } from './events.js';
 import { BaseEnv, CoreEnv } from './keys.js';
 import { Services } from './services.js';
@@ -123,6 +124,7 @@ export class Runtime {
   async run(): Promise<number> {
     const started = performance.now();
     const plan = this.plan;
+    setChangeTarget(this.env);
     this.emit({ type: 'run-start', schemaVersion: EVENTS_SCHEMA_VERSION, handlers: plan.handlers.length });
     for (const stage of STAGES) {
       const info = STAGE_INFO[stage];
@@ -141,6 +143,7 @@ export class Runtime {
       }
       this.emit({ type: 'stage-end', stage, durationMs: Math.round(performance.now() - stageStart) });
     }
+    setChangeTarget(undefined);
     const exitCode = this.exitCode();
     this.emit({
       type: 'run-end',

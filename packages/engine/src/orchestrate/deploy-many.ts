@@ -5,6 +5,7 @@
  * ended. Secrets (passwords, passphrases, values of secret-looking keys) are redacted from
  * every log line and event.
  */
+import { randomBytes } from 'node:crypto';
 import { EVENTS_SCHEMA_VERSION, Redactor } from '@otopi/core';
 import type { Artifact, RuntimeArtifact } from '../bundle/artifact.js';
 import { EngineError } from '../errors.js';
@@ -50,6 +51,8 @@ export interface DeployManyOptions {
   readonly signal?: AbortSignal;
   /** Opens a host's session. Default: SSH with the host's key policy and one exec ({@link openOverSsh}). */
   readonly open?: SessionOpener;
+  /** The run's correlation id: it names the logs of hosts given none (and is in `run-start`). Default a random one. */
+  readonly correlationId?: string;
 }
 
 export interface DeployReport {
@@ -58,6 +61,8 @@ export interface DeployReport {
   /** One report per host, in inventory order. */
   readonly hosts: readonly HostReport[];
   readonly counts: Readonly<Record<HostResultKind, number>>;
+  /** Hosts that changed something (under dry run: would). */
+  readonly changed: number;
   readonly durationMs: number;
   readonly logDir: string;
 }
@@ -109,10 +114,12 @@ export async function deployMany(options: DeployManyOptions): Promise<DeployRepo
   };
   const signal = options.signal ?? new AbortController().signal;
   const groups = (options.groups ?? []).filter((g) => g !== 'otopi');
+  const correlationId = options.correlationId ?? randomBytes(4).toString('hex');
 
   emit({
     type: 'run-start',
     schemaVersion: EVENTS_SCHEMA_VERSION,
+    correlationId,
     hosts: options.hosts.map((h) => h.name),
     parallel,
     dryRun: options.dryRun === true,
@@ -145,6 +152,7 @@ export async function deployMany(options: DeployManyOptions): Promise<DeployRepo
     open: options.open ?? openOverSsh,
     emit,
     signal,
+    correlationId,
   };
 
   // A fixed set of workers, each taking the next host when its last one ends: at most
@@ -163,10 +171,12 @@ export async function deployMany(options: DeployManyOptions): Promise<DeployRepo
   const ok = options.hosts.length > 0 && counts.installed === options.hosts.length;
   const durationMs = Math.round(performance.now() - started);
   const usage = process.resourceUsage();
+  const changed = reports.filter((r) => r.changed === true).length;
   emit({
     type: 'run-end',
     ok,
     counts,
+    changed,
     durationMs,
     engine: {
       maxRssKb: usage.maxRSS,
@@ -174,5 +184,5 @@ export async function deployMany(options: DeployManyOptions): Promise<DeployRepo
       systemMs: Math.round(usage.systemCPUTime / 1000),
     },
   });
-  return { ok, hosts: reports, counts, durationMs, logDir };
+  return { ok, hosts: reports, counts, changed, durationMs, logDir };
 }

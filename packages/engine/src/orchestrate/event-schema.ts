@@ -56,6 +56,7 @@ const deployEvents = [
       type: z.literal('run-start'),
       at,
       schemaVersion: version,
+      correlationId: z.string().describe("the run's correlation id; it names the logs of hosts given none"),
       hosts: z.array(host),
       parallel: ms,
       dryRun: z.boolean(),
@@ -109,7 +110,7 @@ const deployEvents = [
       at,
       ok: z.boolean(),
       counts: z.object(Object.fromEntries(HOST_RESULT_KINDS.map((k) => [k, ms]))).strict(),
-      changed: ms.optional().describe('hosts that changed something (in a dry run: would)'),
+      changed: ms.describe('hosts that changed something (in a dry run: would)'),
       durationMs: ms,
       engine: z.object({ maxRssKb: ms, userMs: ms, systemMs: ms }).strict(),
     })

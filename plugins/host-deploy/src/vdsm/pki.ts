@@ -5,6 +5,7 @@
  * secret before anything could log it. The certificates and keys for vdsm, libvirt and
  * SPICE are written in the main transaction with enforced owners and modes.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import {
   DialogEnv,
@@ -13,6 +14,7 @@ import {
   OtopiError,
   Priority,
   definePlugin,
+  recordChange,
   type HandlerContext,
 } from '@otopi/core';
 import { resolveOwner } from '../_lib/accounts.js';
@@ -20,7 +22,7 @@ import { VdsmEnv, type EnrollmentMode } from '../_lib/keys.js';
 import { ChainError, checkChain, type Chain } from '../_lib/pki/chain.js';
 import { certificateRequest, generateHostKey, keySecrets, loadHostKey, type HostKey } from '../_lib/pki/csr.js';
 import { pendingKeyPath, pendingRequestPath, pkiFiles, pkiFolders, type PkiFile } from '../_lib/pki/files.js';
-import { reusableKey, sameAsInstalled } from '../_lib/pki/reuse.js';
+import { KEEP_DAYS, reusableKey, sameAsInstalled } from '../_lib/pki/reuse.js';
 import { trustStorePath, vdsmConfigEntries, VDSM_CONF } from '../_lib/vdsm/conf.js';
 import { vdsmChanges } from '../_lib/tokens.js';
 import { markIncomplete } from '../_lib/incomplete.js';
@@ -115,6 +117,28 @@ async function install(ctx: HandlerContext, store: string, key: HostKey, chain: 
   return elements;
 }
 
+/**
+ * What a dry run can say without the engine's answer: a host that holds a consistent key and a
+ * certificate valid for more than KEEP_DAYS keeps them when the engine signs the same key and
+ * names again, as a real run then does; only otherwise would a key and request be made.
+ */
+function dryRunEnrollment(ctx: HandlerContext, mode: EnrollmentMode, store: string): void {
+  const files = pkiFiles(store);
+  const cert = readText(`${store}/certs/vdsmcert.pem`);
+  const key = reusableKey(readText(files.find((f) => f.content === 'key')!.path), cert, ctx.env.get(VdsmEnv.keySize));
+  const valid = cert !== null && Date.parse(new X509Certificate(cert).validTo) - Date.now() > KEEP_DAYS * 86_400_000;
+  if (mode !== 'accept' && !ctx.env.get(VdsmEnv.certificateRenew) && key !== null && valid) {
+    ctx.log.info(
+      `Dry run: the installed VDSM key and certificate would be kept (a chain signed for the same key and names is not installed again)`,
+    );
+    return;
+  }
+  const what =
+    mode === 'accept' ? 'install the certificates for the pending key' : 'make a key and a certificate request';
+  ctx.log.info(`Dry run: would ${what} (${mode}) under ${store}`);
+  recordChange(`VDSM certificate: ${what}`);
+}
+
 export default definePlugin({
   env: [VdsmEnv],
   setup(plugin) {
@@ -128,9 +152,7 @@ export default definePlugin({
         const mode = ctx.env.get(VdsmEnv.certificateEnrollment) as EnrollmentMode;
         const store = storeOf(ctx);
         if (ctx.dryRun) {
-          ctx.log.info(
-            `Dry run: would make a key and a certificate request (${mode}) and install the certificates under ${store}`,
-          );
+          dryRunEnrollment(ctx, mode, store);
           return;
         }
         const key = await hostKey(ctx, mode, store);

@@ -99,8 +99,10 @@ export class PackagesElement implements TransactionElement {
     return this.abort();
   }
 
+  /** Under dry run, what the package manager would do; in a real run, what it did at the packages stage. */
   dryRun(): string {
-    return this.simulation === '' ? '' : `${this.simulation}\n`;
+    if (this.simulation !== '') return `${this.simulation}\n`;
+    return this.changes === undefined || isEmpty(this.changes) ? '' : `${describeChanges(this.changes)}\n`;
   }
 }
 
