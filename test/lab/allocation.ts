@@ -35,6 +35,8 @@ export const HOSTS = {
   // The fault matrix (test/reliability/lab/fault-matrix.test.ts): the SSH connection cut from the
   // engine side on the first, the installer killed on the second; the others are spare.
   reliabilityFaultMatrix: [54, 55, 56, 57],
+  // What a person sees of a deploy (test/integration/deploy-recap.test.ts): dry run, recap, retry.
+  deployRecap: [85, 86, 87],
 } as const;
 
-export const LAB_HOST_COUNT = 57;
+export const LAB_HOST_COUNT = 87;

@@ -11,8 +11,12 @@
  *   them in a log. otopi wrote them in clear text under `QUESTION/`.
  * - The file is written atomically (temporary file, fsync, rename) with mode 0600, also
  *   when it existed before with a wider mode.
+ * - It holds what repeats the run: the answers taken (a refused one is asked again under the
+ *   same key, so it is never recorded) and the settings given as `KEY=type:value` on the
+ *   command line (not `BASE/`, `DIALOG/` or sensitive ones); its header names the command
+ *   that ran (`ovirt-host-deploy`, not always `otopi`).
  */
-import { isAbsolute, resolve } from 'node:path';
+import { basename, extname, isAbsolute, resolve } from 'node:path';
 import { formatTypedValue, type EnvValue } from '../env/codec.js';
 import type { Environment } from '../env/environment.js';
 import { formatIni } from '../config/ini.js';
@@ -25,6 +29,26 @@ export interface AnswerFileOptions {
   readonly keepSecrets?: boolean;
   /** Time stamp for the header. Default: now. */
   readonly now?: Date;
+  /** The command that ran, named in the header. Default: the running script's name (`otopi`, `ovirt-host-deploy`). */
+  readonly command?: string;
+}
+
+/** The running command's name: its script without `.js`. */
+function commandName(): string {
+  const script = process.argv[1];
+  return script === undefined ? 'otopi' : basename(script, extname(script));
+}
+
+/** Settings the command line gave (`KEY=type:value`) that a replay needs; not the run's own plumbing. */
+function commandLineSettings(env: Environment): string[] {
+  return env.keys().filter((key) => {
+    const source = env.sourceOf(key);
+    return (
+      source?.kind === 'cmdline' &&
+      source.where.startsWith('argv') &&
+      !/^(BASE|DIALOG|QUESTION|QUESTION_HIDDEN)\//.test(key)
+    );
+  });
 }
 
 /** Compares keys part by part, numeric parts as numbers: `QUESTION/2/x` < `QUESTION/10/x`. */
@@ -62,13 +86,20 @@ export function formatAnswerFile(env: Environment, options: AnswerFileOptions = 
       else if (!leftOut.includes(key)) leftOut.push(key);
     }
   }
+  for (const key of commandLineSettings(env)) {
+    const value = env.getRaw(key) as EnvValue | undefined;
+    if (value === undefined || value === null) continue;
+    if (env.isSensitive(key) && options.keepSecrets !== true) leftOut.push(key);
+    else entries.set(key, value);
+  }
+  const command = options.command ?? commandName();
   const header = [
-    `otopi answer file, written ${(options.now ?? new Date()).toISOString()}.`,
-    'Repeat the run unattended with: otopi --config-append=<this file>',
+    `${command} answer file, written ${(options.now ?? new Date()).toISOString()}.`,
+    `Repeat the run unattended with: ${command} --config-append=<this file>`,
   ];
   if (leftOut.length > 0) {
     header.push(
-      'Hidden answers were left out (DIALOG/answerFileKeepSecrets=bool:True keeps them); give them as',
+      'Hidden answers and secret settings were left out (DIALOG/answerFileKeepSecrets=bool:True keeps them); give them as',
       ...leftOut.sort(compareAnswerKeys).map((k) => `  ${k}=str:<answer>`),
     );
   }

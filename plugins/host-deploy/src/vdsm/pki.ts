@@ -72,11 +72,21 @@ function hostKey(ctx: HandlerContext, mode: EnrollmentMode, store: string): Prom
   return generateHostKey(bits);
 }
 
-async function chainFor(ctx: HandlerContext): Promise<readonly string[]> {
+async function chainFor(ctx: HandlerContext, key: HostKey): Promise<readonly string[]> {
   const given = ctx.env.get(VdsmEnv.certificateChain);
   if (given !== null && given.length > 0) return given;
   return ctx.dialog.queryMultiString({
     name: CHAIN_NAME,
+    // A bad paste is asked again on a terminal (the signed chain is not lost to a typo).
+    validate: (lines) => {
+      try {
+        checkChain(lines, key.privateKey);
+        return undefined;
+      } catch (error) {
+        if (error instanceof ChainError) return `the chain was refused: ${error.message}`;
+        throw error;
+      }
+    },
     note:
       ctx.env.get(DialogEnv.dialect) === 'machine'
         ? 'Please input VDSM certificate chain that matches certificate request, top is issuer'
@@ -200,7 +210,7 @@ export default definePlugin({
         }
         let chain: Chain;
         try {
-          chain = checkChain(await chainFor(ctx), key.privateKey);
+          chain = checkChain(await chainFor(ctx, key), key.privateKey);
         } catch (error) {
           if (!(error instanceof ChainError)) throw error;
           throw new OtopiError('HANDLER_FAILED', `The VDSM certificate chain was refused: ${error.message}`, {

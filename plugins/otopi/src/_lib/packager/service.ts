@@ -70,8 +70,9 @@ export class PackagesElement implements TransactionElement {
     this.marker = marker;
   }
 
+  /** What the package manager would do; a simulation that changes nothing ('no package changes…') is kept as none. */
   setSimulation(text: string): void {
-    this.simulation = text;
+    this.simulation = text.split('\n').every((l) => l.startsWith('no package changes')) ? '' : text;
   }
 
   prepare(): void {}
