@@ -254,3 +254,17 @@ describe('a bad answer file', () => {
     expect((await labExec(h3, 'test -e /etc/vdsm')).code).not.toBe(0);
   }, 300_000);
 });
+
+describe('a host without hardware virtualization', () => {
+  it('fails before any question, and claims no vdsm id it does not keep', async () => {
+    // h3 has no /dev/kvm and, unlike h1 and h2, no config file that turns the check off.
+    const before = await snapshot(h3);
+    const run = await hostDeploy(h3, 'QUESTION/1/DIALOG_CONFIRM/DEPLOY_PROCEED=str:yes');
+    expect(run.code, run.stdout).toBe(1);
+    expect(run.stdout).toContain('Hardware does not support virtualization');
+    expect(run.stdout).not.toContain('Engine host name or address');
+    expect(run.stdout).not.toContain('needs an answer');
+    expect(run.stdout).not.toContain('kept in /etc/vdsm/vdsm.id');
+    expect(await snapshot(h3)).toEqual(before);
+  }, 300_000);
+});
