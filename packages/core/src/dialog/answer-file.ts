@@ -22,6 +22,7 @@ import type { Environment } from '../env/environment.js';
 import { formatIni } from '../config/ini.js';
 import { FileTransaction } from '../transaction/file-transaction.js';
 import { BaseEnv } from '../runtime/keys.js';
+import { withoutTrailingEmpty } from './base.js';
 import { DialogEnv } from './keys.js';
 
 export interface AnswerFileOptions {
@@ -108,7 +109,11 @@ export function formatAnswerFile(env: Environment, options: AnswerFileOptions = 
     [
       {
         name: 'environment:default',
-        entries: sorted.map((key) => ({ key, value: formatTypedValue(entries.get(key)!, { key }) })),
+        // An INI value cannot end with an empty line: those of a multi-line answer mean nothing.
+        entries: sorted.map((key) => {
+          const value = entries.get(key)!;
+          return { key, value: formatTypedValue(Array.isArray(value) ? withoutTrailingEmpty(value) : value, { key }) };
+        }),
       },
     ],
     {

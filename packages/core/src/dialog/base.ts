@@ -188,8 +188,10 @@ export abstract class DialogBase implements Dialog {
     }
     for (;;) {
       this.takeReplySecret();
-      // A paste often ends with empty lines; they mean nothing, and an answer file cannot hold them.
-      const lines = withoutTrailingEmpty(await this.readMultiString(prepared));
+      // A person's paste often ends with empty lines; they mean nothing, and an answer file
+      // cannot hold them. A manager's reply (machine dialect) is taken byte for byte.
+      const read = await this.readMultiString(prepared);
+      const lines = this.reasksInvalid ? withoutTrailingEmpty(read) : read;
       const problem = query.validate?.(lines);
       if (problem === undefined) {
         this.record(prepared.slot, lines, this.takeReplySecret());
