@@ -1,8 +1,9 @@
 /**
  * The command line of `otopi deploy` (yargs): options, their checks and the help.
  */
-import { DEFAULT_CA_DIR, DEFAULT_PARALLEL } from '@otopi/engine';
+import { DEFAULT_PARALLEL } from '@otopi/engine';
 import yargs from 'yargs';
+import { withGroupOptions } from './deploy-programs.js';
 
 export class UsageError extends Error {}
 
@@ -22,7 +23,7 @@ export function normalizeArgv(argv: readonly string[]): string[] {
 }
 
 export function parseArguments(argv: readonly string[]) {
-  return yargs([...argv])
+  const common = yargs([...argv])
     .scriptName('otopi deploy')
     .usage(
       'Usage: otopi deploy --inventory FILE [options] [KEY=type:value ...]\n\n' +
@@ -79,6 +80,16 @@ export function parseArguments(argv: readonly string[]) {
       type: 'string',
       describe: 'names the log files of this run (hosts given one in the inventory keep theirs) [default: random]',
     })
+    .option('ssh-config', {
+      alias: 'F',
+      type: 'string',
+      describe: "OpenSSH client config for hosts whose inventory names none ('none': none) [default: ~/.ssh/config]",
+    })
+    .option('connect-retries', {
+      type: 'number',
+      default: 3,
+      describe: 'tries again after a connection refused or reset before login (after 1.5, 3, 6 s...)',
+    })
     .option('accept-new-host-keys', {
       type: 'boolean',
       default: false,
@@ -89,6 +100,12 @@ export function parseArguments(argv: readonly string[]) {
       describe: 'bundle folder with manifest.json [default: bundle/dist of the source tree]',
     })
     .option('plugin-path', { type: 'string', describe: 'folders holding plugin groups, colon-separated' })
+    .option('strict-keys', {
+      type: 'boolean',
+      default: false,
+      describe:
+        "refuse every key of a deployed group's namespace that it does not declare, not only likely typos, here and on the hosts (BASE/strictKeys)",
+    })
     .option('prefer-runtime', {
       type: 'boolean',
       default: false,
@@ -104,15 +121,8 @@ export function parseArguments(argv: readonly string[]) {
       default: 300,
       describe: 'seconds without output before a host is given up',
     })
-    .option('hard-timeout', { type: 'number', default: 1800, describe: "seconds a host's deploy may take in all" })
-    .option('ca-dir', {
-      type: 'string',
-      describe: `host-deploy: folder of the CA that signs host certificates, created when missing [default: ${DEFAULT_CA_DIR}]`,
-    })
-    .option('vdsm-id-registry', {
-      type: 'string',
-      describe: 'host-deploy: file of vdsm ids already registered (<id> <host> lines); installed hosts are added',
-    })
+    .option('hard-timeout', { type: 'number', default: 1800, describe: "seconds a host's deploy may take in all" });
+  return withGroupOptions(common)
     .option('progress', {
       type: 'string',
       choices: ['auto', 'tty', 'plain', 'none'],
@@ -122,6 +132,8 @@ export function parseArguments(argv: readonly string[]) {
     .check((a) => {
       if (!Number.isInteger(a.parallel) || a.parallel < 1)
         throw new UsageError('--parallel takes a whole number of 1 or more');
+      if (!Number.isInteger(a['connect-retries']) || a['connect-retries'] < 0 || a['connect-retries'] > 10)
+        throw new UsageError('--connect-retries takes a whole number from 0 to 10');
       for (const name of ['connect-timeout', 'inactivity-timeout', 'hard-timeout'] as const) {
         if (!(a[name] > 0)) throw new UsageError(`--${name} takes a number of seconds above 0`);
       }

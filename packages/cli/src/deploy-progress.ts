@@ -3,9 +3,11 @@
  * host (stage, state, elapsed time) redrawn in place, with finished hosts, warnings and errors
  * scrolling above it; elsewhere (a pipe, a CI log) one plain line per event, `host: ...`.
  */
+import { escapeTerminal, escapeTerminalLine } from '@otopi/core';
 import type { DeployEvent } from '@otopi/engine';
 import { dryRunLines } from './deploy-diff.js';
 import type { WarningFold } from './deploy-warnings.js';
+import { writeRaw } from './terminal-guard.js';
 
 export type ProgressMode = 'tty' | 'plain' | 'none';
 
@@ -113,7 +115,7 @@ class TerminalProgress implements Progress {
 
   event(event: DeployEvent): void {
     const now = Date.now();
-    const above: string[] = [];
+    const above: (string | { readonly escaped: string })[] = [];
     const verbosity = this.options.verbosity ?? 0;
     const fresh = this.options.warnings?.add(event) !== false;
     if (verbosity >= 2 && fresh && event.type !== 'log' && event.type !== 'host-end' && event.type !== 'run-start') {
@@ -149,7 +151,8 @@ class TerminalProgress implements Progress {
         this.live.delete(event.host);
         this.done++;
         above.push(plainLine(event)!);
-        if (this.dryRun) above.push(...dryRunLines(event, true));
+        // Escaped by dryRunLines itself, around its own colours.
+        if (this.dryRun) above.push(...dryRunLines(event, true).map((escaped) => ({ escaped })));
         break;
       case 'run-end':
         break;
@@ -159,7 +162,7 @@ class TerminalProgress implements Progress {
 
   close(): void {
     clearInterval(this.timer);
-    this.out.write(up(this.drawn) + CLEAR_DOWN);
+    writeRaw(this.out, up(this.drawn) + CLEAR_DOWN);
     this.drawn = 0;
   }
 
@@ -168,14 +171,15 @@ class TerminalProgress implements Progress {
     if (entry !== undefined) Object.assign(entry, change);
   }
 
-  private draw(above: readonly string[]): void {
+  private draw(above: readonly (string | { readonly escaped: string })[]): void {
     // A terminal that does not say its size reports 0.
     const width = Math.max(40, (this.out.columns || 100) - 1);
     const room = Math.max(3, (this.out.rows || 24) - 2);
     const now = Date.now();
-    const nameWidth = Math.max(4, ...[...this.live.keys()].map((h) => h.length));
-    const rows = [...this.live].map(([host, l]) =>
-      `${host.padEnd(nameWidth)}  ${(l.stage || '-').padEnd(28)}  ${l.state.padEnd(14)}  ${formatSeconds(now - l.started).padStart(7)}`.slice(
+    const live = [...this.live].map(([host, l]) => [escapeTerminalLine(host), l] as const);
+    const nameWidth = Math.max(4, ...live.map(([h]) => h.length));
+    const rows = live.map(([host, l]) =>
+      `${host.padEnd(nameWidth)}  ${escapeTerminalLine(l.stage || '-').padEnd(28)}  ${l.state.padEnd(14)}  ${formatSeconds(now - l.started).padStart(7)}`.slice(
         0,
         width,
       ),
@@ -184,10 +188,12 @@ class TerminalProgress implements Progress {
       rows.length > room - 1 ? [...rows.slice(0, room - 2), `… and ${rows.length - (room - 2)} more running`] : rows;
     const status = `${this.live.size} running, ${this.waiting} waiting, ${this.done} done`;
     const block = [...shown, status];
-    this.out.write(
+    // The cursor moves are ours; everything shown is escaped here, so it is written past the guard.
+    writeRaw(
+      this.out,
       up(this.drawn) +
         CLEAR_DOWN +
-        above.map((l) => `${l.slice(0, Math.max(width, l.length))}\n`).join('') +
+        above.map((l) => `${typeof l === 'string' ? escapeTerminal(l) : l.escaped}\n`).join('') +
         block.map((l) => `${l}\n`).join(''),
     );
     this.drawn = block.length;

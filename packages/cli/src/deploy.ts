@@ -5,8 +5,10 @@
  * host-side command never loads yargs, ssh2 or the engine.
  *
  * Exit codes: 0 every host installed; 1 a host failed or aborted; 2 nothing was deployed
- * (inventory, answer file, bundle or CA problem); 3 none failed, but a host is incomplete
- * (needs a manual step) or reboots to finish; 64 usage error; 130 interrupted twice.
+ * (inventory, answer file, bundle or CA problem, a likely typo of a key in the inventory or
+ * answer file); 3 none failed, but a host is incomplete
+ * (needs a manual step) or reboots to finish; 64 usage error (a likely typo of a key on the
+ * command line included); 130 interrupted twice.
  */
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,12 +26,14 @@ import {
   type EnvSetting,
 } from '@otopi/engine';
 import { normalizeArgv, parseArguments, UsageError } from './deploy-args.js';
+import { checkKeysBeforeConnecting } from './deploy-keys.js';
+import { askPassphrases, PassphraseCancelled } from './deploy-passphrase.js';
 import { createProgress, type ProgressMode } from './deploy-progress.js';
-import { deployPrograms } from './deploy-programs.js';
-import { EXIT } from './exit-codes.js';
+import { deployPrograms, mgmtSettings } from './deploy-programs.js';
 import { writeRetry } from './deploy-retry.js';
-import { WarningFold } from './deploy-warnings.js';
 import { formatHostList, formatSummary } from './deploy-summary.js';
+import { WarningFold } from './deploy-warnings.js';
+import { EXIT } from './exit-codes.js';
 
 export const DEPLOY_EXIT = {
   ok: EXIT.ok,
@@ -94,6 +98,14 @@ export async function deploy(argv: readonly string[]): Promise<number> {
     .flatMap((g) => g.split(','))
     .map((g) => g.trim())
     .filter((g) => g !== '' && g !== 'otopi');
+  const mgmt = mgmtSettings(
+    { action: args['mgmt-action'], packages: args['mgmt-packages'], newKey: args['mgmt-new-key'] },
+    groups,
+  );
+  if (typeof mgmt === 'string') {
+    process.stderr.write(`otopi deploy: ${mgmt}\nTry 'otopi deploy --help'.\n`);
+    return DEPLOY_EXIT.usage;
+  }
   const root = sourceRoot();
   let buildDir: string | undefined;
   let eventsFd: number | undefined;
@@ -109,13 +121,32 @@ export async function deploy(argv: readonly string[]): Promise<number> {
       );
       return DEPLOY_EXIT.usage;
     }
-    const inventory = loadInventory(args.inventory, { acceptNewHostKeys: args['accept-new-host-keys'] });
-    const hosts = args.limit === undefined ? inventory.hosts : limitHosts(inventory, [args.limit]);
+    const inventory = loadInventory(args.inventory, {
+      acceptNewHostKeys: args['accept-new-host-keys'],
+      ...(args['ssh-config'] === undefined ? {} : { sshConfig: args['ssh-config'] }),
+    });
+    const chosen = args.limit === undefined ? inventory.hosts : limitHosts(inventory, [args.limit]);
     if (args['list-hosts']) {
-      process.stdout.write(formatHostList(hosts, inventory.groups));
+      process.stdout.write(formatHostList(chosen, inventory.groups));
       return DEPLOY_EXIT.ok;
     }
+    const hosts = await askPassphrases(chosen, { input: process.stdin, output: process.stderr });
     if (args.answers !== undefined) defaults = readAnswerFile(args.answers);
+    // The hosts refuse such keys too: BASE/ settings go on the installer's command line.
+    if (args['strict-keys'])
+      overrides.push({ op: 'set', key: 'BASE/strictKeys', value: true, source: '--strict-keys' });
+
+    // Likely typos of the deployed groups' keys are refused here, before any host is contacted.
+    const refused = await checkKeysBeforeConnecting({
+      groups,
+      root,
+      groupDirs: findGroupDirs(['otopi', ...groups], args['plugin-path'], root),
+      commandLine: overrides,
+      files: [...defaults, ...hosts.flatMap((h) => h.environment)],
+      strict: args['strict-keys'],
+      write: (text) => human.write(text),
+    });
+    if (refused !== undefined) return refused === 'commandLine' ? DEPLOY_EXIT.usage : DEPLOY_EXIT.notDeployed;
 
     if (args.bundle === undefined && root === undefined) {
       throw new UsageError('no bundle folder: give it with --bundle (the folder npm run bundle writes)');
@@ -132,6 +163,7 @@ export async function deploy(argv: readonly string[]): Promise<number> {
 
     const programs = await deployPrograms(groups, {
       hosts,
+      mgmt,
       caDir: args['ca-dir'] === undefined ? undefined : resolve(args['ca-dir']),
       idRegistryFile: args['vdsm-id-registry'] === undefined ? undefined : resolve(args['vdsm-id-registry']),
       note: (text) => human.write(`note: ${text}\n`),
@@ -173,6 +205,7 @@ export async function deploy(argv: readonly string[]): Promise<number> {
         defaults,
         overrides,
         parallel: args.parallel,
+        connectRetries: args['connect-retries'],
         programs,
         logDir: args['log-dir'],
         timeouts: {
@@ -203,6 +236,10 @@ export async function deploy(argv: readonly string[]): Promise<number> {
     if (error instanceof UsageError) {
       process.stderr.write(`otopi deploy: ${error.message}\nTry 'otopi deploy --help'.\n`);
       return DEPLOY_EXIT.usage;
+    }
+    if (error instanceof PassphraseCancelled) {
+      process.stderr.write(`otopi deploy: nothing deployed: ${error.message}\n`);
+      return DEPLOY_EXIT.notDeployed;
     }
     if (!isEngineError(error)) throw error;
     process.stderr.write(

@@ -7,6 +7,7 @@
  */
 import { EXIT_HELP } from './exit-codes.js';
 import { installerMain, optionsHelp, runCommand, VERSION } from './installer-main.js';
+import { guardStream } from './terminal-guard.js';
 
 const HELP = `Usage: ovirt-host-deploy [options] [KEY=type:value ...]
 
@@ -28,6 +29,7 @@ Examples:
 ${EXIT_HELP}
 `;
 
+guardStream(process.stderr);
 runCommand('ovirt-host-deploy', () =>
   installerMain(process.argv.slice(2), {
     name: 'ovirt-host-deploy',

@@ -43,6 +43,11 @@ const localEvents = [
       error: z.boolean(),
       aborted: z.boolean(),
       durationMs: ms,
+      failure: z
+        .object({ code: z.string(), message: z.string() })
+        .strict()
+        .optional()
+        .describe('why a run ended before it started (bad statements, a missing group)'),
     })
     .strict(),
 ] as const;

@@ -12,6 +12,7 @@ import {
   type VersionScheme,
 } from '@otopi/core';
 import { describeChanges, diffInstalled, isEmpty } from './changes.js';
+import { alreadySatisfied } from './satisfied.js';
 import type {
   InstalledSnapshot,
   PackageChanges,
@@ -176,6 +177,10 @@ export class PackagerService implements Packager {
     }
     this.log.info(`Packages (${this.backend.name}): ${summary}`);
     const before = await this.backend.snapshot();
+    if (alreadySatisfied(requests, before.versions)) {
+      this.log.info('Packages: no changes (everything requested is already installed)');
+      return;
+    }
     const marker = await this.backend.undoMarker();
     // Journaled before the change, so a killed run is undone by recovery at the next start.
     if (element.journaled && this.backend.plannedUndo !== undefined)
