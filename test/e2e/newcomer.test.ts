@@ -4,13 +4,18 @@
  * demo's output folder, so `npm run demo` then `npm test` pass.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
 import { ROOT, tempDir } from './helpers.js';
 
-const WORKSPACES = ['packages/core', 'packages/engine', 'packages/cli', 'plugins/otopi', 'plugins/host-deploy'];
+/** Every workspace (packages/*, plugins/*): what npm install reads besides the root. */
+const WORKSPACES = ['packages', 'plugins'].flatMap((d) =>
+  readdirSync(join(ROOT, d))
+    .filter((w) => existsSync(join(ROOT, d, w, 'package.json')))
+    .map((w) => `${d}/${w}`),
+);
 
 describe('a newcomer', () => {
   it('npm install does not rewrite package-lock.json', () => {

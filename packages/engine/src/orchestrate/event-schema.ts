@@ -99,6 +99,7 @@ const deployEvents = [
       exitCode: z.number().int().nullable(),
       durationMs: ms,
       bytes,
+      roundTrips: ms.optional().describe('round trips of the machine dialog (undefined when it never started)'),
       shipped: artifacts.optional(),
       hostKey: z.object({ type: z.string(), fingerprint: z.string(), learnt: z.boolean() }).strict().optional(),
       log: z.string().optional(),
