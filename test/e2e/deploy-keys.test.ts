@@ -52,7 +52,20 @@ function deploy(dir: string, ...args: string[]): Promise<{ code: number; stdout:
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [CLI, 'deploy', '--log-dir', join(dir, 'logs'), '--connect-timeout', '5', '--progress', 'plain', ...args],
+      [
+        CLI,
+        'deploy',
+        '--log-dir',
+        join(dir, 'logs'),
+        '--connect-timeout',
+        '5',
+        // One connection per attempt is what the tests count: no retries of a refused handshake.
+        '--connect-retries',
+        '0',
+        '--progress',
+        'plain',
+        ...args,
+      ],
       { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir }, timeout: 60_000 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;

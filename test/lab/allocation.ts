@@ -54,7 +54,29 @@ export const HOSTS = {
   convergedRerun: [81],
   // What a person sees of a deploy (test/integration/deploy-recap.test.ts): dry run, recap, retry.
   deployRecap: [85, 86, 87],
+  // Real hosts (docs/lab.md, "Host flavours"): host-deploy on an el host (installed, then run again
+  // and restarted; the second one sees the engine vanish behind the new bridge, then fails after
+  // every change, and rolls back), and on a vintage oVirt Node (installed, restarted, run again;
+  // the second one enrolls in two phases, request then accept).
+  hostDeployEl: [90, 91],
+  hostDeployNode: [92, 93],
 } as const;
 
 /** The highest host number any file owns: the global setup brings up hosts 1 to this. */
 export const LAB_HOST_COUNT = Math.max(...Object.values(HOSTS).flat());
+
+/** Hosts that are not of the default (debian) flavour; the global setup brings them up so. */
+export const FLAVOURS: Readonly<Record<number, 'el' | 'node'>> = {
+  90: 'el',
+  91: 'el',
+  92: 'node',
+  93: 'node',
+};
+
+/** The flavour list for `up.sh --flavour` (hosts beyond `count` are left out). */
+export function flavourList(count: number): string {
+  return Object.entries(FLAVOURS)
+    .filter(([host]) => Number(host) <= count)
+    .map(([host, flavour]) => `${host}=${flavour}`)
+    .join(',');
+}

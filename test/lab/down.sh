@@ -20,7 +20,7 @@ stop_host() {
   local i=$1 d
   d=$(lab_hostdir "$i")
   lab_unspawn "$d/forwarder"
-  lab_container_stop "$i"
+  lab_flavour_hook "$(lab_host_flavour "$i")" stop "$i"
   if mountpoint -q "$d/root"; then umount "$d/root" 2>/dev/null || umount -l "$d/root"; fi
   lab_net_delete "$i"
 }

@@ -6,7 +6,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { delimiter, join } from 'node:path';
 import { labDown, labUp } from './lab.js';
-import { LAB_HOST_COUNT } from './allocation.js';
+import { LAB_HOST_COUNT, flavourList } from './allocation.js';
 import { usePrivateStateDir } from '../support/private-state.js';
 
 function onPath(cmd: string): boolean {
@@ -56,17 +56,14 @@ export default async function setup(): Promise<() => Promise<void>> {
   process.env['OTOPI_LAB_APT_PROXY'] ??= '1';
   const removeStateDir = usePrivateStateDir();
   const wanted = process.env['OTOPI_LAB_HOSTS'] ?? String(LAB_HOST_COUNT);
-  // Each integration test file owns its hosts (allocation.ts): FIRST-LAST brings up only a
-  // file's own hosts, for running that file alone.
-  const range = /^\d+-\d+$/.test(wanted);
   const count = Number(wanted);
-  if (!range && (!Number.isInteger(count) || count < 3))
-    throw new Error(`OTOPI_LAB_HOSTS=${wanted}: need a count of 3 or more, or FIRST-LAST`);
+  // Each integration test file owns its hosts (allocation.ts).
+  if (!Number.isInteger(count) || count < 3) throw new Error(`OTOPI_LAB_HOSTS=${wanted}: need a count of 3 or more`);
 
   // Leftovers of a run that crashed or was interrupted before its teardown.
   await labDown();
   // On failure up.sh removes what it created itself, keeping the logs it names.
-  await labUp(range ? wanted : count);
+  await labUp(count, flavourList(count));
 
   return async () => {
     removeStateDir();

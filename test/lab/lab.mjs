@@ -6,7 +6,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const usage = `usage: npm run lab -- <command>
-  up N | A-B        build the base if needed, bring up hosts h1..hN (or hA..hB), write hosts.json
+  up N [--flavour 2=el,3=node]
+                    build the bases if needed, bring up hosts h1..hN (debian, or the
+                    flavour given per host), write hosts.json
   down [--keep-state]  stop and remove every host of the instance
   status            list the hosts and their systemd state
   exec N cmd...     run a command inside host N (nsenter, no SSH)

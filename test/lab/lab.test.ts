@@ -90,3 +90,31 @@ describe('the lab', () => {
     }
   });
 });
+
+describe('host flavours', () => {
+  const up = (...args: string[]): { code: number; stderr: string } => {
+    try {
+      execFileSync('bash', [join(dirname(new URL(import.meta.url).pathname), 'up.sh'), ...args], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      return { code: 0, stderr: '' };
+    } catch (error) {
+      const e = error as { status: number; stderr: string };
+      return { code: e.status, stderr: e.stderr };
+    }
+  };
+
+  it('refuses an unknown flavour, a host beyond N and a malformed list, before anything is created', () => {
+    // The instance is up: a list that passed would be refused next for that reason instead.
+    expect(up('3', '--flavour', '2=bogus')).toMatchObject({ code: 1 });
+    expect(up('3', '--flavour', '2=bogus').stderr).toContain("unknown flavour 'bogus' for h2 (known: debian el node");
+    expect(up('3', '--flavour', '4=el').stderr).toContain('flavour for h4, but only h1..h3 come up');
+    expect(up('3', '--flavour', 'el').stderr).toContain("bad flavour 'el': expected HOST=FLAVOUR");
+    expect(up('3', '--flavour', '2=el').stderr).toContain('is up (namespaces');
+  });
+
+  it("says each host's flavour in hosts.json", () => {
+    for (const h of readHosts()) expect(['debian', 'el', 'node']).toContain(h.flavour);
+  });
+});

@@ -22,8 +22,13 @@ export interface LabHost {
   /** The host's eth0 address on the lab network (reachable only from other lab hosts). */
   labAddress: string;
   netns: string;
-  /** The host's root file system as mounted in the root namespace. */
+  /**
+   * The host's root file system as mounted in the root namespace. On a node host this is the
+   * read-only image: what the host writes is in its RAM layer, so read its files with labExec.
+   */
   rootfs: string;
+  /** debian, el or node (docs/lab.md, "Host flavours"). */
+  flavour: string;
 }
 
 export interface ExecResult {
@@ -78,7 +83,10 @@ function parseHost(value: unknown, at: string): LabHost {
   if (!String(v['hostKeyFingerprint']).startsWith('SHA256:')) {
     throw new Error(`${at}.hostKeyFingerprint: expected SHA256:...`);
   }
-  return v as unknown as LabHost;
+  // Written by every up.sh since host flavours exist; an instance up from before is all debian.
+  if (v['flavour'] !== undefined && typeof v['flavour'] !== 'string')
+    throw new Error(`${at}.flavour: expected a string`);
+  return { ...(v as unknown as LabHost), flavour: typeof v['flavour'] === 'string' ? v['flavour'] : 'debian' };
 }
 
 /** Reads the hosts of the running instance (written by `up`), checking every field. */
@@ -219,11 +227,14 @@ async function script(name: string, args: string[], timeoutMs: number): Promise<
   });
 }
 
-/** Brings up hosts h1..hN (building the base first if needed) and returns them. */
-export async function labUp(n: number | string): Promise<LabHost[]> {
-  if (!/^[1-9]\d*(?:-[1-9]\d*)?$/.test(String(n)))
-    throw new Error(`labUp: expected a host count or FIRST-LAST, got ${n}`);
-  const file = (await script('up.sh', [String(n)], 15 * 60_000)).trim();
+/**
+ * Brings up hosts h1..hN (building the bases first if needed) and returns them. `flavours`:
+ * `2=el,3=node` (docs/lab.md, "Host flavours"); the other hosts are debian.
+ */
+export async function labUp(n: number, flavours = ''): Promise<LabHost[]> {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`labUp: expected a host count, got ${n}`);
+  const args = flavours === '' ? [String(n)] : [String(n), '--flavour', flavours];
+  const file = (await script('up.sh', args, 15 * 60_000)).trim();
   return readHosts(file);
 }
 

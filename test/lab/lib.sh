@@ -38,6 +38,16 @@ LAB_SWITCH_NS="$LAB_PREFIX-sw"
 LAB_BASE_ID=$(printf '%s\n' "$LAB_SUITE" "$LAB_BASE_PKGS" "$LAB_EXTRA_PKGS" "$LAB_BASE_FORMAT" | sha256sum | cut -c1-12)
 LAB_BASE="$LAB_CACHE/base-$LAB_SUITE-$LAB_BASE_ID"
 LAB_HERE="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
+# Host flavours (docs/lab.md, "Host flavours"): debian, the default, and one more per file
+# flavours/<name>.sh beside this one, which defines the hooks the flavour needs (lab_flavour_hook).
+LAB_FLAVOURS=debian
+for f in "$LAB_HERE"/flavours/*.sh; do
+  [ -r "$f" ] || continue
+  # shellcheck source=/dev/null
+  . "$f"
+  f=${f##*/}
+  LAB_FLAVOURS+=" ${f%.sh}"
+done
 
 lab_log() { printf '[lab %s %s] %s\n' "$LAB_NAME" "$(date +%T)" "$*" >&2; }
 lab_die() { lab_log "ERROR: $*"; exit 1; }
@@ -46,6 +56,36 @@ lab_ns() { echo "$LAB_PREFIX-h$1"; }
 lab_hostdir() { echo "$LAB_STATE/hosts/h$1"; }
 lab_lo_addr() { echo "$LAB_LO_PREFIX.$1"; }
 lab_net_addr() { echo "$LAB_NET_PREFIX.$(($1 + 10))"; }
+
+# The flavour of host i, as up.sh recorded it (debian when none was given).
+lab_host_flavour() {
+  cat "$(lab_hostdir "$1")/flavour" 2>/dev/null || echo debian
+}
+
+# Calls the flavour's hook <flavour>_<hook> when it defines one, else the default lab_<hook>.
+# Hooks: base (prints the base root path, building it if needed), customize I ROOT (after the
+# common host files are written, before the first boot), start I, stop I.
+lab_flavour_hook() {
+  local flavour=$1 hook=$2
+  shift 2
+  if declare -F "${flavour}_$hook" >/dev/null; then "${flavour}_$hook" "$@"; else "lab_$hook" "$@"; fi
+}
+
+# Parses a flavour list, "2=el,3=node" (or with spaces), into lines "<host> <flavour>".
+lab_parse_flavours() {
+  local item host flavour
+  for item in ${1//,/ }; do
+    [[ $item =~ ^([0-9]+)=([a-z]+)$ ]] || lab_die "bad flavour '$item': expected HOST=FLAVOUR, e.g. 2=el"
+    host=${BASH_REMATCH[1]} flavour=${BASH_REMATCH[2]}
+    [[ " $LAB_FLAVOURS " == *" $flavour "* ]] || lab_die "unknown flavour '$flavour' for h$host (known: $LAB_FLAVOURS)"
+    echo "$host $flavour"
+  done
+}
+
+lab_base() { "$LAB_HERE/build-base.sh" >/dev/null && echo "$LAB_BASE"; }
+lab_customize() { :; }
+lab_start() { lab_container_start "$1"; }
+lab_stop() { lab_container_stop "$1"; }
 
 # Writes the settings a running instance must keep (read back above).
 lab_save_settings() {
@@ -82,7 +122,7 @@ lab_need_cmds() {
 lab_pid_is_ours() {
   local pid=$1 marker=$2
   [[ $pid =~ ^[0-9]+$ ]] && [ -n "$marker" ] && [ -r "/proc/$pid/cmdline" ] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$marker"
+  { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qF -- "$marker"
 }
 
 # Stops a recorded process group leader (TERM, then KILL after 3 s) if it is still ours.
@@ -183,6 +223,8 @@ lab_net_delete() {
 # Boots host i: systemd as PID 1 in its own network namespace and its own cgroup.
 lab_container_start() {
   local i=$1 d cgs cg
+  shift
+  # More systemd-nspawn options, from a flavour's start hook.
   d=$(lab_hostdir "$i")
   cgs=$(lab_cgroups "h$i")
   for cg in $cgs; do mkdir -p "$cg"; done
@@ -196,7 +238,7 @@ lab_container_start() {
     --link-journal=no --resolv-conf=off --timezone=off \
     --capability=CAP_NET_ADMIN,CAP_NET_RAW,CAP_IPC_LOCK \
     --directory="$d/root" --machine="$LAB_PREFIX-h$i" --hostname="h$i" \
-    --network-namespace-path="/run/netns/$(lab_ns "$i")" \
+    --network-namespace-path="/run/netns/$(lab_ns "$i")" "$@" \
     >>"$d/console.log" 2>&1 </dev/null &
   echo $! >"$d/nspawn.pid"
 }

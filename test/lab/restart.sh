@@ -12,10 +12,11 @@ for i in "$@"; do
   t=$(date +%s%N)
   d=$(lab_hostdir "$i")
   mountpoint -q "$d/root" || lab_die "no host h$i in $LAB_STATE"
-  lab_container_stop "$i"
+  f=$(lab_host_flavour "$i")
+  lab_flavour_hook "$f" stop "$i"
   lab_net_delete "$i"
   lab_net_create "$i"
-  lab_container_start "$i"
+  lab_flavour_hook "$f" start "$i"
   lab_wait_ssh "$i"
   lab_log "h$i restarted in $(lab_since "$t") s"
 done

@@ -6,23 +6,37 @@
 #   - access from the root namespace only at <lo-prefix>.I:22, through a socat forwarder
 # Also builds the fake packages (packages/build.sh) and serves them to the hosts as their only apt
 # source, at http://<net-prefix>.1:8080/ on the switch.
-# Usage: up.sh N | FIRST-LAST   h1..hN, or only hFIRST..hLAST (a test file's own hosts).
-# Writes hosts.json, ssh_config, known_hosts and id_ed25519 into the state folder.
+# Usage: up.sh N [--flavour 2=el,3=node]
+#   Writes hosts.json, ssh_config, known_hosts and id_ed25519 into the state folder. Hosts are of the
+#   debian flavour unless --flavour (or OTOPI_LAB_FLAVOURS, the same list) says otherwise; docs/lab.md
+#   describes the flavours.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
 lab_need_root
 lab_need_cmds ip nsenter socat systemd-nspawn ssh ssh-keygen mount flock pgrep dpkg-deb dpkg-scanpackages /usr/bin/python3
 
-SPEC=${1:-}
-if [[ $SPEC =~ ^([0-9]+)-([0-9]+)$ ]]; then FIRST=${BASH_REMATCH[1]} LAST=${BASH_REMATCH[2]}
-elif [[ $SPEC =~ ^[0-9]+$ ]]; then FIRST=1 LAST=$SPEC
-else FIRST=0 LAST=0; fi
-if [ "$FIRST" -lt 1 ] || [ "$LAST" -lt "$FIRST" ] || [ "$LAST" -gt 240 ]; then
-  lab_die "usage: up.sh N | FIRST-LAST   (1 <= N <= 240)"
+N=${1:-}
+if ! [[ $N =~ ^[0-9]+$ ]] || [ "$N" -lt 1 ] || [ "$N" -gt 240 ]; then
+  lab_die "usage: up.sh N [--flavour HOST=FLAVOUR,...]   (1 <= N <= 240)"
 fi
-HOST_LIST=$(seq "$FIRST" "$LAST")
-N=$((LAST - FIRST + 1))
+shift
+flavours=${OTOPI_LAB_FLAVOURS:-}
+while [ $# -gt 0 ]; do
+  case $1 in
+    --flavour | --flavours) [ $# -ge 2 ] || lab_die "--flavour needs a list, e.g. 2=el,3=node"; flavours+=" $2"; shift 2 ;;
+    --flavour=* | --flavours=*) flavours+=" ${1#*=}"; shift ;;
+    *) lab_die "unknown argument '$1'; usage: up.sh N [--flavour HOST=FLAVOUR,...]" ;;
+  esac
+done
+declare -A FLAVOUR=()
+# Parsed first, so a bad list stops up.sh here (a failing process substitution would not).
+parsed=$(lab_parse_flavours "$flavours")
+while read -r host flavour; do
+  [ -n "$host" ] || continue
+  [ "$host" -ge 1 ] && [ "$host" -le "$N" ] || lab_die "flavour for h$host, but only h1..h$N come up"
+  FLAVOUR[$host]=$flavour
+done <<<"$parsed"
 
 # Refuse to touch a running instance; a stopped one's leftovers (down --keep-state) are ours to drop.
 if ip netns list | grep -qE "^$LAB_PREFIX-(h[0-9]+|sw)( |$)"; then
@@ -33,7 +47,7 @@ lab_remove_state
 LAB_LO_PREFIX=${OTOPI_LAB_LO_PREFIX:-127.42.0}
 LAB_NET_PREFIX=${OTOPI_LAB_NET_PREFIX:-10.88.0}
 LAB_SSH_PORT=${OTOPI_LAB_SSH_PORT:-22}
-for i in $HOST_LIST; do
+for i in $(seq "$N"); do
   if (exec 3<>"/dev/tcp/$(lab_lo_addr "$i")/$LAB_SSH_PORT") 2>/dev/null; then
     lab_die "$(lab_lo_addr "$i"):$LAB_SSH_PORT is taken; another instance needs its own OTOPI_LAB_LO_PREFIX"
   fi
@@ -51,12 +65,19 @@ on_exit() {
 trap on_exit EXIT
 
 # Each systemd host holds about 5 inotify instances; the usual limit of 128 per user stalls the
-# boot at about the 24th host.
-need=$((N * 8 + 512))
+# boot at about the 24th host. The limit is the machine's: count the hosts of the other running
+# instances too.
+others=$(ip netns list | grep -cE '^otopi-[a-z0-9]+-h[0-9]+( |$)' || true)
+need=$(((N + others) * 8 + 512))
 if [ "$(sysctl -n fs.inotify.max_user_instances)" -lt "$need" ]; then
   sysctl -qw fs.inotify.max_user_instances="$need"
 fi
-"$LAB_HERE/build-base.sh" >/dev/null
+# One base per flavour in use, built (or found in the cache) before any host is created.
+declare -A BASE=()
+for i in $(seq "$N"); do
+  f=${FLAVOUR[$i]:-debian}
+  [ -n "${BASE[$f]:-}" ] || BASE[$f]=$(lab_flavour_hook "$f" base)
+done
 T1=$(date +%s%N)
 
 mkdir -p "$LAB_STATE"
@@ -117,14 +138,15 @@ if [ ! -e /proc/modules ] && [ -r /proc/config.gz ]; then
 fi
 
 create_host() {
-  local i=$1 d root
+  local i=$1 d root flavour=${FLAVOUR[$1]:-debian}
   d=$(lab_hostdir "$i")
   root=$d/root
   mkdir -p "$d/upper" "$d/work" "$root"
+  echo "$flavour" >"$d/flavour"
   lab_net_create "$i"
   # redirect_dir=on: renaming a directory that comes from the base must work as on a disk;
   # without it rename(2) fails with EXDEV, and this kernel defaults to off.
-  mount -t overlay overlay -o "lowerdir=$LAB_BASE,upperdir=$d/upper,workdir=$d/work,redirect_dir=on" "$root"
+  mount -t overlay overlay -o "lowerdir=${BASE[$flavour]},upperdir=$d/upper,workdir=$d/work,redirect_dir=on" "$root"
   echo "h$i" >"$root/etc/hostname"
   printf '127.0.0.1 localhost\n%s h%s\n::1 localhost ip6-localhost ip6-loopback\n' "$(lab_net_addr "$i")" "$i" >"$root/etc/hosts"
   tr -d - </proc/sys/kernel/random/uuid >"$root/etc/machine-id"
@@ -136,15 +158,18 @@ create_host() {
     cp "$LAB_STATE/modules.builtin" "$root/lib/modules/$kver/"
     chroot "$root" /sbin/depmod -a "$kver" 2>/dev/null || true
   fi
-  echo "deb [trusted=yes] http://$LAB_NET_PREFIX.1:$LAB_REPO_PORT ./" >"$root/etc/apt/sources.list.d/otopi-lab.list"
-  if [ "$LAB_APT_PROXY" = 1 ]; then
+  if [ -d "$root/etc/apt/sources.list.d" ]; then
+    echo "deb [trusted=yes] http://$LAB_NET_PREFIX.1:$LAB_REPO_PORT ./" >"$root/etc/apt/sources.list.d/otopi-lab.list"
+  fi
+  if [ "$LAB_APT_PROXY" = 1 ] && [ -d "$root/etc/apt/apt.conf.d" ]; then
     printf 'Acquire::http::Proxy "http://%s.1:3142";\nAcquire::http::Proxy::%s.1 "DIRECT";\n' \
       "$LAB_NET_PREFIX" "$LAB_NET_PREFIX" >"$root/etc/apt/apt.conf.d/01otopi-lab-proxy"
     # Kept outside sources.list.d: a test that needs the mirror copies it in for its own host,
     # so every other host still installs from the lab repo alone.
     printf '%s\n' "${debian_sources[@]}" >"$root/etc/apt/otopi-lab-debian.list"
   fi
-  lab_container_start "$i"
+  lab_flavour_hook "$flavour" customize "$i" "$root"
+  lab_flavour_hook "$flavour" start "$i"
   # Each connection enters the namespace by path, so restart.sh can replace the namespace.
   # nodelay (TCP_NODELAY) on both legs: without it Nagle and delayed ACKs add about 25 ms to
   # every question-and-answer round trip of a dialog (0.8 ms with it, as with a direct sshd).
@@ -154,21 +179,21 @@ create_host() {
 }
 
 # Creating is quick; the containers boot in the background, all at once.
-for i in $HOST_LIST; do create_host "$i"; done
+for i in $(seq "$N"); do create_host "$i"; done
 T2=$(date +%s%N)
-for i in $HOST_LIST; do lab_wait_ssh "$i"; done
+for i in $(seq "$N"); do lab_wait_ssh "$i"; done
 T3=$(date +%s%N)
 
-"$LAB_HERE/client-files.sh" "$SPEC"
+"$LAB_HERE/client-files.sh" "$N"
 
 # End to end, as a client will see it: forwarder, key login, pinned host key, booted systemd.
-declare -A pids
-for i in $HOST_LIST; do
+pids=()
+for i in $(seq "$N"); do
   ssh -F "$LAB_STATE/ssh_config" "h$i" 'systemctl is-system-running --wait' >"$(lab_hostdir "$i")/state" 2>&1 &
-  pids[$i]=$!
+  pids+=($!)
 done
-for i in $HOST_LIST; do
-  if ! wait "${pids[$i]}"; then
+for i in $(seq "$N"); do
+  if ! wait "${pids[$((i - 1))]}"; then
     state=$(cat "$(lab_hostdir "$i")/state")
     [ "$state" = degraded ] || lab_die "h$i: ssh check failed: $state"
     lab_log "WARNING: h$i is degraded: $(lab_exec "$i" systemctl --failed --plain --no-legend | tr '\n' ' ')"

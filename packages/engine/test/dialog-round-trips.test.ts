@@ -46,14 +46,11 @@ describe('dialog round trips against our installer', () => {
   });
 
   it('pipelined, a refused setting still aborts the host before it installs', async () => {
-    // An undeclared key: the host takes its value, refuses it, and prompts again; the check
-    // before `install` sees the refusal, so the host aborts instead of installing without it.
-    const { outcome, exit } = await deploy(3, true, [
-      steps.set('DLGTEST/noSuchKey', 'x'),
-      steps.set('DLGTEST/note', 'y'),
-    ]);
+    // A value not of its key's type: the host refuses it and prompts again; the check before
+    // `install` sees the refusal, so the host aborts instead of installing without it.
+    const { outcome, exit } = await deploy(3, true, [steps.set('DLGTEST/items', 'x'), steps.set('DLGTEST/note', 'y')]);
     expect(exit).toBe(1);
     expect(outcome.hostAborted).toBe(true);
-    expect(outcome.failures.join('\n')).toMatch(/refused a customization command: .*DLGTEST\/noSuchKey/);
+    expect(outcome.failures.join('\n')).toMatch(/refused a customization command: .*DLGTEST\/items/);
   });
 });

@@ -118,6 +118,11 @@ function simulatedHost(key: HostKey, initial: Record<string, Value>): Host {
       const lines: string[] = [];
       for (let l = await reply(); l !== B; l = await reply()) lines.push(l);
       host.chain = lines.join('\n');
+    } else if (host.env.get('VDSM/certificateEnrollment') === 'accept') {
+      // Given its chain (VDSM/certificateChain), the host still shows its pending request.
+      say(`***D:MULTI-STRING VDSM_CERTIFICATE_REQUEST ${B}`);
+      certificateRequest(key).trimEnd().split('\n').forEach(say);
+      say(B);
     }
     say('***L:INFO Stage: Pre-termination');
     await prompt('TERMINATION_COMMAND', 'quit');
@@ -146,6 +151,7 @@ const HOST_ENV = {
   'CORE/logFileName': '/tmp/ovirt-host-deploy-1.log',
   'VDSM/vdsmId': 'ID-1',
   'VDSM/ovirt-node': false,
+  'VDSM/ovirt-legacy-node': false,
   'KDUMP/supported': false,
   'BASE/error': false,
   'BASE/aborted': false,
@@ -172,6 +178,7 @@ describe('the host-deploy program', () => {
       'env-query -k GLUSTER/enable',
       'noop',
       'env-get -k VDSM/ovirt-node',
+      'env-get -k VDSM/ovirt-legacy-node',
       'env-get -k VDSM/vdsmId',
       'env-query -k VDSM_CONFIG/vars/ssl',
       'env-query -k VDSM_CONFIG/vars/ssl_excludes',
@@ -231,6 +238,40 @@ describe('the host-deploy program', () => {
     expect(host.env.get('KDUMP/destinationAddress')).toBe('engine.lab');
     expect(host.env.get('KDUMP/destinationPort')).toBe(7410);
     expect(host.env.get('NETWORK/iptablesRules')).toEqual(['*filter', 'COMMIT']);
+  });
+
+  it('leaves the firewall of a vintage oVirt Node alone, and says so', async () => {
+    const host = simulatedHost(key, { ...HOST_ENV, 'VDSM/ovirt-legacy-node': true });
+    const audit: string[] = [];
+    await driveDialog(
+      host.channel,
+      hostDeployProgram(
+        base({
+          firewall: { iptablesRules: ['*filter', 'COMMIT'] },
+          onLog: (level, text) => audit.push(`${level} ${text}`),
+        }),
+      ),
+    );
+    expect(host.commands.filter((c) => c.includes('NETWORK/iptables'))).toEqual([]);
+    expect(audit).toContain('INFO Host is a vintage oVirt Node (read-only root)');
+    expect(audit).toContain('WARNING The host firewall is not configured on a vintage oVirt Node');
+  });
+
+  it('lets a host given its chain show its request without a CA, and fails one that was not given it', async () => {
+    const accept = { ...HOST_ENV, 'VDSM/certificateEnrollment': 'accept' };
+    const given = await driveDialog(
+      simulatedHost(key, accept).channel,
+      hostDeployProgram(base({ pki: undefined as never, given: new Set(['VDSM/certificateChain']) })),
+    );
+    expect(hostDeployResult(given).status).toBe('installed');
+    const bare = await driveDialog(
+      simulatedHost(key, accept).channel,
+      hostDeployProgram(base({ pki: undefined as never })),
+    );
+    expect(hostDeployResult(bare)).toMatchObject({ status: 'failed' });
+    expect(hostDeployResult(bare).errors.join('\n')).toContain(
+      'The host asked for a certificate, but this deploy has no CA',
+    );
   });
 
   it('aborts the deploy when another host has the same unique id', async () => {

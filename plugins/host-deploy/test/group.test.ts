@@ -32,6 +32,7 @@ async function loadGroup(group: string, dir: string): Promise<{ plugin: Plugin; 
   return out;
 }
 
+// OMGMT_* keys are the host-mgmt group's: host-deploy carries them as keys no loaded group declares.
 const ENGINE_KEYS = `ODEPLOY/INTERFACE_VERSION ODEPLOY/installIncomplete ODEPLOY/installIncompleteReasons
 ODEPLOY/forceReboot ODEPLOY/offlinePackager OVIRT_HOST/minimumVersion KERNEL/cmdlineNew KERNEL/cmdlineOld
 KERNEL/enableRealtime KDUMP/enable KDUMP/supported KDUMP/destinationAddress KDUMP/destinationPort
@@ -44,7 +45,6 @@ VIRT/enable GLUSTER/enable GLUSTER/monitoringEnable GLUSTER/monitoringServer OPE
 OPENSTACK_NEUTRON_CONFIG/DEFAULT/host OPENSTACK/neutronLinuxBridgeEnable OPENSTACK_NEUTRON_LINUXBRIDGE_CONFIG/a/b
 OPENSTACK/neutronOpenvswitchEnable OPENSTACK/neutronOpenvswitchIntegrationBridge OPENSTACK_NEUTRON_OPENVSWITCH_CONFIG/a/b
 VMCONSOLE/caKey VMCONSOLE/keySize VMCONSOLE/certificate VMCONSOLE/certificateEnrollment VMCONSOLE/enable VMCONSOLE/support
-OMGMT_CORE/offlinePackager OMGMT_PACKAGES/packagesUpdateMode OMGMT_PACKAGES/packages OMGMT_PACKAGES/packagesInfo
 OVIRT_ENGINE/correlationId NETWORK/iptablesEnable NETWORK/iptablesRules NETWORK/sshEnable NETWORK/sshKey NETWORK/sshUser
 SYSTEM/clockSet SYSTEM/reboot`.split(/\s+/);
 

@@ -4,6 +4,7 @@ import { checkNftSsh } from '../../otopi/src/_lib/network/nft-check.js';
 import { parseNftRuleset } from '../../otopi/src/_lib/network/nft-rules.js';
 import { sshPacketFrom } from '../../otopi/src/_lib/network/packet.js';
 import {
+  defaultFirewalld,
   defaultFirewalldPorts,
   defaultIptables,
   defaultNftables,
@@ -107,6 +108,12 @@ describe('the oVirt default firewall', () => {
       '5900-6923/tcp',
       '49152-49216/tcp',
     ]);
+    // firewalld's own services where it knows them (rpc-bind only for both protocols), ports for the rest.
+    expect(defaultFirewalld(input, new Set(['ssh', 'rpc-bind', 'cockpit', 'vdsm']))).toEqual({
+      services: ['ssh', 'rpc-bind', 'cockpit'],
+      ports: ['54321/tcp', '54322/tcp', '161/udp', '16514/tcp', '2223/tcp', '5900-6923/tcp', '49152-49216/tcp'],
+    });
+    expect(defaultFirewalld({ ...input, sshPort: 2222 }, new Set(['ssh'])).services).toEqual([]);
   });
   it("fills the engine's placeholders", () => {
     expect(

@@ -43,6 +43,15 @@ describe('packager detection', () => {
     expect(choosePackager('auto', UBUNTU, tools(...APT)).name).toBe('apt');
   });
 
+  it('picks dnf on a Debian-based host that has dnf and no apt, and says why', () => {
+    const choice = choosePackager('auto', DEBIAN, tools('dnf', 'rpm', 'dpkg-query'));
+    expect(choice.name).toBe('dnf');
+    expect(choice.reason).toBe(
+      'debian is debian-like, but apt-get, apt-cache, dpkg-query cannot be found; the host has dnf, rpm',
+    );
+    expect(choosePackager('auto', DEBIAN, tools('dnf', 'rpm', ...APT)).name).toBe('apt');
+  });
+
   it('picks dnf on EL, yum where only yum exists, and never apt there', () => {
     expect(choosePackager('auto', ROCKY, tools('dnf', 'yum', 'rpm', ...APT)).name).toBe('dnf');
     expect(choosePackager('auto', CENTOS7, tools('yum', 'rpm')).name).toBe('yum');

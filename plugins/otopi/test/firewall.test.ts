@@ -57,20 +57,29 @@ describe('firewall manager choice', () => {
   });
 });
 
-/** firewall-cmd over an in-memory zone, answering --query-* with exit 0/1 like the real one. */
+/** firewall-cmd over an in-memory zone: --list-*, --get-services and batched --add/--remove, like the real one. */
 function fakeFirewallCmd(zone: { permanent: Set<string>; runtime: Set<string> }) {
   return fakeRunner((argv) => {
     const args = argv.slice(1);
     if (args[0] === '--get-default-zone') return { stdout: 'public\n' };
+    if (args.includes('--get-services')) return { stdout: 'cockpit http ssh\n' };
     const permanent = args.includes('--permanent');
     const set = permanent ? zone.permanent : zone.runtime;
-    const op = args.find((a) => /^--(query|add|remove)-(service|port)=/.test(a))!;
-    const [, verb, kind, value] = /^--(\w+)-(\w+)=(.*)$/.exec(op)!;
-    const item = `${kind}:${value}`;
-    if (value === 'nosuch') return { code: 101, stderr: 'Error: INVALID_SERVICE: nosuch' };
-    if (verb === 'query') return { code: set.has(item) ? 0 : 1 };
-    if (verb === 'add') set.add(item);
-    if (verb === 'remove') set.delete(item);
+    const list = args.find((a) => /^--list-(service|port)s$/.test(a));
+    if (list !== undefined) {
+      const kind = list.slice('--list-'.length, -1);
+      return {
+        stdout: `${[...set]
+          .filter((i) => i.startsWith(`${kind}:`))
+          .map((i) => i.slice(kind.length + 1))
+          .join(' ')}\n`,
+      };
+    }
+    for (const op of args.filter((a) => /^--(add|remove)-(service|port)=/.test(a))) {
+      const [, verb, kind, value] = /^--(\w+)-(\w+)=(.*)$/.exec(op)!;
+      if (verb === 'add') set.add(`${kind}:${value}`);
+      else set.delete(`${kind}:${value}`);
+    }
     return undefined;
   });
 }
@@ -89,6 +98,8 @@ describe('firewalld settings element', () => {
     );
     await el.prepare();
     expect(el.pending).toEqual(['port 54321/tcp (permanent)']);
+    // Two lists per kind (permanent, runtime) and the default zone: no query per item.
+    expect(runner.commands().length).toBe(5);
     expect(await el.dryRun()).toBe('add to zone public: port 54321/tcp (permanent)\n');
     await el.commit();
     expect([...zone.permanent]).toEqual(['service:ssh', 'port:54321/tcp']);
@@ -120,7 +131,15 @@ describe('firewalld settings element', () => {
       null,
     );
     await expect(el.prepare()).rejects.toThrow(
-      "firewalld does not accept service 'nosuch': Error: INVALID_SERVICE: nosuch",
+      "firewalld does not accept service 'nosuch': not one of its services (firewall-cmd --get-services)",
+    );
+    const port = new FirewalldSettings(
+      fakeSystem(fakeFirewallCmd({ permanent: new Set(), runtime: new Set() })),
+      [{ kind: 'port', value: '54321' }],
+      null,
+    );
+    await expect(port.prepare()).rejects.toThrow(
+      "firewalld does not accept port '54321': expected PORT[-PORT]/PROTOCOL",
     );
   });
 });

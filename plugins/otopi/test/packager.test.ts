@@ -189,6 +189,17 @@ describe('apt packager', () => {
     expect(s.slept).toEqual([5000, 5000, 2000]);
   });
 
+  it('after a failure that changed nothing, does not claim everything is in place', async () => {
+    const runner = fakeRunner((argv) =>
+      argv[1] === 'install' ? { code: 100, stderr: 'E: Unable to locate package nosuch' } : undefined,
+    );
+    const { service, sys } = aptService(runner, settings({ refresh: false }));
+    service.install(['nosuch']);
+    await expect(service.process('main', false)).rejects.toThrow();
+    expect(sys.logText()).toContain('Packages: no changes (apt failed before changing anything)');
+    expect(sys.logText()).not.toContain('everything requested is already in place');
+  });
+
   it('under dry run only simulates, and the element shows it', async () => {
     const runner = fakeRunner((argv) =>
       argv.includes('-s')

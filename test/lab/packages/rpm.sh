@@ -11,6 +11,7 @@ out=${1:?usage: rpm.sh OUTDIR}
 builds=(
   "vdsm 4.50.1"
   "vdsm 4.50.2"
+  "ovirt-host 4.5.0"
 )
 
 rm -rf "$out"
@@ -21,6 +22,7 @@ for b in "${builds[@]}"; do
   read -r spec version <<<"$b"
   # A fixed build host keeps this machine's name out of the headers.
   rpmbuild -bb --quiet --define "_topdir $tmp/$spec-$version" --define "fake_version $version" \
+    --define "_sourcedir $here" \
     --define "_tmppath $tmp" --define '_buildhost otopi-lab' \
     "$here/rpm/$spec.spec" >"$tmp/$spec-$version.log" 2>&1 ||
     { cat "$tmp/$spec-$version.log" >&2; exit 1; }

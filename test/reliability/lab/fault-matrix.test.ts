@@ -366,10 +366,14 @@ describe('the fault matrix: the SSH connection dropped at each stage of host-dep
     // No file is ever torn, whatever the kill.
     expect(all.filter((o) => o.torn.length > 0).map((o) => `${o.mode} ${o.stage}: ${o.torn.join(', ')}`)).toEqual([]);
     // A cut connection always leaves the host as it was, or fully committed.
-    expect(engineCases.filter((o) => o.problems.length > 0).map((o) => `${o.stage}: ${o.problems.join('; ')}`)).toEqual([]);
+    expect(engineCases.filter((o) => o.problems.length > 0).map((o) => `${o.stage}: ${o.problems.join('; ')}`)).toEqual(
+      [],
+    );
     // A SIGKILL of the installer after the packages stage and before the commit ended leaves
     // what the packages stage installed until the next run: its boot runs the package undo the
     // packagers journalled (nextRunBoot), so every host case is clean once the next run started.
-    expect(hostCases.filter((o) => o.problems.length > 0).map((o) => `${o.stage}: ${o.problems.join('; ')}`)).toEqual([]);
+    expect(hostCases.filter((o) => o.problems.length > 0).map((o) => `${o.stage}: ${o.problems.join('; ')}`)).toEqual(
+      [],
+    );
   }, 900_000);
 });

@@ -42,13 +42,27 @@ export function describeSource(source: ValueSource): string {
   }
 }
 
+function sameDeclaration(a: EnvKey<unknown>, b: EnvKey<unknown>): boolean {
+  return (
+    a.type === b.type &&
+    a.nullable === b.nullable &&
+    a.sensitive === b.sensitive &&
+    a.description === b.description &&
+    a.defaultDoc === b.defaultDoc &&
+    JSON.stringify(typeof a.default === 'function' ? 'fn' : a.default) ===
+      JSON.stringify(typeof b.default === 'function' ? 'fn' : b.default)
+  );
+}
+
 export class EnvRegistry {
   private readonly keys = new Map<string, EnvKey<unknown>>();
   private readonly families = new Map<string, EnvFamily<unknown>>();
 
   declare(k: EnvKey<unknown>): void {
     const old = this.keys.get(k.key);
-    if (old !== undefined && old !== k) {
+    // Two groups built from one shared library (host-deploy's and host-mgmt's `_lib`) carry
+    // equal copies of a declaration: the same key, not a conflict.
+    if (old !== undefined && old !== k && !sameDeclaration(old, k)) {
       throw new OtopiError('ENV_DUPLICATE_DECLARATION', `environment key '${k.key}' is declared twice`, { key: k.key });
     }
     this.keys.set(k.key, k);

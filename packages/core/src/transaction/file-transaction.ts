@@ -15,6 +15,7 @@ import {
   exists,
   fsyncDir,
   missingDirs,
+  overwriteInPlace,
   removeEmptyDirs,
   removeFile,
   replaceFile,
@@ -88,6 +89,8 @@ export class FileTransaction implements TransactionElement, JournalParticipant {
   private previous: { readonly path: string; readonly keep: boolean } | undefined;
   private previousMade = false;
   private renamed = false;
+  /** The target was a mount point and was written in place (see commit). */
+  private inPlace = false;
   private journaled = false;
 
   constructor(options: FileTransactionOptions) {
@@ -149,7 +152,17 @@ export class FileTransaction implements TransactionElement, JournalParticipant {
         this.previousMade = true;
         this.log.debug(`Kept previous ${this.path} as ${this.previous.path} (${how})`);
       }
-      await rename(plan.temp, plan.target);
+      try {
+        await rename(plan.temp, plan.target);
+      } catch (error) {
+        // The target is a mount point (a bind-mounted file): written in place instead, the
+        // previous content kept above as a copy.
+        if (errnoCode(error) !== 'EBUSY' || this.perms === undefined) throw error;
+        await overwriteInPlace(plan.target, this.content, this.perms);
+        await removeFile(plan.temp);
+        this.inPlace = true;
+        this.log.debug(`${this.path} is a mount point: written in place`);
+      }
       this.renamed = true;
       this.tempWritten = false;
       await fsyncDir(plan.dir);
@@ -167,7 +180,11 @@ export class FileTransaction implements TransactionElement, JournalParticipant {
     const plan = this.plan;
     if (!this.renamed || plan === undefined) return;
     try {
-      if (this.previousMade && this.previous !== undefined) {
+      if (this.inPlace && this.before !== null) {
+        await overwriteInPlace(plan.target, this.before.bytes, this.before);
+        if (this.previousMade && this.previous !== undefined) await removeFile(this.previous.path);
+        this.previousMade = false;
+      } else if (this.previousMade && this.previous !== undefined) {
         // The previous inode goes back as it was; the backup is no longer needed since nothing changed.
         await rename(this.previous.path, plan.target);
         await removeFile(this.previous.path);

@@ -130,6 +130,23 @@ export async function writeNewFile(path: string, bytes: Uint8Array, perms: Owner
   await handle.close();
 }
 
+/**
+ * Overwrites the file at `path` in place: for a file that is a mount point (a bind-mounted file:
+ * a persisted file of an oVirt Node, a container's /etc/hosts), which rename(2) cannot replace
+ * (EBUSY). Not atomic: a reader may see it half-written; the caller keeps the previous content.
+ */
+export async function overwriteInPlace(path: string, bytes: Uint8Array, perms: Ownership): Promise<void> {
+  const handle = await open(path, constants.O_WRONLY | constants.O_TRUNC);
+  try {
+    await handle.writeFile(bytes);
+    if (perms.uid !== -1 || perms.gid !== -1) await handle.chown(perms.uid, perms.gid);
+    await handle.chmod(perms.mode);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Replaces `path` atomically with `bytes`: a temp file beside it, then rename. */
 export async function replaceFile(path: string, bytes: Uint8Array, perms: Ownership): Promise<void> {
   const temp = tempNameFor(path, 'tmp');
@@ -138,7 +155,8 @@ export async function replaceFile(path: string, bytes: Uint8Array, perms: Owners
     await rename(temp, path);
   } catch (error) {
     await rm(temp, { force: true });
-    throw error;
+    if (errnoCode(error) !== 'EBUSY') throw error;
+    await overwriteInPlace(path, bytes, perms);
   }
   await fsyncDir(dirname(path));
 }

@@ -55,6 +55,8 @@ function customization(config: HostDeployConfig, state: { id: string | null }): 
   const virt = c.virt ?? true;
   const vdsmConfig = Object.entries(c.vdsmConfig ?? {}).map(([k, v]) => set(`VDSM_CONFIG/${k}`, v));
   const kdump = config.kdump;
+  const rules =
+    config.firewall === undefined || config.firewall === 'default' ? undefined : [...config.firewall.iptablesRules];
   return [
     ...(config.prolog === false
       ? []
@@ -73,6 +75,9 @@ function customization(config: HostDeployConfig, state: { id: string | null }): 
     // Vdsm
     steps.get('VDSM/ovirt-node', (v) => {
       if (flag(v)) config.onLog?.('INFO', 'Host is an oVirt Node');
+    }),
+    steps.get('VDSM/ovirt-legacy-node', (v) => {
+      if (flag(v)) config.onLog?.('INFO', 'Host is a vintage oVirt Node (read-only root)');
     }),
     steps.get('VDSM/vdsmId', (v, ctx) => {
       state.id = text(v);
@@ -126,12 +131,23 @@ function customization(config: HostDeployConfig, state: { id: string | null }): 
     // Kernel
     setIf('KERNEL/cmdlineNew', config.kernel?.cmdlineNew),
     setIf('KERNEL/cmdlineOld', config.kernel?.cmdlineOld),
-    // Firewall
+    // Firewall: as the engine did, not on a vintage node, whose firewall is the image's own (a
+    // ruleset and an enabled unit written there would not survive its next boot).
     ...(config.firewall === undefined
       ? []
       : [
-          set('NETWORK/iptablesEnable', true),
-          ...(config.firewall === 'default' ? [] : [set('NETWORK/iptablesRules', [...config.firewall.iptablesRules])]),
+          steps.dynamic((ctx) => {
+            if (!flag(ctx.displayed.get('VDSM/ovirt-legacy-node'))) return set('NETWORK/iptablesEnable', true);
+            config.onLog?.('WARNING', 'The host firewall is not configured on a vintage oVirt Node');
+            return undefined;
+          }),
+          ...(rules === undefined
+            ? []
+            : [
+                steps.dynamic((ctx) =>
+                  flag(ctx.displayed.get('VDSM/ovirt-legacy-node')) ? undefined : set('NETWORK/iptablesRules', rules),
+                ),
+              ]),
         ]),
     ...(config.settings ?? []).map((s) => set(s.key, s.value)),
   ];
@@ -201,6 +217,8 @@ export function hostDeployProgram(config: HostDeployConfig): DialogProgram {
         return;
       }
       if (name !== CERTIFICATE_REQUEST) return;
+      // A host given its chain (accept with VDSM/certificateChain) still shows its request.
+      if (config.pki === undefined && config.given?.has('VDSM/certificateChain') === true) return;
       if (config.pki === undefined) return ctx.fail('The host asked for a certificate, but this deploy has no CA');
       try {
         chain = await signedChain(config.pki, value.value, config.host);

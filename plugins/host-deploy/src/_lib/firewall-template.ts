@@ -111,3 +111,33 @@ export function sshPortOf(sshConnection: string | undefined): number {
   const port = Number((sshConnection ?? '').trim().split(/\s+/)[3]);
   return Number.isInteger(port) && port > 0 && port < 65536 ? port : 22;
 }
+
+/**
+ * firewalld's own services for the default ports it defines itself, as oVirt's firewalld
+ * setup named them; a port goes in as a service only when the whole service is that port (both
+ * protocols of rpc-bind) and firewalld knows the name on this host. Services that packages bring
+ * (vdsm, ovirt-imageio, ovirt-vmconsole) are left as ports: they appear only once the packages are
+ * installed, after this plan is made, and a second run would then see a different plan.
+ */
+const FIREWALLD_SERVICES: readonly { readonly service: string; readonly ports: readonly string[] }[] = [
+  { service: 'ssh', ports: ['22/tcp'] },
+  { service: 'rpc-bind', ports: ['111/tcp', '111/udp'] },
+  { service: 'snmp', ports: ['161/udp'] },
+  { service: 'cockpit', ports: ['9090/tcp'] },
+  { service: 'libvirt-tls', ports: ['16514/tcp'] },
+];
+
+/** The oVirt default for firewalld: its services where it knows them, ports for the rest. */
+export function defaultFirewalld(
+  input: TemplateInput,
+  known: ReadonlySet<string>,
+): { services: string[]; ports: string[] } {
+  let ports = defaultFirewalldPorts(input);
+  const services: string[] = [];
+  for (const s of FIREWALLD_SERVICES) {
+    if (!known.has(s.service) || !s.ports.every((p) => ports.includes(p))) continue;
+    services.push(s.service);
+    ports = ports.filter((p) => !s.ports.includes(p));
+  }
+  return { services, ports };
+}

@@ -6,10 +6,10 @@
  * the host: firewalld ports when firewalld runs (or is asked for), an nft table when
  * NETWORK/firewallManager is nftables, else iptables.
  */
-import { Priority, definePlugin } from '@otopi/core';
+import { Priority, definePlugin, exec } from '@otopi/core';
 import { BASE_HANDLERS, BaseNetworkEnv } from '../_lib/foreign.js';
 import {
-  defaultFirewalldPorts,
+  defaultFirewalld,
   defaultIptables,
   defaultNftables,
   fillPlaceholders,
@@ -47,10 +47,19 @@ export default definePlugin({
         const firewalldRunning =
           services.get(COMMANDS).find('firewall-cmd') !== null && (await services.get(SERVICES).isRunning('firewalld'));
         if (manager === 'firewalld' || (manager === 'auto' && firewalldRunning)) {
-          env.set(BaseNetworkEnv.firewalldPorts, [
-            ...new Set([...env.get(BaseNetworkEnv.firewalldPorts), ...defaultFirewalldPorts(input)]),
+          const tool = services.get(COMMANDS).find('firewall-cmd');
+          const listed = tool === null ? null : await exec([tool, '--get-services'], { log, allowFailure: true });
+          const known = new Set(listed?.code === 0 ? listed.stdout.split(/\s+/) : []);
+          const plan = defaultFirewalld(input, known);
+          env.set(BaseNetworkEnv.firewalldServices, [
+            ...new Set([...env.get(BaseNetworkEnv.firewalldServices), ...plan.services]),
           ]);
-          log.info('Firewall: the oVirt default ports, through firewalld');
+          env.set(BaseNetworkEnv.firewalldPorts, [
+            ...new Set([...env.get(BaseNetworkEnv.firewalldPorts), ...plan.ports]),
+          ]);
+          log.info(
+            `Firewall: the oVirt default through firewalld: services ${plan.services.join(', ') || 'none'}; ports ${plan.ports.join(', ')}`,
+          );
         } else if (manager === 'nftables') {
           env.set(BaseNetworkEnv.nftablesRules, defaultNftables(input));
           log.info('Firewall: the oVirt default rules, as an nft table');

@@ -1,7 +1,9 @@
 /**
  * On a vintage oVirt Node the root file system is rebuilt at boot: every file this run
  * changed, and the host id, are persisted with the node's `persist` command at the very end.
+ * Files the run removes are `unpersist`ed first (`_lib/node-files.ts`).
  */
+import { existsSync } from 'node:fs';
 import { Priority, CoreEnv, definePlugin, exec } from '@otopi/core';
 import { VdsmEnv } from '../_lib/keys.js';
 import { COMMANDS } from '../_lib/tokens.js';
@@ -12,7 +14,9 @@ export default definePlugin({
     plugin.on({
       name: 'programs',
       stage: 'setup',
-      run: ({ services }) => services.get(COMMANDS).detect('persist'),
+      run: ({ services }) => {
+        for (const p of ['persist', 'unpersist']) services.get(COMMANDS).detect(p);
+      },
     });
     plugin.on({
       name: 'persist',
@@ -28,10 +32,13 @@ export default definePlugin({
           );
           return;
         }
-        for (const file of files) {
+        const kept: string[] = [];
+        for (const file of files.filter((f) => existsSync(f))) {
           const r = await exec([persist, file], { log, allowFailure: true });
           if (r.code !== 0) log.warn(`Cannot persist ${file}: ${r.stderr.trim() || `exit code ${r.code}`}`);
+          else kept.push(file);
         }
+        log.info(`oVirt Node: ${kept.length} file(s) kept across reboots: ${kept.join(', ')}`);
       },
     });
   },

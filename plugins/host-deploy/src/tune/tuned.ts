@@ -35,6 +35,7 @@ class TunedProfile implements TransactionElement {
         { key: TuneEnv.tunedProfile.key },
       );
     this.applied = true;
+    this.sys.log.info(`tuned profile '${this.profile}' is active (it was '${this.previous ?? 'none'}')`);
   }
   async rollback(): Promise<void> {
     if (!this.applied || this.previous === null) return;

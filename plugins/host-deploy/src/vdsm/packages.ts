@@ -37,9 +37,11 @@ async function choosePackages(ctx: HandlerContext): Promise<string[]> {
     throw new OtopiError('HANDLER_FAILED', vdsm.message, {
       key: VdsmEnv.vdsmMinimumVersion.key,
       hint:
-        packager.name === 'offline'
-          ? 'ODEPLOY/offlinePackager is True: install vdsm on the host first.'
-          : 'Add the oVirt repositories to the host (or a newer one), then deploy again.',
+        packager.name !== 'offline'
+          ? 'Add the oVirt repositories to the host (or a newer one), then deploy again.'
+          : ctx.env.get(OdeployEnv.offlinePackager)
+            ? 'ODEPLOY/offlinePackager is True: install vdsm on the host first.'
+            : 'No package manager was found on the host (the offline packager installs nothing): install vdsm first, or a package manager.',
     });
   ctx.log.info(`Using ${vdsm.message}`);
   const metaMinimum = ctx.env.get(OvirtHostEnv.minimumVersion);

@@ -8,7 +8,7 @@
  * enforced owners and modes.
  */
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import {
   DialogEnv,
   FileTransaction,
@@ -28,6 +28,7 @@ import { KEEP_DAYS, installedIsWanted, reusableKey, sameAsInstalled } from './re
 import { trustStorePath, vdsmConfigEntries, VDSM_CONF } from '../vdsm/conf.js';
 import { vdsmChanges } from '../tokens.js';
 import { markIncomplete } from '../incomplete.js';
+import { removeHostFile } from '../node-files.js';
 
 export const REQUEST_NAME = 'VDSM_CERTIFICATE_REQUEST';
 export const CHAIN_NAME = 'VDSM_CERTIFICATE_CHAIN';
@@ -293,11 +294,8 @@ export function vdsmPkiPlugin(options: VdsmPkiOptions) {
         name: 'removePending',
         stage: 'closeup',
         condition: () => pendingToRemove !== null,
-        run: ({ log }) => {
-          for (const path of pendingToRemove!) {
-            rmSync(path, { force: true });
-            log.debug(`removed ${path}`);
-          }
+        run: async (ctx) => {
+          for (const path of pendingToRemove!) await removeHostFile(ctx, path);
         },
       });
     },

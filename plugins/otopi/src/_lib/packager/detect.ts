@@ -1,6 +1,9 @@
 /**
  * Which package manager to drive: the user's choice (`PACKAGER/packager`), else the
- * distribution family from os-release, confirmed by the tools actually being installed.
+ * distribution family from os-release, confirmed by the tools actually being installed. When the
+ * family's own tools are missing, the tools that are there decide: a Debian-based host without
+ * apt but with dnf (the lab's el hosts) is driven with dnf. apt is never a fallback on an EL host:
+ * an apt there would be apt-rpm, which this packager does not speak.
  * Pure, so every branch is unit-tested.
  */
 import { OtopiError } from '@otopi/core';
@@ -39,16 +42,19 @@ export function choosePackager(requested: string, os: OsRelease, has: (program: 
     return { name, reason: 'set by PACKAGER/packager' };
   }
   const family = osFamily(os);
-  const order: PackagerName[] =
-    family === 'debian' ? ['apt'] : family === 'rhel' ? ['dnf', 'yum'] : ['apt', 'dnf', 'yum'];
-  for (const name of order) {
+  const own: PackagerName[] = family === 'debian' ? ['apt'] : family === 'rhel' ? ['dnf', 'yum'] : [];
+  const others: PackagerName[] =
+    family === 'debian' ? ['dnf', 'yum'] : family === 'rhel' ? [] : ['apt', 'dnf', 'yum'];
+  const order = [...own, ...others];
+  for (const name of own) if (usable(name)) return { name, reason: `${os.id} is ${family}-like` };
+  for (const name of others) {
     if (usable(name))
       return {
         name,
         reason:
           family === 'unknown'
             ? `${name} tools found on unknown distribution '${os.id}'`
-            : `${os.id} is ${family}-like`,
+            : `${os.id} is ${family}-like, but ${own.flatMap((n) => PACKAGER_TOOLS[n]).join(', ')} cannot be found; the host has ${PACKAGER_TOOLS[name].join(', ')}`,
       };
   }
   return {

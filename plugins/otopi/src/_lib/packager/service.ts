@@ -210,10 +210,13 @@ export class PackagerService implements Packager {
           this.log.warn(`Cannot journal the package undo; a killed run would keep the changes: ${errorMessage(error)}`);
         }
       }
+      // After a failure "everything is in place" would be false: the run failed to put it there.
       this.log.info(
-        isEmpty(changes)
-          ? 'Packages: no changes (everything requested is already in place)'
-          : `Packages: ${describeChanges(changes)}`,
+        !isEmpty(changes)
+          ? `Packages: ${describeChanges(changes)}${failure === undefined ? '' : ' (before the failure)'}`
+          : failure === undefined
+            ? 'Packages: no changes (everything requested is already in place)'
+            : `Packages: no changes (${this.backend.name} failed before changing anything)`,
       );
     }
     if (failure !== undefined) throw failure;
