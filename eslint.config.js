@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'test/.artifacts/**', 'test/e2e/fixtures/**', 'demo/.out/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'test/.artifacts/**', 'test/e2e/fixtures/**', 'test/demo/.out/**', 'packaging/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

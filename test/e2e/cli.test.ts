@@ -14,7 +14,7 @@ describe('otopi CLI: running plugin groups', () => {
     const r = runCli(['--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Usage: otopi');
-    expect(r.stdout).toContain('Exit codes: 0 success, 1 error or abort, 2');
+    expect(r.stdout).toContain('Exit codes: 0 success, 1 failed or aborted, 2 nothing done');
   });
 
   it('runs the demo group end to end and commits its file', () => {

@@ -60,7 +60,10 @@ describe('answer files', () => {
     expect(keys.filter((k) => k.endsWith('/DLG_ITEM'))).toEqual(
       Array.from({ length: 11 }, (_, i) => `QUESTION/${i + 1}/DLG_ITEM`),
     );
-    expect(text).toContain('[environment:default]\nQUESTION/1/DIALOG_CONFIRM/DLG_PROCEED=str:yes\n');
+    // The settings the command line gave are there too (a replay needs them), the answer file's own name not.
+    expect(text).toContain('[environment:default]\nDLGTEST/items=int:11\nDLGTEST/resultFile=str:');
+    expect(text).not.toContain('DIALOG/answerFile=');
+    expect(text).toContain('\nQUESTION/1/DIALOG_CONFIRM/DLG_PROCEED=str:yes\n');
     expect(text).toContain('QUESTION/1/DLG_LINES=multi-str:line one\n line two\n');
     expect(text).toContain('QUESTION/1/DLG_NAME=str:world\n');
     expect(text).toContain('QUESTION/1/DLG_NUMBER=int:7\n');

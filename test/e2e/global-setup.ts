@@ -10,6 +10,6 @@ export default function setup(): () => void {
   const teardown = usePrivateStateDir();
   const root = fileURLToPath(new URL('../..', import.meta.url));
   if (process.env['OTOPI_SKIP_BUILD'] !== '1')
-    execFileSync('npx', ['tsdown', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(process.execPath, ['build.mjs', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   return teardown;
 }

@@ -55,7 +55,10 @@ describe('otopi deploy to ten hosts', () => {
     // The note of the sample group and a summary row per host.
     const h1 = hosts[0]!.name;
     expect(first.stdout).toMatch(
-      new RegExp(`^${h1} +installed +Termination +\\d+\\.\\d s +\\d+\\.\\d MB +/.*${h1}-\\d{14}\\.log$`, 'm'),
+      new RegExp(
+        `^${h1} +installed +changed +Termination +\\d+\\.\\d s +\\d+\\.\\d MB +/.*/otopi-deploy-\\d{14}-${h1}-[0-9a-f]{8}\\.log$`,
+        'm',
+      ),
     );
     expect(first.stdout).toContain('10 hosts: 10 installed, 0 failed, 0 aborted');
     // One private log per host, holding the transcript and the host's own log.

@@ -52,6 +52,8 @@ export const HOSTS = {
   deployBecome: [77, 78],
   // A converged host-deploy rerun does nothing (apt, iptables, certificates observed on the host).
   convergedRerun: [81],
+  // What a person sees of a deploy (test/integration/deploy-recap.test.ts): dry run, recap, retry.
+  deployRecap: [85, 86, 87],
   // Real hosts (docs/lab.md, "Host flavours"): host-deploy on an el host (installed, then run again
   // and restarted; the second one sees the engine vanish behind the new bridge, then fails after
   // every change, and rolls back), and on a vintage oVirt Node (installed, restarted, run again;

@@ -269,7 +269,7 @@ async function perform(dialog: MachineDialect, op: Op): Promise<void> {
       const event: RunEvent =
         op.type === 'handler-start'
           ? { type: 'handler-start', stage: op.stage, handler: op.handler }
-          : { type: 'handler-end', stage: op.stage, handler: op.handler, result: 'ok', ms: 1 };
+          : { type: 'handler-end', stage: op.stage, handler: op.handler, result: 'ok', durationMs: 1 };
       return dialog.runEvent(event);
     }
     case 'plan':

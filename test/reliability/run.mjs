@@ -31,7 +31,7 @@ function run(command, commandArgs) {
 }
 
 if (env.OTOPI_SKIP_BUILD !== '1') {
-  if (run('npx', ['tsdown', '--log-level', 'warn']) !== 0) process.exit(1);
+  if (run(process.execPath, ['build.mjs']) !== 0) process.exit(1);
 }
 env.OTOPI_SKIP_BUILD = '1';
 

@@ -3,10 +3,11 @@
  *
  *   otopi config-query query [-t] [-s SECTION] -k KEY -f FILE   prints the value
  *   otopi config-query match [-s SECTION] -k KEY -v type:value -f FILE
- *       exit 0 equal, 1 different, 2 key, section or file missing
+ *       exit 0 equal, 1 different, 2 key, section or file missing; 64 a usage error
  */
 import { parseArgs } from 'node:util';
 import { formatTypedValue, isOtopiError, matchConfig, queryConfig } from '@otopi/core';
+import { EXIT } from './exit-codes.js';
 
 const HELP = `Usage:
   otopi config-query query [-t|--with-type] [-s SECTION] -k KEY -f FILE
@@ -14,7 +15,7 @@ const HELP = `Usage:
 
 SECTION defaults to environment:default. FILE.d/*.conf are read after FILE.
 query prints the value (as type:value with -t); match exits 0 when equal, 1 when
-different, 2 when the key, section or file is missing.
+different, 2 when the key, section or file is missing; 64 on a usage error.
 `;
 
 export function configQuery(argv: readonly string[]): number {
@@ -34,17 +35,17 @@ export function configQuery(argv: readonly string[]): number {
     });
   } catch (error) {
     process.stderr.write(`otopi config-query: ${(error as Error).message}\n${HELP}`);
-    return 2;
+    return EXIT.usage;
   }
   const { values, positionals } = parsed;
   const action = positionals[0];
   if (values.help === true || action === undefined) {
     process.stdout.write(HELP);
-    return values.help === true ? 0 : 2;
+    return values.help === true ? EXIT.ok : EXIT.usage;
   }
   if (values.key === undefined || values.file === undefined || positionals.length > 1) {
     process.stderr.write(`otopi config-query: -k KEY and -f FILE are required\n${HELP}`);
-    return 2;
+    return EXIT.usage;
   }
   const query = {
     key: values.key,
@@ -60,12 +61,12 @@ export function configQuery(argv: readonly string[]): number {
     if (action === 'match') {
       if (values.value === undefined) {
         process.stderr.write(`otopi config-query: match needs -v type:value\n`);
-        return 2;
+        return EXIT.usage;
       }
       return matchConfig({ ...query, expected: values.value });
     }
     process.stderr.write(`otopi config-query: unknown action '${action}'\n${HELP}`);
-    return 2;
+    return EXIT.usage;
   } catch (error) {
     const where = isOtopiError(error) ? error.location : '';
     process.stderr.write(`otopi config-query: ${where}${(error as Error).message}\n`);

@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatIni, formatTypedValue } from '@otopi/core';
 import { CertificateAuthority, DEFAULT_CA_DIR } from '@otopi/engine';
+import { EXIT as CLI_EXIT } from './exit-codes.js';
 
 const HELP = `Usage: otopi ca sign --host NAME [options] < request.pem
 
@@ -35,7 +36,7 @@ Options:
 Exit codes: 0 signed, 1 the request was refused, 2 the CA is unavailable, 64 usage error.
 `;
 
-const EXIT = { ok: 0, refused: 1, ca: 2, usage: 64 } as const;
+const EXIT = { ok: CLI_EXIT.ok, refused: CLI_EXIT.failed, ca: CLI_EXIT.notRun, usage: CLI_EXIT.usage } as const;
 
 function usage(message: string): number {
   process.stderr.write(`otopi ca: ${message}\nTry 'otopi ca sign --help'.\n`);

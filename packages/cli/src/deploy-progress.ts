@@ -5,6 +5,8 @@
  */
 import { escapeTerminal, escapeTerminalLine } from '@otopi/core';
 import type { DeployEvent } from '@otopi/engine';
+import { dryRunLines } from './deploy-diff.js';
+import type { WarningFold } from './deploy-warnings.js';
 import { writeRaw } from './terminal-guard.js';
 
 export type ProgressMode = 'tty' | 'plain' | 'none';
@@ -29,8 +31,15 @@ export function formatBytes(n: number): string {
 
 export const formatSeconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
-/** The plain line for an event, or undefined for events a person need not see. */
-export function plainLine(event: DeployEvent): string | undefined {
+/** How much progress shows: 0 the default, 1 (`-v`) also the hosts' INFO lines, 2 (`-vv`) every event as a line. */
+export interface ProgressOptions {
+  readonly verbosity?: number;
+  /** Folds repeated warnings: a warning another host gave already is not shown again. */
+  readonly warnings?: WarningFold;
+}
+
+/** The plain line for an event, or undefined for events a person need not see (at this verbosity). */
+export function plainLine(event: DeployEvent, verbosity = 0): string | undefined {
   switch (event.type) {
     case 'run-start':
       return (
@@ -49,9 +58,12 @@ export function plainLine(event: DeployEvent): string | undefined {
     case 'stage':
       return `${event.host}: stage ${event.stage}`;
     case 'log':
-      return event.level === 'INFO' ? undefined : `${event.host}: ${event.level} ${event.text}`;
+      return event.level === 'INFO' && verbosity < 1 ? undefined : `${event.host}: ${event.level} ${event.text}`;
     case 'host-end':
-      if (event.result === 'installed') return `${event.host}: installed in ${formatSeconds(event.durationMs)}`;
+      if (event.result === 'installed') {
+        const word = event.changed === undefined ? '' : event.changed ? ', changed' : ', unchanged';
+        return `${event.host}: installed${word} in ${formatSeconds(event.durationMs)}`;
+      }
       if (event.result === 'incomplete' || event.result === 'reboot')
         return `${event.host}: ${event.result === 'reboot' ? 'installed, rebooting' : 'installed, INCOMPLETE'} in ${formatSeconds(event.durationMs)}: ${event.cause ?? ''}`;
       return `${event.host}: ${event.result.toUpperCase()} at ${event.stage}: ${event.cause ?? 'unknown cause'}${event.log === undefined ? '' : ` (log: ${event.log})`}`;
@@ -61,10 +73,17 @@ export function plainLine(event: DeployEvent): string | undefined {
 }
 
 class PlainProgress implements Progress {
-  constructor(private readonly out: Output) {}
+  constructor(
+    private readonly out: Output,
+    private readonly options: ProgressOptions,
+  ) {}
+  private dryRun = false;
   event(event: DeployEvent): void {
-    const line = plainLine(event);
+    if (this.options.warnings?.add(event) === false) return;
+    if (event.type === 'run-start') this.dryRun = event.dryRun;
+    const line = plainLine(event, this.options.verbosity);
     if (line !== undefined) this.out.write(`${line}\n`);
+    if (event.type === 'host-end' && this.dryRun) for (const l of dryRunLines(event, false)) this.out.write(`${l}\n`);
   }
   close(): void {}
 }
@@ -81,21 +100,32 @@ const up = (n: number): string => (n > 0 ? `\x1b[${n}A\r` : '\r');
 class TerminalProgress implements Progress {
   private readonly live = new Map<string, Live>();
   private waiting = 0;
+  private dryRun = false;
   private done = 0;
   private drawn = 0;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly out: Output) {
+  constructor(
+    private readonly out: Output,
+    private readonly options: ProgressOptions,
+  ) {
     this.timer = setInterval(() => this.draw([]), 250);
     this.timer.unref();
   }
 
   event(event: DeployEvent): void {
     const now = Date.now();
-    const above: string[] = [];
+    const above: (string | { readonly escaped: string })[] = [];
+    const verbosity = this.options.verbosity ?? 0;
+    const fresh = this.options.warnings?.add(event) !== false;
+    if (verbosity >= 2 && fresh && event.type !== 'log' && event.type !== 'host-end' && event.type !== 'run-start') {
+      const line = plainLine(event, verbosity);
+      if (line !== undefined) above.push(line);
+    }
     switch (event.type) {
       case 'run-start':
         this.waiting = event.hosts.length;
+        this.dryRun = event.dryRun;
         above.push(plainLine(event)!);
         break;
       case 'host-start':
@@ -115,12 +145,14 @@ class TerminalProgress implements Progress {
         this.update(event.host, { stage: event.stage, state: 'running' });
         break;
       case 'log':
-        if (event.level !== 'INFO') above.push(plainLine(event)!);
+        if (fresh && (event.level !== 'INFO' || verbosity >= 1)) above.push(plainLine(event, verbosity)!);
         break;
       case 'host-end':
         this.live.delete(event.host);
         this.done++;
         above.push(plainLine(event)!);
+        // Escaped by dryRunLines itself, around its own colours.
+        if (this.dryRun) above.push(...dryRunLines(event, true).map((escaped) => ({ escaped })));
         break;
       case 'run-end':
         break;
@@ -139,7 +171,7 @@ class TerminalProgress implements Progress {
     if (entry !== undefined) Object.assign(entry, change);
   }
 
-  private draw(above: readonly string[]): void {
+  private draw(above: readonly (string | { readonly escaped: string })[]): void {
     // A terminal that does not say its size reports 0.
     const width = Math.max(40, (this.out.columns || 100) - 1);
     const room = Math.max(3, (this.out.rows || 24) - 2);
@@ -161,15 +193,15 @@ class TerminalProgress implements Progress {
       this.out,
       up(this.drawn) +
         CLEAR_DOWN +
-        above.map((l) => `${escapeTerminal(l)}\n`).join('') +
+        above.map((l) => `${typeof l === 'string' ? escapeTerminal(l) : l.escaped}\n`).join('') +
         block.map((l) => `${l}\n`).join(''),
     );
     this.drawn = block.length;
   }
 }
 
-export function createProgress(mode: ProgressMode, out: Output): Progress {
-  if (mode === 'tty') return new TerminalProgress(out);
-  if (mode === 'plain') return new PlainProgress(out);
+export function createProgress(mode: ProgressMode, out: Output, options: ProgressOptions = {}): Progress {
+  if (mode === 'tty') return new TerminalProgress(out, options);
+  if (mode === 'plain') return new PlainProgress(out, options);
   return { event() {}, close() {} };
 }

@@ -15,7 +15,6 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  DEFAULT_PARALLEL,
   deployMany,
   isEngineError,
   limitHosts,
@@ -26,23 +25,24 @@ import {
   type DeployEvent,
   type EnvSetting,
 } from '@otopi/engine';
-import yargs from 'yargs';
-import { askPassphrases, PassphraseCancelled } from './deploy-passphrase.js';
+import { normalizeArgv, parseArguments, UsageError } from './deploy-args.js';
 import { checkKeysBeforeConnecting } from './deploy-keys.js';
+import { askPassphrases, PassphraseCancelled } from './deploy-passphrase.js';
 import { createProgress, type ProgressMode } from './deploy-progress.js';
-import { deployPrograms, mgmtSettings, withGroupOptions } from './deploy-programs.js';
-import { formatSummary } from './deploy-summary.js';
+import { deployPrograms, mgmtSettings } from './deploy-programs.js';
+import { writeRetry } from './deploy-retry.js';
+import { formatHostList, formatSummary } from './deploy-summary.js';
+import { WarningFold } from './deploy-warnings.js';
+import { EXIT } from './exit-codes.js';
 
 export const DEPLOY_EXIT = {
-  ok: 0,
-  hostFailed: 1,
-  notDeployed: 2,
-  unfinished: 3,
-  usage: 64,
-  interrupted: 130,
+  ok: EXIT.ok,
+  hostFailed: EXIT.failed,
+  notDeployed: EXIT.notRun,
+  unfinished: EXIT.incomplete,
+  usage: EXIT.usage,
+  interrupted: EXIT.interrupted,
 } as const;
-
-class UsageError extends Error {}
 
 /** The source tree this CLI was built in (`<root>/packages/cli/{src,dist/manager}`), when it is one. */
 function sourceRoot(): string | undefined {
@@ -70,131 +70,13 @@ function findGroupDirs(
   return dirs;
 }
 
-function parseArguments(argv: readonly string[]) {
-  const common = yargs([...argv])
-    .scriptName('otopi deploy')
-    .usage(
-      'Usage: otopi deploy --inventory FILE [options] [KEY=type:value ...]\n\n' +
-        'Deploys the plugin groups to every host of the inventory over SSH, several at a time.\n' +
-        'KEY=type:value statements are set on every host (after its inventory settings).',
-    )
-    .parserConfiguration({
-      'parse-positional-numbers': false,
-      'camel-case-expansion': false,
-      'short-option-groups': false,
-    })
-    .option('inventory', {
-      alias: 'i',
-      type: 'string',
-      demandOption: true,
-      describe: 'inventory file (docs/deploy.md)',
-    })
-    .option('group', {
-      alias: 'g',
-      type: 'string',
-      describe: 'plugin group to run besides the base group; repeatable or comma-separated',
-    })
-    .option('answers', { type: 'string', describe: 'otopi answer file whose values every host gets' })
-    .option('parallel', {
-      alias: 'p',
-      type: 'number',
-      default: DEFAULT_PARALLEL,
-      describe: 'hosts deployed at the same time',
-    })
-    .option('dry-run', {
-      type: 'boolean',
-      default: false,
-      describe: 'hosts show what would change, with diffs, and change nothing',
-    })
-    .option('events', { type: 'string', describe: "write JSON-lines events to FILE ('-' = standard output)" })
-    .option('log-dir', { type: 'string', describe: 'folder for per-host logs [default: /var/log/otopi-deploy]' })
-    .option('limit', { alias: 'l', type: 'string', describe: 'deploy only these hosts (comma-separated names)' })
-    .option('ssh-config', {
-      alias: 'F',
-      type: 'string',
-      describe: "OpenSSH client config for hosts whose inventory names none ('none': none) [default: ~/.ssh/config]",
-    })
-    .option('connect-retries', {
-      type: 'number',
-      default: 3,
-      describe: 'tries again after a connection refused or reset before login (after 1.5, 3, 6 s...)',
-    })
-    .option('accept-new-host-keys', {
-      type: 'boolean',
-      default: false,
-      describe: "trust unknown host keys on first use and record them in the inventory's known_hosts",
-    })
-    .option('bundle', {
-      type: 'string',
-      describe: 'bundle folder with manifest.json [default: bundle/dist of the source tree]',
-    })
-    .option('plugin-path', { type: 'string', describe: 'folders holding plugin groups, colon-separated' })
-    .option('strict-keys', {
-      type: 'boolean',
-      default: false,
-      describe:
-        "refuse every key of a deployed group's namespace that it does not declare, not only likely typos, here and on the hosts (BASE/strictKeys)",
-    })
-    .option('prefer-runtime', {
-      type: 'boolean',
-      default: false,
-      describe: 'ship the bundled Node.js even to hosts that have one',
-    })
-    .option('connect-timeout', {
-      type: 'number',
-      default: 30,
-      describe: 'seconds for TCP connect, handshake and login',
-    })
-    .option('inactivity-timeout', {
-      type: 'number',
-      default: 300,
-      describe: 'seconds without output before a host is given up',
-    })
-    .option('hard-timeout', { type: 'number', default: 1800, describe: "seconds a host's deploy may take in all" })
-    .option('reboot-timeout', {
-      type: 'number',
-      default: 0,
-      describe: 'seconds to wait for a host that reboots to finish its deploy to come back (0: not waited for)',
-    });
-  return withGroupOptions(common)
-    .option('progress', {
-      type: 'string',
-      choices: ['auto', 'tty', 'plain', 'none'],
-      default: 'auto',
-      describe: 'how progress is shown',
-    })
-    .check((a) => {
-      if (!Number.isInteger(a.parallel) || a.parallel < 1)
-        throw new UsageError('--parallel takes a whole number of 1 or more');
-      if (!Number.isInteger(a['connect-retries']) || a['connect-retries'] < 0 || a['connect-retries'] > 10)
-        throw new UsageError('--connect-retries takes a whole number from 0 to 10');
-      for (const name of ['connect-timeout', 'inactivity-timeout', 'hard-timeout'] as const) {
-        if (!(a[name] > 0)) throw new UsageError(`--${name} takes a number of seconds above 0`);
-      }
-      if (!(a['reboot-timeout'] >= 0)) throw new UsageError('--reboot-timeout takes a number of seconds, 0 or more');
-      return true;
-    })
-    .strictOptions()
-    .version(false)
-    .help('help')
-    .alias('help', 'h')
-    .wrap(Math.min(110, process.stdout.columns ?? 100))
-    .exitProcess(false)
-    .fail((message, error) => {
-      throw new UsageError(message ?? error.message);
-    })
-    .epilog(
-      'Exit codes: 0 all hosts installed, 1 a host failed or aborted, 2 nothing deployed (bad input), ' +
-        '3 a host is incomplete or reboots (none failed), 64 usage error.',
-    );
-}
-
 export async function deploy(argv: readonly string[]): Promise<number> {
   let args;
   let helpShown = false;
   try {
-    const parser = parseArguments(argv);
-    args = await parser.parseAsync([...argv], {}, (_error, _argv, output) => {
+    const joined = normalizeArgv(argv);
+    const parser = parseArguments(joined);
+    args = await parser.parseAsync(joined, {}, (_error, _argv, output) => {
       if (output !== '') {
         helpShown = true;
         process.stdout.write(`${output}\n`);
@@ -243,7 +125,11 @@ export async function deploy(argv: readonly string[]): Promise<number> {
       acceptNewHostKeys: args['accept-new-host-keys'],
       ...(args['ssh-config'] === undefined ? {} : { sshConfig: args['ssh-config'] }),
     });
-    const chosen = args.limit === undefined ? inventory.hosts : limitHosts(inventory, args.limit.split(','));
+    const chosen = args.limit === undefined ? inventory.hosts : limitHosts(inventory, [args.limit]);
+    if (args['list-hosts']) {
+      process.stdout.write(formatHostList(chosen, inventory.groups));
+      return DEPLOY_EXIT.ok;
+    }
     const hosts = await askPassphrases(chosen, { input: process.stdin, output: process.stderr });
     if (args.answers !== undefined) defaults = readAnswerFile(args.answers);
     // The hosts refuse such keys too: BASE/ settings go on the installer's command line.
@@ -289,7 +175,8 @@ export async function deploy(argv: readonly string[]): Promise<number> {
       if (toJson) process.stdout.write(line);
       else if (eventsFd !== undefined) writeSync(eventsFd, line);
     };
-    const progress = createProgress(mode, human);
+    const warnings = new WarningFold();
+    const progress = createProgress(mode, human, { verbosity: args.verbose, warnings });
 
     const controller = new AbortController();
     let interrupts = 0;
@@ -328,13 +215,15 @@ export async function deploy(argv: readonly string[]): Promise<number> {
           rebootMs: args['reboot-timeout'] * 1000,
         },
         signal: controller.signal,
+        ...(args['correlation-id'] === undefined ? {} : { correlationId: args['correlation-id'] }),
         onEvent: (event) => {
           progress.event(event);
           writeEvent(event);
         },
       });
       progress.close();
-      human.write(`\n${formatSummary(report, { dryRun: args['dry-run'] })}`);
+      human.write(`\n${formatSummary(report, { dryRun: args['dry-run'], warnings: warnings.lines() })}`);
+      for (const line of writeRetry(report, args.inventory, argv)) human.write(`${line}\n`);
       if (report.ok) return DEPLOY_EXIT.ok;
       const unfinished = report.counts.incomplete + report.counts.reboot;
       return unfinished > 0 && unfinished === report.hosts.length - report.counts.installed

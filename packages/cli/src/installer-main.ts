@@ -4,6 +4,7 @@
  * statements before the user's (`ovirt-host-deploy` adds its plugin group).
  */
 import { parseArgs } from 'node:util';
+import { EXIT } from './exit-codes.js';
 
 export interface InstallerCommand {
   /** The command's name, in messages. */
@@ -26,7 +27,8 @@ export function optionsHelp(configAppend: string): string {
   return `Options:
   --config-append FILE     read FILE (and FILE.d/*.conf) after ${configAppend}
   --dump-plan[=FORMAT]     print the run plan as 'table' (default) or 'json', run nothing
-  --events FILE            write JSON-lines run events to FILE ('-' = standard error)
+  --events FILE            write JSON-lines run events to FILE (docs/events.schema.json);
+                           '-' = standard output, the dialog then goes to standard error
   --dry-run                show what would change, with diffs, and change nothing
   --log-level LEVEL        trace, debug (default), info, warn or error
   --strict-keys            refuse keys of a loaded group's namespace that it does not
@@ -70,16 +72,16 @@ export async function installerMain(argv: readonly string[], command: InstallerC
     });
   } catch (error) {
     process.stderr.write(`${command.name}: ${(error as Error).message}\nTry '${command.name} --help'.\n`);
-    return 1;
+    return EXIT.usage;
   }
   const { values, positionals } = parsed;
   if (values.help === true) {
     process.stdout.write(command.help);
-    return 0;
+    return EXIT.ok;
   }
   if (values.version === true) {
     process.stdout.write(`${command.name} ${command.version}\n`);
-    return 0;
+    return EXIT.ok;
   }
   // The runtime (core, zod, pino) loads only for a run: --help and --version answer at once.
   const { runInstaller } = await import('./run.js');

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type * as DeployCli from './deploy.js';
 import type * as CaCli from './deploy-ca.js';
+import { EXIT, EXIT_HELP } from './exit-codes.js';
 import { installerMain, optionsHelp, runCommand, VERSION } from './installer-main.js';
 import { guardStream } from './terminal-guard.js';
 
@@ -28,7 +29,7 @@ Subcommands:
   otopi deploy ...         deploy to many hosts over SSH from an inventory (otopi deploy --help)
   otopi ca sign ...        sign a host's certificate request with the engine CA (otopi ca sign --help)
 
-Exit codes: 0 success, 1 error or abort, 2 a plugin group failed to load, 64 usage error.
+${EXIT_HELP}
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -66,7 +67,7 @@ async function manager(name: string): Promise<unknown> {
     process.stderr.write(
       `otopi: '${process.argv[2]}' runs on the managing machine; this copy of otopi (a host bundle) has only the installer\n`,
     );
-    process.exit(64);
+    process.exit(EXIT.usage);
   }
   return import(url.href);
 }

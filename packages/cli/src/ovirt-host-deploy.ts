@@ -5,6 +5,7 @@
  * file). On a terminal it asks what it needs; with `--config-append` of an answer file it asks
  * nothing. docs/host-deploy.md has the walk-through.
  */
+import { EXIT_HELP } from './exit-codes.js';
 import { installerMain, optionsHelp, runCommand, VERSION } from './installer-main.js';
 import { guardStream } from './terminal-guard.js';
 
@@ -25,7 +26,7 @@ Examples:
   ovirt-host-deploy VDSM/engineHost=str:engine.example.com DIALOG/answerFile=str:/root/hd.conf
   ovirt-host-deploy --config-append /root/hd.conf < /dev/null
 
-Exit codes: 0 success, 1 error or abort, 2 a plugin group failed to load.
+${EXIT_HELP}
 `;
 
 guardStream(process.stderr);

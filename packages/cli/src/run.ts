@@ -33,6 +33,7 @@ import {
   splitStatements,
   type StatementText,
 } from '@otopi/core';
+import { EXIT as CLI_EXIT } from './exit-codes.js';
 
 export interface InstallerOptions {
   readonly statements: readonly string[];
@@ -45,12 +46,7 @@ export interface InstallerOptions {
 
 const STRICT_KEYS = BaseEnv.strictKeys.key;
 
-export const EXIT = { ok: 0, error: 1, pluginLoad: 2 } as const;
-
-export function usage(message: string): number {
-  process.stderr.write(`otopi: ${message}\nTry 'otopi --help'.\n`);
-  return EXIT.error;
-}
+const EXIT = { ok: CLI_EXIT.ok, error: CLI_EXIT.failed, pluginLoad: CLI_EXIT.notRun } as const;
 
 /** Folders searched for plugin groups when BASE/pluginPath is empty: the source tree, then a bundle. */
 export function defaultPluginPath(): string {
@@ -83,7 +79,8 @@ export async function runInstaller(options: InstallerOptions): Promise<number> {
   }
   const machine =
     early === undefined ? runtime.env.get(DialogEnv.dialect) === 'machine' : asksForMachine(options.statements);
-  const restoreStdio = openDialect(runtime, machine);
+  // `--events -` puts the events on standard output, so a person's dialog moves to standard error.
+  const restoreStdio = openDialect(runtime, machine, !machine && options.events === '-');
   try {
     if (early !== undefined) return fail(runtime, early, options);
     return await run(runtime, options, statements, machine);
@@ -158,7 +155,8 @@ async function run(
   }
 
   const eventsFile = runtime.env.get(CoreEnv.eventsFile);
-  const events = eventsFile === null ? undefined : new JsonEventWriter(eventsFile, runtime.redactor);
+  const events =
+    eventsFile === null ? undefined : new JsonEventWriter(eventsFile, runtime.redactor, { dashFd: machine ? 2 : 1 });
   if (events !== undefined) runtime.on(events.listener);
   const onSignal = (signal: NodeJS.Signals): void => {
     if (runtime.env.get(BaseEnv.aborted)) process.exit(EXIT.error); // a second signal: leave now
@@ -187,7 +185,7 @@ function asksForMachine(args: readonly string[]): boolean {
  * is kept for the protocol and stray writes to it or to standard error are logged
  * instead. Returns what undoes that.
  */
-function openDialect(runtime: Runtime, machine: boolean): () => void {
+function openDialect(runtime: Runtime, machine: boolean, eventsOnStdout = false): () => void {
   const common = { env: runtime.env, redactor: runtime.redactor, log: runtime.log.child({ plugin: 'otopi.dialog' }) };
   if (!machine) {
     // A reader that goes away (`otopi ... | head`) must not kill the run half way: like otopi,
@@ -197,15 +195,16 @@ function openDialect(runtime: Runtime, machine: boolean): () => void {
       gone = true;
       runtime.log.debug({ console: false }, `console output failed, no longer printing: ${error.message}`);
     };
-    process.stdout.on('error', onError);
+    const console = eventsOnStdout ? process.stderr : process.stdout;
+    console.on('error', onError);
     const output = {
       write: (text: string): void => {
-        if (!gone) process.stdout.write(text);
+        if (!gone) console.write(text);
       },
-      isTTY: process.stdout.isTTY,
+      isTTY: console.isTTY,
     };
     runtime.dialog = new HumanDialect({ ...common, input: process.stdin, output });
-    return () => process.stdout.off('error', onError);
+    return () => console.off('error', onError);
   }
   const stdout = process.stdout;
   const write = stdout.write.bind(stdout);
@@ -274,7 +273,7 @@ function fail(runtime: Runtime, error: unknown, options: Pick<InstallerOptions, 
         exitCode,
         error: true,
         aborted: false,
-        ms: 0,
+        durationMs: 0,
         failure: {
           code: isOtopiError(error) ? error.code : 'INTERNAL',
           message: error instanceof Error ? error.message : String(error),

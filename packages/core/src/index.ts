@@ -90,6 +90,8 @@ export { Services, defineService } from './runtime/services.js';
 export type { ServiceToken } from './runtime/services.js';
 export { JsonEventWriter } from './runtime/events.js';
 export type { RunEvent, RunEventListener, HandlerResult } from './runtime/events.js';
+export { EVENTS_SCHEMA_VERSION } from './runtime/events.js';
+export { recordChange } from './runtime/changes.js';
 
 export { exec } from './system/exec.js';
 export type { ExecOptions, ExecResult } from './system/exec.js';

@@ -63,4 +63,31 @@ describe('HumanDialect', () => {
     expect(editLine('pass\u007f\u007fss')).toBe('pass');
     expect(editLine('junk\u0015pw\bW')).toBe('pW');
   });
+
+  it('asks a refused answer again under the same key, so only the answer taken is recorded', async () => {
+    const { dialog, env, output } = human(['bad host', 'engine.lab']);
+    const validate = (a: string): string | undefined => (/\s/.test(a) ? `'${a}' is not a host name` : undefined);
+    expect(await dialog.queryString({ name: 'ENGINE', validate })).toBe('engine.lab');
+    expect(env.getRaw('QUESTION/1/ENGINE')).toBe('engine.lab');
+    expect(env.getRaw('QUESTION/2/ENGINE')).toBeUndefined();
+    expect(output()).toContain("'bad host' is not a host name");
+  });
+
+  it('a refused answer from a file is an error naming its key', async () => {
+    const { dialog, env } = human([]);
+    env.setExternal('QUESTION/1/ENGINE', 'bad host', { kind: 'cmdline', where: 'argv[1]' });
+    const error = await dialog
+      .queryString({ name: 'ENGINE', validate: (a) => (/\s/.test(a) ? 'not a host name' : undefined) })
+      .catch((e: unknown) => e);
+    expect(isOtopiError(error) && error.message).toContain('QUESTION/1/ENGINE');
+  });
+
+  it('takes a pasted block with trailing empty lines, and asks again after a bad paste', async () => {
+    const { dialog, env, output } = human(['junk', '.', 'BEGIN', 'END', '', '  ', '.']);
+    const validate = (lines: readonly string[]): string | undefined =>
+      lines[0] === 'BEGIN' ? undefined : 'it does not start with BEGIN';
+    expect(await dialog.queryMultiString({ name: 'CHAIN', validate })).toEqual(['BEGIN', 'END']);
+    expect(env.getRaw('QUESTION/1/CHAIN')).toEqual(['BEGIN', 'END']);
+    expect(output()).toContain('Invalid answer: it does not start with BEGIN; type the lines again');
+  });
 });

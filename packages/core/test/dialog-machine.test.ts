@@ -211,7 +211,7 @@ describe('MachineDialect: framing survives any content', () => {
     const { dialog, output } = machine();
     dialog.announcePlan([{ stage: 'transaction_end', name: 'a.b.c' }]);
     dialog.runEvent({ type: 'handler-start', stage: 'pre_terminate', handler: 'x.y' });
-    dialog.runEvent({ type: 'handler-end', stage: 'pre_terminate', handler: 'x.y', result: 'ok', ms: 1 });
+    dialog.runEvent({ type: 'handler-end', stage: 'pre_terminate', handler: 'x.y', result: 'ok', durationMs: 1 });
     dialog.terminate();
     dialog.terminate();
     dialog.note('late');

@@ -83,12 +83,12 @@ describe('answer files', () => {
     env.setExternal('QUESTION/1/PW', 'pw-secret', src);
     env.set(DialogEnv.hiddenAnswerKeys, ['QUESTION/1/PW']);
     const now = new Date('2026-01-02T03:04:05Z');
-    const text = formatAnswerFile(env, { now });
+    const text = formatAnswerFile(env, { now, command: 'otopi' });
     expect(text).toBe(
       [
         '# otopi answer file, written 2026-01-02T03:04:05.000Z.',
         '# Repeat the run unattended with: otopi --config-append=<this file>',
-        '# Hidden answers were left out (DIALOG/answerFileKeepSecrets=bool:True keeps them); give them as',
+        '# Hidden answers and secret settings were left out (DIALOG/answerFileKeepSecrets=bool:True keeps them); give them as',
         '#   QUESTION_HIDDEN/1/PW=str:<answer>',
         '',
         '[environment:default]',
@@ -108,7 +108,7 @@ describe('answer files', () => {
       ['QUESTION/2/ITEM', 'str:two'],
       ['QUESTION/10/ITEM', 'str:ten'],
     ]);
-    const kept = formatAnswerFile(env, { now, keepSecrets: true });
+    const kept = formatAnswerFile(env, { now, keepSecrets: true, command: 'otopi' });
     expect(kept).toContain('QUESTION_HIDDEN/1/PW=str:pw-secret\n');
     expect(kept).not.toContain('QUESTION/1/PW');
   });

@@ -121,7 +121,8 @@ export type { ChainSigning } from './pki/sign-chain.js';
 export { HOST_DEPLOY_FIELD_NAMES } from './inventory/host-deploy-fields.js';
 export type { HostDeployFields } from './inventory/host-deploy-fields.js';
 
-export { loadInventory, parseInventory, limitHosts } from './inventory/inventory.js';
+export { loadInventory, parseInventory } from './inventory/inventory.js';
+export { limitHosts } from './inventory/limit.js';
 export type {
   Inventory,
   InventoryHost,
@@ -146,6 +147,7 @@ export { deployMany, DEFAULT_PARALLEL, DEFAULT_TIMEOUTS } from './orchestrate/de
 export type { DeployManyOptions, DeployReport } from './orchestrate/deploy-many.js';
 export type { Timeouts } from './orchestrate/deploy-host.js';
 export { HOST_RESULT_KINDS } from './orchestrate/events.js';
+export { eventSchema, eventsJsonSchema } from './orchestrate/event-schema.js';
 export type { DeployEvent, HostReport, HostResultKind, SentBytes } from './orchestrate/events.js';
 export { baseProgram, composePrograms, answerFromText } from './orchestrate/program.js';
 export type {

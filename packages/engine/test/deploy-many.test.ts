@@ -15,6 +15,7 @@ import type { InventoryHost } from '../src/inventory/inventory.js';
 import { Secret } from '../src/inventory/secret.js';
 import { parseSettings } from '../src/inventory/settings.js';
 import { deployMany } from '../src/orchestrate/deploy-many.js';
+import { eventSchema } from '../src/orchestrate/event-schema.js';
 import type { DeployEvent } from '../src/orchestrate/events.js';
 import type { SessionOpener } from '../src/orchestrate/open.js';
 
@@ -169,6 +170,8 @@ describe('deployMany', () => {
       r.events.filter((e) => e.type === 'stage' && e.host === 'c').map((e) => (e as { stage: string }).stage),
     ).toContain('Misc configuration');
     expect(r.events.at(-1)).toMatchObject({ type: 'run-end', ok: true, engine: { maxRssKb: expect.any(Number) } });
+    // Every event fits the published schema (docs/events.schema.json is generated from it).
+    for (const e of r.events) expect(eventSchema.safeParse(e).error).toBeUndefined();
   });
 
   it('reports a failing host with its stage, cause and log, and the others still install', async () => {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../src/errors.js';
-import { limitHosts, loadInventory } from '../src/inventory/inventory.js';
+import { loadInventory } from '../src/inventory/inventory.js';
+import { limitHosts } from '../src/inventory/limit.js';
 import { Secret } from '../src/inventory/secret.js';
 import { parseSettings, planSettings, readAnswerFile } from '../src/inventory/settings.js';
 
@@ -211,7 +212,27 @@ describe('inventory files', () => {
   it('selects hosts with --limit and refuses unknown names', () => {
     const { inventory } = load('[defaults]\nidentity_file = id_ed25519\n[host a]\n[host b]\n[host c]\n');
     expect(limitHosts(inventory, ['c', 'a']).map((h) => h.name)).toEqual(['a', 'c']);
-    expect(() => limitHosts(inventory, ['a', 'zz'])).toThrow(/does not have: zz/);
+    expect(() => limitHosts(inventory, ['a', 'zz'])).toThrow(/matches no host of the inventory: zz/);
+  });
+
+  it('--limit takes globs, groups, exclusions and @FILE (a retry file)', () => {
+    const { inventory, dir } = load(
+      '[defaults]\nidentity_file = id_ed25519\n[host web1]\n[host web2]\n[host db1]\n[group web]\nhosts = web1, web2\n',
+    );
+    const names = (...p: string[]): string[] => limitHosts(inventory, p).map((h) => h.name);
+    expect(names('web*')).toEqual(['web1', 'web2']);
+    expect(names('web,db1')).toEqual(['web1', 'web2', 'db1']);
+    expect(names('all:!web2')).toEqual(['web1', 'db1']);
+    expect(names('!web')).toEqual(['db1']);
+    expect(names('?b1')).toEqual(['db1']);
+    writeFileSync(join(dir, 'x.retry'), 'db1\n# a comment\nweb2\n');
+    expect(names(`@${join(dir, 'x.retry')}`)).toEqual(['web2', 'db1']);
+    expect(() => names('x*')).toThrow(/matches no host of the inventory: x\*/);
+    expect(() => names('@/nonexistent.retry')).toThrow(/cannot read/);
+    expect(inventory.groups).toEqual({ all: ['web1', 'web2', 'db1'], web: ['web1', 'web2'] });
+    expect(() => load('[defaults]\nidentity_file = id_ed25519\n[host a]\n[group g]\nhosts = a, zz\n')).toThrow(
+      /unknown host 'zz'/,
+    );
   });
 });
 

@@ -244,9 +244,8 @@ describe('host name checks', () => {
   it('warns only when the name does not lead to this host', () => {
     const local = ['127.0.0.1', '::1', '192.168.10.20', 'fe80::1%eth0'];
     expect(checkHostname({ name: 'h1.example.com', resolved: ['192.168.10.20'], local })).toEqual([]);
-    expect(checkHostname({ name: 'h1', resolved: ['127.0.1.1'], local })).toEqual([
-      "Host name 'h1' resolves only to loopback (127.0.1.1); other hosts cannot reach this one by it",
-    ]);
+    // Debian's /etc/hosts default: not worth a warning on every run (hostname-check.ts says why).
+    expect(checkHostname({ name: 'h1', resolved: ['127.0.1.1'], local })).toEqual([]);
     expect(checkHostname({ name: 'h1.example.com', resolved: ['192.168.10.99'], local })).toEqual([
       "Host name 'h1.example.com' resolves to 192.168.10.99, none of which is an address of this host",
     ]);

@@ -11,17 +11,22 @@
  *   them in a log. otopi wrote them in clear text under `QUESTION/`.
  * - The file is written atomically (temporary file, fsync, rename) with mode 0600, also
  *   when it existed before with a wider mode.
+ * - It holds what repeats the run: the answers taken (a refused one is asked again under the
+ *   same key, so it is never recorded) and the settings given as `KEY=type:value` on the
+ *   command line (not `BASE/`, `DIALOG/` or sensitive ones); its header names the command
+ *   that ran (`ovirt-host-deploy`, not always `otopi`).
  * - Keys no loaded group declares (another tool's, from an answer file or the engine) are
  *   written back as they were read, `none:None` included, so a run with the written file sees
  *   them as the first run did; those whose names look secret are left out and named like hidden
  *   answers. otopi wrote only `QUESTION/*` keys.
  */
-import { isAbsolute, resolve } from 'node:path';
+import { basename, extname, isAbsolute, resolve } from 'node:path';
 import { formatTypedValue, type EnvValue } from '../env/codec.js';
 import type { Environment } from '../env/environment.js';
 import { formatIni } from '../config/ini.js';
 import { FileTransaction } from '../transaction/file-transaction.js';
 import { BaseEnv } from '../runtime/keys.js';
+import { withoutTrailingEmpty } from './base.js';
 import { DialogEnv } from './keys.js';
 
 export interface AnswerFileOptions {
@@ -29,6 +34,26 @@ export interface AnswerFileOptions {
   readonly keepSecrets?: boolean;
   /** Time stamp for the header. Default: now. */
   readonly now?: Date;
+  /** The command that ran, named in the header. Default: the running script's name (`otopi`, `ovirt-host-deploy`). */
+  readonly command?: string;
+}
+
+/** The running command's name: its script without `.js`. */
+function commandName(): string {
+  const script = process.argv[1];
+  return script === undefined ? 'otopi' : basename(script, extname(script));
+}
+
+/** Settings the command line gave (`KEY=type:value`) that a replay needs; not the run's own plumbing. */
+function commandLineSettings(env: Environment): string[] {
+  return env.keys().filter((key) => {
+    const source = env.sourceOf(key);
+    return (
+      source?.kind === 'cmdline' &&
+      source.where.startsWith('argv') &&
+      !/^(BASE|DIALOG|QUESTION|QUESTION_HIDDEN)\//.test(key)
+    );
+  });
 }
 
 /** Compares keys part by part, numeric parts as numbers: `QUESTION/2/x` < `QUESTION/10/x`. */
@@ -73,13 +98,20 @@ export function formatAnswerFile(env: Environment, options: AnswerFileOptions = 
       else if (!leftOut.includes(key)) leftOut.push(key);
     }
   }
+  for (const key of commandLineSettings(env)) {
+    const value = env.getRaw(key) as EnvValue | undefined;
+    if (value === undefined || value === null) continue;
+    if (env.isSensitive(key) && options.keepSecrets !== true) leftOut.push(key);
+    else entries.set(key, value);
+  }
+  const command = options.command ?? commandName();
   const header = [
-    `otopi answer file, written ${(options.now ?? new Date()).toISOString()}.`,
-    'Repeat the run unattended with: otopi --config-append=<this file>',
+    `${command} answer file, written ${(options.now ?? new Date()).toISOString()}.`,
+    `Repeat the run unattended with: ${command} --config-append=<this file>`,
   ];
   if (leftOut.length > 0) {
     header.push(
-      'Hidden answers were left out (DIALOG/answerFileKeepSecrets=bool:True keeps them); give them as',
+      'Hidden answers and secret settings were left out (DIALOG/answerFileKeepSecrets=bool:True keeps them); give them as',
       ...leftOut.sort(compareAnswerKeys).map((k) => `  ${k}=str:<answer>`),
     );
   }
@@ -88,7 +120,11 @@ export function formatAnswerFile(env: Environment, options: AnswerFileOptions = 
     [
       {
         name: 'environment:default',
-        entries: sorted.map((key) => ({ key, value: formatTypedValue(entries.get(key)!, { key }) })),
+        // An INI value cannot end with an empty line: those of a multi-line answer mean nothing.
+        entries: sorted.map((key) => {
+          const value = entries.get(key)!;
+          return { key, value: formatTypedValue(Array.isArray(value) ? withoutTrailingEmpty(value) : value, { key }) };
+        }),
       },
     ],
     {

@@ -54,6 +54,7 @@ export interface PreparedString {
   readonly default: string | undefined;
   readonly slot: AnswerSlot | undefined;
   readonly secretsIn: ((reply: string) => readonly string[]) | undefined;
+  readonly validate: ((answer: string) => string | undefined) | undefined;
 }
 
 export interface PreparedQuery {
@@ -180,13 +181,29 @@ export abstract class DialogBase implements Dialog {
       const value = given.value;
       const lines = typeof value === 'string' ? splitLines(value) : Array.isArray(value) ? [...value] : undefined;
       if (lines === undefined) throw wrongType(given.key, value, 'multi-str');
+      const problem = query.validate?.(withoutTrailingEmpty(lines));
+      if (problem !== undefined) throw invalidGiven(given.key, problem);
       this.showAnswered(prepared.note ?? `Lines for '${prepared.name}'`, `${lines.length} line(s)`);
       return lines;
     }
-    this.takeReplySecret();
-    const lines = await this.readMultiString(prepared);
-    this.record(prepared.slot, lines, this.takeReplySecret());
-    return lines;
+    for (;;) {
+      this.takeReplySecret();
+      // A person's paste often ends with empty lines; they mean nothing, and an answer file
+      // cannot hold them. A manager's reply (machine dialect) is taken byte for byte.
+      const read = await this.readMultiString(prepared);
+      const lines = this.reasksInvalid ? withoutTrailingEmpty(read) : read;
+      const problem = query.validate?.(lines);
+      if (problem === undefined) {
+        this.record(prepared.slot, lines, this.takeReplySecret());
+        return lines;
+      }
+      if (!this.reasksInvalid) {
+        throw new OtopiError('DIALOG_INVALID_VALUE', `invalid answer to '${prepared.name}': ${problem}`, {
+          ...(prepared.slot === undefined ? {} : { key: prepared.slot.key }),
+        });
+      }
+      this.log({ level: 'ERROR', message: `Invalid answer: ${problem}; type the lines again` });
+    }
   }
 
   async queryValue(query: ValueQuery): Promise<EnvValue> {
@@ -315,6 +332,7 @@ export function prepareString(query: StringQuery, slot: AnswerSlot | undefined):
     note: note.replaceAll('@VALUES@', values).replaceAll('@DEFAULT@', dflt ?? ''),
     validValues,
     caseSensitive: query.caseSensitive ?? true,
+    validate: query.validate,
     hidden: query.hidden ?? false,
     default: dflt,
     slot,
@@ -345,7 +363,15 @@ export function checkString(query: PreparedString, reply: string): { value: stri
   } else {
     value = fold(value);
   }
-  return { value };
+  const problem = query.validate?.(value);
+  return problem === undefined ? { value } : { problem };
+}
+
+/** The lines without the empty (or blank) lines at their end. */
+export function withoutTrailingEmpty(lines: readonly string[]): string[] {
+  let end = lines.length;
+  while (end > 0 && lines[end - 1]!.trim() === '') end--;
+  return lines.slice(0, end);
 }
 
 /** `yes`/`y` → true, `no`/`n` → false (any case), else undefined. */

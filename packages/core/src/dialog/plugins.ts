@@ -3,7 +3,7 @@
  * machine dialect, the command prompt, the answer file and the dialog's termination.
  * Handler names follow otopi's where a manager may order against them.
  */
-import { isOtopiError } from '../errors.js';
+import { errorMessage, isOtopiError } from '../errors.js';
 import type { Dialog } from './types.js';
 import { definePlugin, type Plugin } from '../plugin/define.js';
 import type { RunEventListener } from '../runtime/events.js';
@@ -108,10 +108,16 @@ function answerFilePlugin(): Plugin {
         stage: 'cleanup',
         condition: ({ env }) => env.get(DialogEnv.answerFile) !== null,
         run: async ({ env, log }) => {
-          const path = await writeAnswerFile(env, env.get(DialogEnv.answerFile)!, {
-            keepSecrets: env.get(DialogEnv.answerFileKeepSecrets),
-          });
-          log.info(`Answer file written: ${path}`);
+          // The run's work is done by now: an answer file that cannot be written is a warning,
+          // never a failed install.
+          try {
+            const path = await writeAnswerFile(env, env.get(DialogEnv.answerFile)!, {
+              keepSecrets: env.get(DialogEnv.answerFileKeepSecrets),
+            });
+            log.info(`Answer file written: ${path}`);
+          } catch (error) {
+            log.warn(`The answer file ${env.get(DialogEnv.answerFile)!} was not written: ${errorMessage(error)}`);
+          }
         },
       });
     },

@@ -45,9 +45,19 @@ export interface StringQuery extends QueryBase {
   readonly hidden?: boolean;
   /** Answer taken for an empty reply. Without one an empty reply is refused. */
   readonly default?: string;
+  /**
+   * Checks an answer the valid values let through: returns why it is refused, or undefined.
+   * A refused reply is asked again on a terminal, under the same answer key, so only the
+   * answer taken is recorded; a refused answer from a file or the command line is an error
+   * naming its key. Default: any.
+   */
+  readonly validate?: (answer: string) => string | undefined;
 }
 
-export type MultiStringQuery = QueryBase;
+export interface MultiStringQuery extends QueryBase {
+  /** As {@link StringQuery.validate}, for the lines (trailing empty lines already dropped). */
+  readonly validate?: (lines: readonly string[]) => string | undefined;
+}
 
 export type ValueQuery = QueryBase;
 

@@ -11,6 +11,7 @@ import { readConfigFiles, resolveConfigFiles, type ConfigEntry } from '../config
 import { dialogPlugins } from '../dialog/plugins.js';
 import { definePlugin, type HandlerContext, type Plugin } from '../plugin/define.js';
 import { Priority } from '../sequence/stages.js';
+import { recordChange } from './changes.js';
 import { BaseEnv, CoreEnv } from './keys.js';
 import { lockPlugin } from './lock.js';
 import type { Runtime } from './runtime.js';
@@ -188,14 +189,20 @@ function miscPlugin(runtime: Runtime): Plugin {
 function transactionPlugin(runtime: Runtime): Plugin {
   const commit = async (ctx: HandlerContext, which: 'main' | 'internal'): Promise<void> => {
     const transaction = which === 'main' ? runtime.mainTransaction : runtime.internalTransaction;
+    // What the commit changes, worked out before it (after it the files are the new ones).
+    const pending = await transaction.pendingChanges();
     if (ctx.dryRun) {
-      const shown = await transaction.dryRun();
+      const shown = pending.map((p) => `# ${p.description}\n${p.text}`).join('');
       if (shown.length > 0) ctx.dialog.note(`Dry run: these changes would be made:\n${shown}`);
       else if (which === 'main') ctx.dialog.note('Dry run: no changes would be made.');
+      for (const p of pending) recordChange(p.description);
+      if (shown.length > 0)
+        ctx.env.set(CoreEnv.dryRunDiff, [...ctx.env.get(CoreEnv.dryRunDiff), ...shown.replace(/\n$/, '').split('\n')]);
       await transaction.abort();
       return;
     }
     await transaction.commit();
+    for (const what of transaction.committedChanges(pending)) recordChange(what);
   };
   return definePlugin({
     name: 'otopi.core.transaction',

@@ -95,7 +95,8 @@ export const CoreEnv = defineEnv('CORE', {
   }),
   eventsFile: key.optionalStr({
     default: null,
-    description: "Write a JSON-lines event stream (stages, handlers, results) to this file; '-' for standard error.",
+    description:
+      "Write a JSON-lines event stream (stages, handlers, results; docs/events.schema.json) to this file; '-' for standard output (standard error in the machine dialect).",
   }),
   journalDir: key.str({
     default: () => join(process.env['OTOPI_STATEDIR'] ?? '/var/lib/otopi', 'journal'),
@@ -113,4 +114,14 @@ export const CoreEnv = defineEnv('CORE', {
     description: 'Show what would change (with diffs for files) and change nothing.',
   }),
   modifiedFiles: key.multiStr({ default: [], description: 'Files this run changed, in commit order.' }),
+  changes: key.multiStr({
+    default: [],
+    description:
+      'What this run changed (under dry run: would change), one line each: committed transaction elements, services started, stopped or enabled. Empty: the host was left as it was.',
+  }),
+  dryRunDiff: key.multiStr({
+    default: [],
+    description:
+      'Under dry run: what the transactions would change, with unified diffs of files, one line per value line.',
+  }),
 });

@@ -13,7 +13,8 @@ import { isPlugin, type HandlerContext, type HandlerSpec, type Plugin } from '..
 import { buildPlan, type HandlerNode, type Plan } from '../sequence/plan.js';
 import { Priority, STAGE_INFO, STAGES, type Stage } from '../sequence/stages.js';
 import { Transaction } from '../transaction/transaction.js';
-import type { HandlerResult, RunEvent, RunEventListener } from './events.js';
+import { setChangeTarget } from './changes.js';
+import { EVENTS_SCHEMA_VERSION, type HandlerResult, type RunEvent, type RunEventListener } from './events.js';
 import { BaseEnv, CoreEnv } from './keys.js';
 import { Services } from './services.js';
 import { NullDialog } from '../dialog/null-dialog.js';
@@ -144,7 +145,8 @@ export class Runtime {
   async run(): Promise<number> {
     const started = performance.now();
     const plan = this.plan;
-    this.emit({ type: 'run-start', handlers: plan.handlers.length });
+    setChangeTarget(this.env);
+    this.emit({ type: 'run-start', schemaVersion: EVENTS_SCHEMA_VERSION, handlers: plan.handlers.length });
     for (const stage of STAGES) {
       const info = STAGE_INFO[stage];
       if (info.onlyOnSuccess && this.failed) {
@@ -160,15 +162,16 @@ export class Runtime {
         if (info.onlyOnSuccess && this.failed) break;
         await this.runHandler(handler, stage);
       }
-      this.emit({ type: 'stage-end', stage, ms: performance.now() - stageStart });
+      this.emit({ type: 'stage-end', stage, durationMs: Math.round(performance.now() - stageStart) });
     }
+    setChangeTarget(undefined);
     const exitCode = this.exitCode();
     this.emit({
       type: 'run-end',
       exitCode,
       error: this.env.get(BaseEnv.error),
       aborted: this.env.get(BaseEnv.aborted),
-      ms: performance.now() - started,
+      durationMs: Math.round(performance.now() - started),
     });
     return exitCode;
   }
@@ -243,7 +246,7 @@ export class Runtime {
       stage,
       handler: handler.name,
       result,
-      ms: performance.now() - start,
+      durationMs: Math.round(performance.now() - start),
       ...(failure === undefined
         ? {}
         : {

@@ -39,6 +39,12 @@ export interface TransactionElement {
   rollback?(): void | Promise<void>;
   /** What `commit()` would do, for humans (a unified diff for files); `''` when nothing. */
   dryRun?(): string | Promise<string>;
+  /**
+   * Whether the commit changed anything, for elements that know it once committed (a file that
+   * was already right, rules that were already loaded). Without it, `dryRun()` asked before the
+   * commit decides (CORE/changes).
+   */
+  readonly changed?: boolean;
   /** Files the commit changed. Asked only after the whole transaction committed. */
   modifiedFiles?(): readonly string[];
 }

@@ -225,6 +225,29 @@ export class Transaction {
     return this.list.map((el) => el.description);
   }
 
+  /**
+   * The elements whose commit would change something, with what (`text`, a unified diff for a
+   * file). An element that cannot say (no `dryRun`) counts as changing, with no text.
+   */
+  async pendingChanges(): Promise<
+    { readonly element: TransactionElement; readonly description: string; readonly text: string }[]
+  > {
+    const out: { element: TransactionElement; description: string; text: string }[] = [];
+    for (const element of this.list) {
+      const text = element.dryRun === undefined ? '' : await element.dryRun();
+      if (element.dryRun !== undefined && text === '') continue;
+      out.push({ element, description: element.description, text });
+    }
+    return out;
+  }
+
+  /** After a commit: the elements that changed something (their own `changed`, else `dryRun()` before the commit). */
+  committedChanges(pending: readonly { readonly element: TransactionElement }[]): string[] {
+    return this.list
+      .filter((element) => element.changed ?? pending.some((p) => p.element === element))
+      .map((element) => element.description);
+  }
+
   /** What the commit would do: a `# description` section per element that would change something; `''` when none. */
   async dryRun(): Promise<string> {
     const sections: string[] = [];

@@ -15,6 +15,9 @@
  *   DEMO/name = str:Ada Lovelace      a key with a '/' is an environment setting
  *   answer.DEMO_COLOUR = blue         an answer to the host's question DEMO_COLOUR
  *
+ *   [group web]                       a group of hosts, for --limit web
+ *   hosts = h1, h2
+ *
  * docs/deploy.md is the reference.
  */
 import { readFileSync } from 'node:fs';
@@ -78,6 +81,8 @@ export interface InventoryHost {
 export interface Inventory {
   readonly file: string;
   readonly hosts: readonly InventoryHost[];
+  /** Groups by name (`[group NAME]`, `hosts = a, b`), for `--limit`; every host is also in `all`. */
+  readonly groups: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface InventoryOptions {
@@ -94,6 +99,7 @@ export interface InventoryOptions {
 const DEFAULTS_SECTION = 'defaults';
 const ALL_FIELD_NAMES: readonly string[] = [...HOST_FIELD_NAMES, ...HOST_DEPLOY_FIELD_NAMES];
 const HOST_SECTION_RE = /^host\s+(\S+)$/;
+const GROUP_SECTION_RE = /^group\s+(\S+)$/;
 const ANSWER_PREFIX = 'answer.';
 
 interface Located {
@@ -126,9 +132,15 @@ export function parseInventory(text: string, file: string, options: InventoryOpt
   }
   let defaults: IniEntry[] = [...doc.defaults];
   const sections: { name: string; line: number; entries: readonly IniEntry[] }[] = [];
+  const groupSections: { name: string; line: number; entries: readonly IniEntry[] }[] = [];
   for (const section of doc.sections) {
     if (section.name === DEFAULTS_SECTION) {
       defaults = [...defaults, ...section.entries];
+      continue;
+    }
+    const group = GROUP_SECTION_RE.exec(section.name.trim());
+    if (group !== null) {
+      groupSections.push({ name: group[1]!, line: section.line, entries: section.entries });
       continue;
     }
     const match = HOST_SECTION_RE.exec(section.name.trim());
@@ -137,7 +149,7 @@ export function parseInventory(text: string, file: string, options: InventoryOpt
         'INVENTORY_SYNTAX',
         { file, line: section.line },
         `unknown section [${section.name}]`,
-        'sections are [defaults] and [host NAME]',
+        'sections are [defaults], [host NAME] and [group NAME]',
       );
     }
     const name = match[1]!;
@@ -159,7 +171,45 @@ export function parseInventory(text: string, file: string, options: InventoryOpt
   const base = dirname(file);
   const configs = new Map<string, SshConfig>();
   const hosts = sections.map((section) => readHost(section, defaults, { file, base, options, configs }));
-  return { file, hosts };
+  return { file, hosts, groups: readGroups(groupSections, hosts, file) };
+}
+
+/** `[group NAME]` sections: `hosts = a, b`, each a host of the inventory. */
+function readGroups(
+  sections: readonly { name: string; line: number; entries: readonly IniEntry[] }[],
+  hosts: readonly InventoryHost[],
+  file: string,
+): Record<string, readonly string[]> {
+  const groups: Record<string, readonly string[]> = { all: hosts.map((h) => h.name) };
+  for (const section of sections) {
+    const at = { file, line: section.line };
+    if (!HOST_NAME_RE.test(section.name) || section.name in groups || hosts.some((h) => h.name === section.name))
+      throw problem('INVENTORY_INVALID', at, `bad or repeated group name '${section.name}' (a host or group has it)`);
+    const members: string[] = [];
+    for (const entry of section.entries) {
+      if (entry.key !== 'hosts')
+        throw problem(
+          'INVENTORY_INVALID',
+          { file, line: entry.line },
+          `unknown group field '${entry.key}'`,
+          'a group has only hosts = a, b',
+        );
+      for (const name of entry.value
+        .split(',')
+        .map((n) => n.trim())
+        .filter((n) => n !== '')) {
+        if (!hosts.some((h) => h.name === name))
+          throw problem(
+            'INVENTORY_INVALID',
+            { file, line: entry.line },
+            `group ${section.name} names an unknown host '${name}'`,
+          );
+        members.push(name);
+      }
+    }
+    groups[section.name] = members;
+  }
+  return groups;
 }
 
 interface ReadContext {
@@ -294,17 +344,4 @@ function closest(word: string, candidates: readonly string[]): string | undefine
     if (distance <= 2 && (best === undefined || distance < best.distance)) best = { name, distance };
   }
   return best?.name;
-}
-
-/** Which hosts `--limit a,b` selects; an unknown name is an error. */
-export function limitHosts(inventory: Inventory, names: readonly string[]): InventoryHost[] {
-  const wanted = names.map((n) => n.trim()).filter((n) => n !== '');
-  const unknown = wanted.filter((n) => !inventory.hosts.some((h) => h.name === n));
-  if (unknown.length > 0) {
-    throw new EngineError('USAGE', `--limit names hosts the inventory does not have: ${unknown.join(', ')}`, {
-      file: inventory.file,
-      hint: `hosts are ${inventory.hosts.map((h) => h.name).join(', ')}`,
-    });
-  }
-  return inventory.hosts.filter((h) => wanted.includes(h.name));
 }

@@ -13,7 +13,7 @@ import type { InventoryHost } from '../inventory/inventory.js';
 import { planSettings, type EnvSetting } from '../inventory/settings.js';
 import type { AcceptedHostKey } from '../ssh/host-key-policy.js';
 import type { DeployEventInput, HostReport, HostResultKind, SentBytes } from './events.js';
-import { HostLog } from './host-log.js';
+import { HostLog, logBaseName } from './host-log.js';
 import { buildReport, describe, type Finish } from './report.js';
 import { OpenError, type OpenedHost, type SessionOpener } from './open.js';
 import { baseProgram, composePrograms, type DeployProgramFactory, type GroupProgram } from './program.js';
@@ -48,6 +48,18 @@ export interface HostRunContext {
   readonly emit: (event: DeployEventInput) => void;
   /** Cancels the run: a running host's connection is closed (it rolls back), the rest never start. */
   readonly signal: AbortSignal;
+  /** The run's correlation id, for hosts that are given none (it names their logs). */
+  readonly correlationId: string;
+}
+
+const CORRELATION_KEY = 'OVIRT_ENGINE/correlationId';
+
+/** The host's correlation id: its host-deploy field, else the last setting of the key, else the run's. */
+function correlationIdOf(host: InventoryHost, ctx: HostRunContext): string {
+  const setting = [...ctx.defaults, ...host.environment, ...ctx.overrides]
+    .filter((s) => s.key === CORRELATION_KEY && typeof s.value === 'string')
+    .at(-1);
+  return host.hostDeploy?.correlation_id ?? (setting?.value as string | undefined) ?? ctx.correlationId;
 }
 
 /**
@@ -141,7 +153,8 @@ export async function deployHost(host: InventoryHost, ctx: HostRunContext): Prom
   }
   let log: HostLog;
   try {
-    log = new HostLog(ctx.logDir, host.name, new Date(), ctx.redactor);
+    const entry = ctx.groups.includes('host-deploy') ? 'ovirt-host-deploy' : 'otopi-deploy';
+    log = new HostLog(ctx.logDir, logBaseName(entry, new Date(), host.name, correlationIdOf(host, ctx)), ctx.redactor);
   } catch (error) {
     return buildReport(
       { host, address, started, log: undefined, emit: ctx.emit },
@@ -169,6 +182,7 @@ async function deployWithLog(
   let hostLogFile: string | undefined;
   let hostKey: AcceptedHostKey | undefined;
   let opened: OpenedHost | undefined;
+  let changes: { list: readonly string[]; diff: readonly string[] | undefined } | undefined;
   const hostErrors: string[] = [];
 
   let groupPrograms: GroupProgram[] = [];
@@ -185,6 +199,7 @@ async function deployWithLog(
         lastHandler: r.result === 'installed' ? lastHandler : (failedHandler ?? lastHandler),
         hostKey,
         hostLogFile,
+        changes,
       },
     );
   };
@@ -312,6 +327,11 @@ async function deployWithLog(
         onLogFile: (path) => {
           hostLogFile = path;
           log.note(`the host logs to ${path}`);
+        },
+        dryRun: ctx.dryRun,
+        onChanges: (list, diff) => {
+          changes = { list, diff };
+          log.note(`${ctx.dryRun ? 'would change' : 'changed'}: ${list.length === 0 ? 'nothing' : list.join('; ')}`);
         },
       });
       outcome = await driveDialog(

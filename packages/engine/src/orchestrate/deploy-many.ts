@@ -5,7 +5,8 @@
  * ended. Secrets (passwords, passphrases, values of secret-looking keys) are redacted from
  * every log line and event.
  */
-import { Redactor } from '@otopi/core';
+import { randomBytes } from 'node:crypto';
+import { EVENTS_SCHEMA_VERSION, Redactor } from '@otopi/core';
 import type { Artifact, RuntimeArtifact } from '../bundle/artifact.js';
 import { EngineError } from '../errors.js';
 import type { InventoryHost } from '../inventory/inventory.js';
@@ -55,6 +56,8 @@ export interface DeployManyOptions {
   readonly signal?: AbortSignal;
   /** Opens a host's session. Default: SSH with the host's key policy and one exec ({@link openOverSsh}). */
   readonly open?: SessionOpener;
+  /** The run's correlation id: it names the logs of hosts given none (and is in `run-start`). Default a random one. */
+  readonly correlationId?: string;
 }
 
 export interface DeployReport {
@@ -63,6 +66,8 @@ export interface DeployReport {
   /** One report per host, in inventory order. */
   readonly hosts: readonly HostReport[];
   readonly counts: Readonly<Record<HostResultKind, number>>;
+  /** Hosts that changed something (under dry run: would). */
+  readonly changed: number;
   readonly durationMs: number;
   readonly logDir: string;
 }
@@ -118,9 +123,12 @@ export async function deployMany(options: DeployManyOptions): Promise<DeployRepo
   };
   const signal = options.signal ?? new AbortController().signal;
   const groups = (options.groups ?? []).filter((g) => g !== 'otopi');
+  const correlationId = options.correlationId ?? randomBytes(4).toString('hex');
 
   emit({
     type: 'run-start',
+    schemaVersion: EVENTS_SCHEMA_VERSION,
+    correlationId,
     hosts: options.hosts.map((h) => h.name),
     parallel,
     dryRun: options.dryRun === true,
@@ -155,6 +163,7 @@ export async function deployMany(options: DeployManyOptions): Promise<DeployRepo
     ...(options.bootId === undefined ? {} : { bootId: options.bootId }),
     emit,
     signal,
+    correlationId,
   };
 
   // A fixed set of workers, each taking the next host when its last one ends: at most
@@ -173,10 +182,12 @@ export async function deployMany(options: DeployManyOptions): Promise<DeployRepo
   const ok = options.hosts.length > 0 && counts.installed === options.hosts.length;
   const durationMs = Math.round(performance.now() - started);
   const usage = process.resourceUsage();
+  const changed = reports.filter((r) => r.changed === true).length;
   emit({
     type: 'run-end',
     ok,
     counts,
+    changed,
     durationMs,
     engine: {
       maxRssKb: usage.maxRSS,
@@ -184,5 +195,5 @@ export async function deployMany(options: DeployManyOptions): Promise<DeployRepo
       systemMs: Math.round(usage.systemCPUTime / 1000),
     },
   });
-  return { ok, hosts: reports, counts, durationMs, logDir };
+  return { ok, hosts: reports, counts, changed, durationMs, logDir };
 }

@@ -58,6 +58,12 @@ export interface HostReport {
   readonly hostLogFile?: string;
   /** What the groups' programs learnt about the host (host-deploy: `vdsmId`). */
   readonly facts?: Readonly<Record<string, string>>;
+  /** Whether the host changed anything (under dry run: would); undefined when the host never said (it failed before). */
+  readonly changed?: boolean;
+  /** What it changed (would change), one line each: files, packages, services. */
+  readonly changes?: readonly string[];
+  /** Dry run: what would change, with unified diffs of files. */
+  readonly diff?: string;
 }
 
 interface At {
@@ -69,6 +75,10 @@ export type DeployEvent = At &
   (
     | {
         readonly type: 'run-start';
+        /** The event schema's version (docs/events.schema.json), the same as a local run's. */
+        readonly schemaVersion: 1;
+        /** The run's correlation id: it names the logs of the hosts that were given none. */
+        readonly correlationId: string;
         readonly hosts: readonly string[];
         readonly parallel: number;
         readonly dryRun: boolean;
@@ -99,6 +109,8 @@ export type DeployEvent = At &
         readonly type: 'run-end';
         readonly ok: boolean;
         readonly counts: Readonly<Record<HostResultKind, number>>;
+        /** Hosts that changed something (under dry run: would). */
+        readonly changed: number;
         readonly durationMs: number;
         /** The engine process: peak resident memory and CPU time so far. */
         readonly engine: { readonly maxRssKb: number; readonly userMs: number; readonly systemMs: number };

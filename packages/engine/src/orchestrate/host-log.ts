@@ -38,6 +38,16 @@ export function logStamp(date: Date): string {
   return date.toISOString().replace(/[-:T]/g, '').slice(0, 14);
 }
 
+/**
+ * A host log's name without `.log`, as the oVirt engine named them:
+ * `<entry>-<YYYYMMDDHHMMSS>-<host>-<correlation id>` (reference §6.5); the entry is
+ * `ovirt-host-deploy` for the host-deploy group, else `otopi-deploy`. Characters a file name
+ * should not hold are replaced by `_`.
+ */
+export function logBaseName(entry: string, started: Date, host: string, correlationId: string): string {
+  return `${entry}-${logStamp(started)}-${host}-${correlationId.replace(/[^\w.-]/g, '_')}`;
+}
+
 export class HostLog {
   readonly path: string;
   readonly #fd: number;
@@ -47,9 +57,10 @@ export class HostLog {
   /** While the host's LOG block streams in, its lines are kept for the host-log section instead. */
   #inLogBlock: string | undefined;
 
-  constructor(dir: string, host: string, started: Date, redactor: Redactor) {
+  /** `name`: the file name without `.log` ({@link logBaseName}); `.2`, `.3`… is added when it exists. */
+  constructor(dir: string, name: string, redactor: Redactor) {
     this.#redactor = redactor;
-    const base = join(dir, `${host}-${logStamp(started)}`);
+    const base = join(dir, name);
     let path = `${base}.log`;
     let fd: number | undefined;
     for (let n = 2; fd === undefined; n++) {

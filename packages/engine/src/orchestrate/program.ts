@@ -99,6 +99,21 @@ export interface BaseProgramOptions {
   readonly answers: Readonly<Record<string, string>>;
   /** Receives the host's log file name (`CORE/logFileName`). */
   readonly onLogFile?: (path: string) => void;
+  /**
+   * Receives at termination what the host changed (`CORE/changes`, one line each; under dry
+   * run what it would change), and under dry run the diff (`CORE/dryRunDiff`). A host too old
+   * to know the keys gives nothing and this is not called.
+   */
+  readonly onChanges?: (changes: readonly string[], diff: readonly string[] | undefined) => void;
+  /** Whether the run is a dry run: then the diff is asked too. */
+  readonly dryRun?: boolean;
+}
+
+/** A displayed multi-str value as lines; undefined for a key the host does not know. */
+function lines(value: { readonly type: string; readonly value: string | readonly string[] }): string[] | undefined {
+  if (Array.isArray(value.value)) return [...(value.value as readonly string[])];
+  if (value.type === 'none') return undefined;
+  return value.value === '' ? [] : [value.value as string];
 }
 
 export function baseProgram(options: BaseProgramOptions): DialogProgram {
@@ -108,8 +123,26 @@ export function baseProgram(options: BaseProgramOptions): DialogProgram {
     }),
     ...options.values.map(({ key, value }) => steps.set(key, value as Parameters<typeof steps.set>[1])),
   ];
+  let changes: string[] | undefined;
+  const termination: Step[] =
+    options.onChanges === undefined
+      ? []
+      : [
+          steps.get('CORE/changes', (v) => {
+            changes = lines(v);
+            if (changes !== undefined && options.dryRun !== true) options.onChanges?.(changes, undefined);
+          }),
+          ...(options.dryRun === true
+            ? [
+                steps.get('CORE/dryRunDiff', (v) => {
+                  if (changes !== undefined) options.onChanges?.(changes, lines(v) ?? []);
+                }),
+              ]
+            : []),
+        ];
   return {
     customization,
+    termination,
     answer: (event) => {
       const text = options.answers[event.name];
       return text === undefined ? undefined : answerFromText(text, event);

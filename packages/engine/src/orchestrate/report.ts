@@ -27,6 +27,8 @@ export interface Finish {
   hostKey?: AcceptedHostKey | undefined;
   hostLogFile?: string | undefined;
   facts?: Readonly<Record<string, string>> | undefined;
+  /** What the host said it changed (or would), and under dry run the diff; undefined when it never said. */
+  changes?: { readonly list: readonly string[]; readonly diff: readonly string[] | undefined } | undefined;
 }
 
 export function buildReport(
@@ -59,6 +61,13 @@ export function buildReport(
     ...(log === undefined ? {} : { log: log.path }),
     ...(r.hostLogFile === undefined ? {} : { hostLogFile: r.hostLogFile }),
     ...(r.facts === undefined || Object.keys(r.facts).length === 0 ? {} : { facts: r.facts }),
+    ...(r.changes === undefined
+      ? {}
+      : {
+          changed: r.changes.list.length > 0,
+          changes: r.changes.list,
+          ...(r.changes.diff === undefined || r.changes.diff.length === 0 ? {} : { diff: r.changes.diff.join('\n') }),
+        }),
   };
   if (log !== undefined) {
     log.note(`result: ${report.result} at ${report.stage}${report.cause === undefined ? '' : `: ${report.cause}`}`);

@@ -135,6 +135,7 @@ export async function connectSsh(options: ConnectOptions): Promise<SshConnection
           new EngineError('SSH_CONNECT_TIMEOUT', `no SSH session with ${where} within ${config.readyTimeout ?? 0} ms`, {
             host: where,
             cause: error,
+            hint: 'Check that the address is right and reachable (a firewall may drop the packets), or raise --connect-timeout',
           }),
         );
       }
@@ -155,6 +156,7 @@ export async function connectSsh(options: ConnectOptions): Promise<SshConnection
         new EngineError('SSH_CONNECT', `SSH connection to ${where} failed: ${error.message}`, {
           host: where,
           cause: error,
+          hint: connectHint(error),
         }),
       );
     });
@@ -219,4 +221,20 @@ export async function connectSsh(options: ConnectOptions): Promise<SshConnection
     // Nagle's algorithm on, one of them now and then waits for the peer's delayed ACK (40 ms).
     if (options.sock === undefined) client.setNoDelay(true);
   });
+}
+
+/** What to check when the connection itself failed, by the system's reason. */
+function connectHint(error: Error & { code?: string }): string {
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return 'Check that sshd runs on the host and listens on that port (address and port in the inventory)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'Check the host name in the inventory: it does not resolve';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'Check the address in the inventory and the route to it';
+    default:
+      return 'Check the address and port in the inventory, and that sshd runs on the host';
+  }
 }

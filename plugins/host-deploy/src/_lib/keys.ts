@@ -66,7 +66,8 @@ export const VdsmEnv = defineEnv('VDSM', {
   }),
   checkVirtHardware: key.bool({
     default: true,
-    description: 'Require hardware virtualization (vmx/svm CPU flag and /dev/kvm) at validation.',
+    description:
+      'Require hardware virtualization (vmx/svm CPU flag and /dev/kvm), checked at customization before any question.',
   }),
   configOverride: key.bool({
     default: true,

@@ -7,6 +7,7 @@ import {
   AbortError,
   BaseEnv,
   CoreEnv,
+  DialogEnv,
   Priority,
   definePlugin,
   type EnvKey,
@@ -19,6 +20,8 @@ import { OdeployEnv, OvirtEngineEnv } from '../_lib/keys.js';
 export const LOG_PREFIX = 'ovirt-host-deploy';
 export const CONFIG_FILE = '/etc/ovirt-host-deploy.conf';
 export const PROCEED_QUESTION = 'DEPLOY_PROCEED';
+/** The exit code of an incomplete run by hand, the same as otopi deploy's for an incomplete host. */
+export const INCOMPLETE_EXIT_CODE = 3;
 
 /** Sets a default only while nothing (command line, code) has set the key. */
 function setDefault<T>(env: Environment, key: EnvKey<T>, value: T): void {
@@ -80,9 +83,12 @@ export default definePlugin({
       name: 'incomplete',
       stage: 'cleanup',
       condition: ({ env }) => env.get(OdeployEnv.installIncomplete),
-      run: ({ env, log }: HandlerContext) => {
+      run: ({ env, log, setExitCode }: HandlerContext) => {
         for (const reason of env.get(OdeployEnv.installIncompleteReasons))
           log.warn(`Installation is incomplete, manual intervention is required: ${reason}`);
+        // By hand, the exit code says it, as otopi deploy's does (3: incomplete). An engine reads
+        // ODEPLOY/installIncomplete instead and takes any other exit code than 0 for a failure.
+        if (env.get(DialogEnv.dialect) !== 'machine') setExitCode(INCOMPLETE_EXIT_CODE);
       },
     });
   },

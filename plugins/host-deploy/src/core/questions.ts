@@ -38,19 +38,17 @@ const readText = (path: string): string | null => {
 /** Whether nothing but the key's declared default gave it its value. */
 const unset = (ctx: HandlerContext, key: EnvKey<unknown>): boolean => ctx.env.sourceOf(key.key)?.kind === 'default';
 
-/** Asks until the answer passes `check` (which returns the problem, or undefined). */
-async function ask(
+/**
+ * Asks until the answer passes `check` (which returns the problem, or undefined). The dialog
+ * asks again under the same answer key, so an answer file records only the answer taken, and
+ * a refused answer from a file is an error naming its key.
+ */
+function ask(
   ctx: HandlerContext,
   query: { name: string; note: string; default?: string; validValues?: readonly string[] },
   check: (answer: string) => string | undefined = () => undefined,
 ): Promise<string> {
-  for (;;) {
-    const answer = await ctx.dialog.queryString({ ...query, caseSensitive: query.validValues === undefined });
-    const problem = check(answer);
-    if (problem === undefined) return answer;
-    // Asked again as QUESTION/<n+1>/<name>: a bad answer from a file does not repeat itself.
-    ctx.log.error(`Invalid answer: ${problem}`);
-  }
+  return ctx.dialog.queryString({ ...query, caseSensitive: query.validValues === undefined, validate: check });
 }
 
 async function askEngine(ctx: HandlerContext): Promise<void> {

@@ -1,6 +1,11 @@
-/** Hardware virtualization (VDSM/checkVirtHardware): a vmx/svm CPU and /dev/kvm, checked at validation. */
+/**
+ * Hardware virtualization (VDSM/checkVirtHardware): a vmx/svm CPU and /dev/kvm. Checked at
+ * customization, once every setting is in (the config files' enforce section, an engine's
+ * commands) but before the questions of a run by hand (questions.ts, LOW + 100): a host that
+ * cannot run VMs fails before anyone answers anything.
+ */
 import { existsSync, readFileSync } from 'node:fs';
-import { OtopiError, definePlugin } from '@otopi/core';
+import { OtopiError, Priority, definePlugin } from '@otopi/core';
 import { VdsmEnv } from '../_lib/keys.js';
 import { checkVirtualization, parseCpuinfo } from '../_lib/vdsm/hardware.js';
 
@@ -9,7 +14,9 @@ export default definePlugin({
   setup(plugin) {
     plugin.on({
       name: 'check',
-      stage: 'validation',
+      stage: 'customization',
+      priority: Priority.LOW + 90,
+      after: ['otopi.core.config.enforce', 'otopi.dialog.cli.customization'],
       run: ({ env, log }) => {
         if (!env.get(VdsmEnv.checkVirtHardware)) {
           log.info('Hardware virtualization check skipped (VDSM/checkVirtHardware is False)');

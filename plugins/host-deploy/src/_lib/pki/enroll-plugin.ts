@@ -7,6 +7,7 @@
  * certificates and keys for vdsm, libvirt and SPICE are written in the main transaction with
  * enforced owners and modes.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   DialogEnv,
@@ -15,6 +16,7 @@ import {
   OtopiError,
   Priority,
   definePlugin,
+  recordChange,
   type HandlerContext,
 } from '@otopi/core';
 import { resolveOwner } from '../accounts.js';
@@ -22,7 +24,7 @@ import { VdsmEnv, type EnrollmentMode } from '../keys.js';
 import { ChainError, checkChain, type Chain } from './chain.js';
 import { certificateRequest, generateHostKey, keySecrets, loadHostKey, type HostKey } from './csr.js';
 import { pendingKeyPath, pendingRequestPath, pkiFiles, pkiFolders, type PkiFile } from './files.js';
-import { installedIsWanted, reusableKey, sameAsInstalled } from './reuse.js';
+import { KEEP_DAYS, installedIsWanted, reusableKey, sameAsInstalled } from './reuse.js';
 import { trustStorePath, vdsmConfigEntries, VDSM_CONF } from '../vdsm/conf.js';
 import { vdsmChanges } from '../tokens.js';
 import { markIncomplete } from '../incomplete.js';
@@ -73,10 +75,42 @@ function hostKey(ctx: HandlerContext, mode: EnrollmentMode, store: string): Prom
   return generateHostKey(bits);
 }
 
-async function chainFor(ctx: HandlerContext): Promise<readonly string[]> {
+/**
+ * What a dry run can say without the engine's answer: a host that holds a consistent key and a
+ * certificate valid for more than KEEP_DAYS keeps them when the engine signs the same key and
+ * names again, as a real run then does; only otherwise would a key and request be made.
+ */
+function dryRunEnrollment(ctx: HandlerContext, mode: EnrollmentMode, store: string): void {
+  const files = pkiFiles(store);
+  const cert = readText(`${store}/certs/vdsmcert.pem`);
+  const key = reusableKey(readText(files.find((f) => f.content === 'key')!.path), cert, ctx.env.get(VdsmEnv.keySize));
+  const valid = cert !== null && Date.parse(new X509Certificate(cert).validTo) - Date.now() > KEEP_DAYS * 86_400_000;
+  if (mode !== 'accept' && !ctx.env.get(VdsmEnv.certificateRenew) && key !== null && valid) {
+    ctx.log.info(
+      'Dry run: the installed VDSM key and certificate would be kept (a chain signed for the same key and names is not installed again)',
+    );
+    return;
+  }
+  const what =
+    mode === 'accept' ? 'install the certificates for the pending key' : 'make a key and a certificate request';
+  ctx.log.info(`Dry run: would ${what} (${mode}) under ${store}`);
+  recordChange(`VDSM certificate: ${what}`);
+}
+
+async function chainFor(ctx: HandlerContext, key: HostKey): Promise<readonly string[]> {
   const given = ctx.env.get(VdsmEnv.certificateChain);
   if (given !== null && given.length > 0) return given;
   return ctx.dialog.queryMultiString({
+    // A bad paste is asked again on a terminal (the signed chain is not lost to a typo).
+    validate: (lines) => {
+      try {
+        checkChain(lines, key.privateKey);
+        return undefined;
+      } catch (error) {
+        if (error instanceof ChainError) return `the chain was refused: ${error.message}`;
+        throw error;
+      }
+    },
     name: CHAIN_NAME,
     note:
       ctx.env.get(DialogEnv.dialect) === 'machine'
@@ -182,9 +216,7 @@ export function vdsmPkiPlugin(options: VdsmPkiOptions) {
           const mode = ctx.env.get(VdsmEnv.certificateEnrollment) as EnrollmentMode;
           const store = storeOf(ctx);
           if (ctx.dryRun) {
-            ctx.log.info(
-              `Dry run: would make a key and a certificate request (${mode}) and install the certificates under ${store}`,
-            );
+            dryRunEnrollment(ctx, mode, store);
             return;
           }
           if (options.keepSameCertificate && mode === 'inline' && keptWithoutRequest(ctx, store)) return;
@@ -233,7 +265,7 @@ export function vdsmPkiPlugin(options: VdsmPkiOptions) {
           }
           let chain: Chain;
           try {
-            chain = checkChain(await chainFor(ctx), key.privateKey);
+            chain = checkChain(await chainFor(ctx, key), key.privateKey);
           } catch (error) {
             if (!(error instanceof ChainError)) throw error;
             throw new OtopiError('HANDLER_FAILED', `The VDSM certificate chain was refused: ${error.message}`, {

@@ -63,6 +63,6 @@ export async function detectVdsmId(probe: IdProbe): Promise<DetectedId> {
     const id = raw === null ? null : parseDeviceTreeId(raw);
     if (id !== null) return { id, source: 'device-tree', warnings };
   }
-  warnings.push('No system UUID found: using a random id, kept in /etc/vdsm/vdsm.id');
+  warnings.push('No system UUID found: using a random id (stored in /etc/vdsm/vdsm.id if the run succeeds)');
   return { id: probe.randomUUID(), source: 'random', warnings };
 }

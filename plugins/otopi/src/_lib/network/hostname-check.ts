@@ -53,12 +53,11 @@ export function checkHostname(facts: HostnameFacts): string[] {
     return warnings;
   }
   const outward = resolved.filter((a) => !isLoopback(a));
-  if (outward.length === 0) {
-    warnings.push(
-      `Host name '${name}' resolves only to loopback (${resolved.join(', ')}); other hosts cannot reach this one by it`,
-    );
-    return warnings;
-  }
+  // A name that resolves only to loopback (Debian's 127.0.1.1 in /etc/hosts, on every fresh
+  // install) is not warned about: nothing a run does depends on other hosts reaching this one
+  // by its own name (a manager connects to the address it was given, and host-deploy's
+  // certificate names come from the engine). It was a warning on every run of such a host.
+  if (outward.length === 0) return warnings;
   const local = new Set(facts.local.map(normalizeAddress));
   const foreign = outward.filter((a) => !local.has(a));
   if (foreign.length === outward.length) {

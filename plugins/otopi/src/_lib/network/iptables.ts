@@ -119,7 +119,11 @@ export class IptablesRuleset implements TransactionElement {
     return this.rollback();
   }
 
+  /** What loading would change; `''` when the live rules (saved by prepare) already are these. */
   dryRun(): string {
+    const live = savedTables(this.previous ?? '');
+    const wanted = savedTables(this.rules);
+    if (this.previous !== undefined && this.tables.every((t) => live.get(t) === wanted.get(t))) return '';
     return `load into ${this.tables.join(', ')}:\n${this.rules.trimEnd()}\n`;
   }
 }

@@ -71,8 +71,9 @@ export class PackagesElement implements TransactionElement {
     this.marker = marker;
   }
 
+  /** What the package manager would do; a simulation that changes nothing ('no package changes…') is kept as none. */
   setSimulation(text: string): void {
-    this.simulation = text;
+    this.simulation = text.split('\n').every((l) => l.startsWith('no package changes')) ? '' : text;
   }
 
   prepare(): void {}
@@ -100,8 +101,10 @@ export class PackagesElement implements TransactionElement {
     return this.abort();
   }
 
+  /** Under dry run, what the package manager would do; in a real run, what it did at the packages stage. */
   dryRun(): string {
-    return this.simulation === '' ? '' : `${this.simulation}\n`;
+    if (this.simulation !== '') return `${this.simulation}\n`;
+    return this.changes === undefined || isEmpty(this.changes) ? '' : `${describeChanges(this.changes)}\n`;
   }
 }
 

@@ -3,7 +3,7 @@
  * first changed it. `restore()` puts each one back (newest first) when the run fails;
  * under dry run changes are only described.
  */
-import { errorMessage, type Logger } from '@otopi/core';
+import { errorMessage, recordChange, type Logger } from '@otopi/core';
 import {
   isEnabledState,
   type ServiceBackend,
@@ -63,6 +63,7 @@ export class RecordingServices implements ServiceManager {
       return;
     }
     if (this.onlyDescribed(`start service ${service}`)) return;
+    recordChange(`start service ${service}`);
     rec.runningChanged = true;
     this.log.info(`Starting service ${service}`);
     await this.backend.start(service);
@@ -75,6 +76,7 @@ export class RecordingServices implements ServiceManager {
       return;
     }
     if (this.onlyDescribed(`stop service ${service}`)) return;
+    recordChange(`stop service ${service}`);
     rec.runningChanged = true;
     this.log.info(`Stopping service ${service}`);
     await this.backend.stop(service);
@@ -83,6 +85,7 @@ export class RecordingServices implements ServiceManager {
   async restart(service: string): Promise<void> {
     const rec = await this.record(service);
     if (this.onlyDescribed(`restart service ${service}`)) return;
+    recordChange(`restart service ${service}`);
     rec.runningChanged = true;
     rec.restarted = true;
     this.log.info(`Restarting service ${service}`);
@@ -97,6 +100,7 @@ export class RecordingServices implements ServiceManager {
       return;
     }
     if (this.onlyDescribed(`${enabled ? 'enable' : 'disable'} service ${service} at boot`)) return;
+    recordChange(`${enabled ? 'enable' : 'disable'} service ${service} at boot`);
     rec.bootChanged = true;
     this.log.info(`${enabled ? 'Enabling' : 'Disabling'} service ${service} at boot`);
     await (enabled ? this.backend.enable(service) : this.backend.disable(service));
@@ -168,6 +172,7 @@ export class RecordingServices implements ServiceManager {
   private onlyDescribed(what: string): boolean {
     if (!this.dryRun()) return false;
     this.log.info(`Dry run: would ${what}`);
+    recordChange(what);
     return true;
   }
 }
