@@ -52,10 +52,15 @@ const context = (given: string[] = [], notes: string[] = []) => ({
   givenKeys: new Set(given),
 });
 
-const setSteps = (program: GroupProgram): Record<string, unknown> =>
-  Object.fromEntries(
-    (program.customization ?? []).flatMap((s: Step) => (s.kind === 'set' ? [[s.key, s.value] as const] : [])),
+/** The settings a program sends to a host that displayed nothing special (not a vintage node). */
+const setSteps = (program: GroupProgram): Record<string, unknown> => {
+  const ctx = { displayed: new Map(), fail: () => undefined };
+  return Object.fromEntries(
+    (program.customization ?? [])
+      .map((s: Step) => (s.kind === 'dynamic' ? s.next(ctx) : s))
+      .flatMap((s) => (s?.kind === 'set' ? [[s.key, s.value] as const] : [])),
   );
+};
 
 describe('host-deploy fields in the inventory', () => {
   it('reads the engine, CA, firewall, bridge and vdsm settings, [defaults] first', () => {
