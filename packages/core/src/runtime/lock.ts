@@ -9,8 +9,8 @@ import { basename, dirname } from 'node:path';
 import { OtopiError, errorMessage } from '../errors.js';
 import { definePlugin, type Plugin } from '../plugin/define.js';
 import { Priority } from '../sequence/stages.js';
-import { recoverJournals } from '../transaction/journal.js';
 import { CoreEnv } from './keys.js';
+import { recoverInterruptedRuns } from './recover.js';
 
 export interface LockHolder {
   readonly pid: number;
@@ -142,16 +142,7 @@ export function lockPlugin(): Plugin {
             );
           }
           if (dryRun) return;
-          for (const report of await recoverJournals(env.get(CoreEnv.journalDir), { log })) {
-            const what = `${report.outcome} an interrupted transaction (${report.phase} phase)`;
-            if (report.outcome === 'failed') log.error(`Recovery ${what}: ${report.errors.join('; ')}`);
-            else
-              log.warn(
-                `Recovery: ${what}; ${report.undone.length > 0 ? `undid ${report.undone.join(', ')}; ` : ''}` +
-                  `restored ${report.restored.length} and removed ${report.removed.length} files`,
-              );
-            dialog.note(`Recovered from an interrupted earlier run: ${what}.`);
-          }
+          await recoverInterruptedRuns(env.get(CoreEnv.journalDir), log, dialog);
         },
       });
       p.on({ name: 'release', stage: 'terminate', priority: Priority.LAST + 900, run: release });
