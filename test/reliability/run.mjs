@@ -142,6 +142,16 @@ for (const f of bad) lines.push(`  ${f.line}`);
 const fault = of('fault-matrix')[0];
 lines.push(fault === undefined ? notRun('fault matrix') : fault.line);
 
+const packageKill = of('package-kill');
+lines.push(
+  packageKill.length === 0
+    ? notRun('package manager kills')
+    : `package manager kills: ${packageKill.map((f) => f.line).join('; ')}`,
+);
+
+const random = of('random-kill')[0];
+lines.push(random === undefined ? notRun('random kills') : random.line);
+
 const failedTests = [unit, labRun].filter((r) => r !== undefined && r.status !== 0).length;
 const shortOfTotal = figures.filter((f) => f.ok < f.total).length;
 const summary = [`== reliability figures (${long ? 'long' : 'short'} mode)`, ...lines].join('\n');

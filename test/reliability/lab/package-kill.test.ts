@@ -16,11 +16,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { HOSTS } from '../../lab/allocation.js';
 import { type LabHost, hostRootPath, labExec, labHost } from '../../lab/lab.js';
 import { installCli, runOtopi, type RemoteRun } from '../../integration/support/remote-cli.js';
+import { LONG, recordFigure } from '../support/figures.js';
 import { type HostState, hostState, stateDiff } from './host-state.js';
 
 const DPKG_HOLD = '/run/otopi-lab-dpkg-hold';
 const RPM_HOLD = '/run/otopi-lab-rpm-hold';
 const DNF = 'PACKAGER/packager=str:dnf';
+/** Randomized kills per package manager: OTOPI_RANDOM_KILLS, else 50 in long mode and 5 otherwise. */
+const TRIALS = Number(process.env['OTOPI_RANDOM_KILLS'] ?? (LONG ? '50' : '5'));
 
 const ok = (run: RemoteRun): void => expect(run.code, `${run.stdout}\n${run.stderr}\n${run.log.slice(-3000)}`).toBe(0);
 
@@ -41,11 +44,11 @@ const running = async (host: LabHost, text: string): Promise<boolean> =>
  * SIGKILL of the installer (the holder of the run lock) and of the processes `depth` levels
  * under it; returns what was killed.
  */
-async function killInstaller(host: LabHost, depth: number): Promise<string> {
+async function killInstaller(host: LabHost, depth: number, must = true): Promise<string> {
   const r = await labExec(
     host,
-    `node=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' /var/lib/otopi/run.lock)
-     [ -n "$node" ] || exit 1
+    `node=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' /var/lib/otopi/run.lock 2>/dev/null)
+     [ -n "$node" ] || exit ${must ? 1 : 0}
      all=$node level=$node
      for i in $(seq 2 ${depth}); do
        next=; for p in $level; do next="$next $(ps -o pid= --ppid "$p")"; done
@@ -56,6 +59,75 @@ async function killInstaller(host: LabHost, depth: number): Promise<string> {
   );
   expect(r.code, r.stderr).toBe(0);
   return r.stdout.trim();
+}
+
+interface RandomTrial {
+  readonly landed: boolean;
+  readonly verdict: 'as before' | 'complete' | 'half';
+  readonly problems: readonly string[];
+}
+
+/**
+ * Randomized SIGKILLs of the installer and everything under it (the package manager, its
+ * scripts), at a random moment within a clean run's length; then the next run (which must
+ * succeed), and the host as before or as the clean run left it. `reset` puts it back to
+ * before after a complete run.
+ */
+async function randomKills(
+  host: LabHost,
+  statements: readonly string[],
+  reset: string,
+  label: string,
+): Promise<RandomTrial[]> {
+  const pristine = await hostState(host);
+  const clean = await runOtopi(host, statements, { groups: ['basetest'] });
+  ok(clean);
+  const complete = await hostState(host);
+  await labExec(host, reset, { check: true, timeoutMs: 120_000 });
+  const trials: RandomTrial[] = [];
+  for (let i = 0; i < TRIALS; i++) {
+    const before = await hostState(host);
+    const problems: string[] = [];
+    const notFresh = stateDiff(pristine, before);
+    if (notFresh.length > 0) problems.push(`not fresh: ${notFresh.slice(0, 5).join('; ')}`);
+    let ended = false;
+    const run = runOtopi(host, statements, { groups: ['basetest'] }).finally(() => (ended = true));
+    await new Promise((r) => setTimeout(r, Math.random() * clean.seconds * 1000));
+    const killed = ended ? '' : await killInstaller(host, 9, false);
+    const landed = killed !== '' && !ended;
+    await run;
+    // Scripts that outlived the kill finish on their own (the next run's check waits for them too).
+    const next = await runOtopi(
+      host,
+      statements.filter((st) => st.startsWith('PACKAGER/')),
+      { groups: ['basetest'] },
+    );
+    if (next.code !== 0) problems.push(`the next run failed: ${next.stdout.split('\n').slice(-4).join(' / ')}`);
+    const after = await hostState(host);
+    const verdict =
+      stateDiff(before, after).length === 0
+        ? 'as before'
+        : stateDiff(complete, after).length === 0
+          ? 'complete'
+          : 'half';
+    if (verdict === 'half') problems.push(`half: ${stateDiff(before, after).slice(0, 8).join('; ')}`);
+    console.log(
+      `${label} #${i + 1}: ${landed ? `killed ${killed}` : 'did not land'}; ${verdict}${problems.length > 0 ? `; ${problems.join('; ')}` : ''}`,
+    );
+    trials.push({ landed, verdict, problems });
+    if (verdict !== 'as before') await labExec(host, reset, { check: true, timeoutMs: 120_000 });
+  }
+  const landed = trials.filter((t) => t.landed);
+  const good = landed.filter((t) => t.problems.length === 0);
+  const n = (v: RandomTrial['verdict']): number => landed.filter((t) => t.verdict === v).length;
+  recordFigure({
+    item: 'package-kill',
+    part: label,
+    line: `${label} random kills ${good.length}/${landed.length} landed kills clean (${n('as before')} as before, ${n('complete')} complete; ${trials.length - landed.length} of ${trials.length} did not land)`,
+    ok: good.length,
+    total: landed.length,
+  });
+  return trials;
 }
 
 describe('a SIGKILL while the package manager runs: the next run repairs it and undoes the change', () => {
@@ -160,4 +232,27 @@ describe('a SIGKILL while the package manager runs: the next run repairs it and 
     const diff = stateDiff(before, await hostState(dnf)).filter((d) => !d.includes('/var/lib/dnf'));
     expect(diff).toEqual([]);
   }, 300_000);
+
+  it(
+    'apt and dnf: randomized kills of the installer and its package manager leave the host as before or complete',
+    async () => {
+      await labExec(
+        apt,
+        'cp -p /etc/passwd /etc/group /etc/shadow /etc/gshadow /root/ && for f in passwd group shadow gshadow; do cp -p /etc/$f- /root/$f- 2>/dev/null; done',
+        { check: true },
+      );
+      const aptReset =
+        `DEBIAN_FRONTEND=noninteractive apt-get purge -y -q ${'vdsm vdsm-client ovirt-host ovirt-imageio-daemon'} >/dev/null 2>&1; ` +
+        'for f in passwd group shadow gshadow; do cp -p /root/$f /etc/$f; if [ -e /root/$f- ]; then cp -p /root/$f- /etc/$f-; else rm -f /etc/$f-; fi; done';
+      const dnfReset =
+        'dnf -y -q remove vdsm-client >/dev/null 2>&1; dnf -y -q install vdsm-4.50.1 >/dev/null 2>&1; rpm -q vdsm-4.50.1 >/dev/null';
+      const [aptTrials, dnfTrials] = await Promise.all([
+        randomKills(apt, ['BASETEST/install=multi-str:ovirt-host'], aptReset, 'apt'),
+        randomKills(dnf, [DNF, 'BASETEST/install=multi-str:vdsm-client'], dnfReset, 'dnf'),
+      ]);
+      const bad = [...aptTrials, ...dnfTrials].filter((t) => t.problems.length > 0).map((t) => t.problems.join('; '));
+      expect(bad).toEqual([]);
+    },
+    4 * 60 * 60_000,
+  );
 });
