@@ -49,8 +49,10 @@ const PACKAGES_CMD = `dpkg-query -W -f='pkg \${binary:Package} \${db:Status-Abbr
 echo "pkg dpkg-pending $(ls -A /var/lib/dpkg/updates 2>/dev/null | wc -l)"
 if command -v rpm >/dev/null; then rpm -qa --qf 'rpm %{NAME}.%{ARCH} %{VERSION}-%{RELEASE}\\n' 2>/dev/null | sort; fi`;
 
-const LIVE_CMD = `ip -o link show | sed -E 's/^[0-9]+: //; s/ qlen [0-9]+//; s/link\\/ether [0-9a-f:]+ brd [0-9a-f:]+//; s/ (state|mode|group) [A-Za-z0-9_]+//g' | sed 's/^/link /' | sort
-ip -o addr show | awk '{print "addr", $2, $3, $4}' | sort
+// Interface indexes (`eth0@if62`) and link-local IPv6 addresses (from the veth's MAC) change
+// whenever the lab restarts a host; they are left out.
+const LIVE_CMD = `ip -o link show | sed -E 's/^[0-9]+: //; s/@if[0-9]+//; s/ qlen [0-9]+//; s/link\\/ether [0-9a-f:]+ brd [0-9a-f:]+//; s/ (state|mode|group) [A-Za-z0-9_]+//g' | sed 's/^/link /' | sort
+ip -o addr show | awk '$4 !~ /^fe80:/ {print "addr", $2, $3, $4}' | sort
 ip route show | sed 's/^/route4 /' | sort
 ip -6 route show | sed 's/ expires [0-9]*sec//; s/^/route6 /' | sort
 systemctl list-unit-files --state=enabled,masked --no-legend 2>/dev/null | awk '{print "unit-file", $1, $2}' | sort
@@ -96,7 +98,9 @@ export function stateDiff(a: HostState, b: HostState): string[] {
 }
 
 /** Files a deploy makes anew each time; compared by validity only. */
-const FRESH = /^file \/etc\/pki\/|^file \/etc\/vdsm\/vdsm\.id |^file \/etc\/(passwd|group|shadow|gshadow)-$/;
+const FRESH = /^file \/etc\/pki\/|^file \/etc\/vdsm\/vdsm\.id$|^file \/etc\/(passwd|group|shadow|gshadow)-$/;
+/** Dated backups (`interfaces.20261207233608`): named by the time of the run that made them. */
+const STAMP = /\.\d{14}(\.\d+)?$/;
 
 /**
  * The state with fresh items reduced to their validity (keys and certificates read by
@@ -127,7 +131,7 @@ export async function comparable(host: LabHost, state: HostState): Promise<HostS
   }
   for (const [k, v] of state) {
     if (!fresh.includes(k)) {
-      out.set(k, v);
+      out.set(STAMP.test(k) ? k.replace(STAMP, '.<stamp>') : k, v);
       continue;
     }
     const path = k.slice('file '.length);
