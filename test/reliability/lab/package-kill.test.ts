@@ -238,7 +238,7 @@ describe('a SIGKILL while the package manager runs: the next run repairs it and 
     async () => {
       await labExec(
         apt,
-        'cp -p /etc/passwd /etc/group /etc/shadow /etc/gshadow /root/ && for f in passwd group shadow gshadow; do cp -p /etc/$f- /root/$f- 2>/dev/null; done',
+        'cp -p /etc/passwd /etc/group /etc/shadow /etc/gshadow /root/ && for f in passwd group shadow gshadow; do cp -p /etc/$f- /root/$f- 2>/dev/null; done; true',
         { check: true },
       );
       const aptReset =
