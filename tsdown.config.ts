@@ -54,6 +54,7 @@ export default defineConfig([
       'config-query': 'packages/cli/src/config-query.ts',
       'env-doc': 'packages/cli/src/env-doc.ts',
       'ovirt-host-deploy': 'packages/cli/src/ovirt-host-deploy.ts',
+      'ovirt-host-mgmt': 'packages/cli/src/ovirt-host-mgmt.ts',
     },
     // Cleaning it also empties dist/manager/: tsdown cleans every output folder before it
     // builds any, so the next output's files are never lost.
@@ -82,6 +83,9 @@ export default defineConfig([
   pluginGroup('host-deploy', {
     copy: [{ from: 'plugins/host-deploy/src/vdsm/hooks.d', to: 'plugins/host-deploy/dist/vdsm' }],
   }),
+  // host-mgmt shares host-deploy's vdsm code (PKI, vdsmd): it is bundled into its own chunks,
+  // as ovirt-host-common was shared by both programs.
+  pluginGroup('host-mgmt'),
   {
     ...common,
     entry: { index: 'packages/engine/src/index.ts' },

@@ -5,7 +5,12 @@
 //   otopi-bundle.tar.gz               the bundle artifact (its SHA-256 is the host's cache key)
 //   otopi-runtime-node-v*.tar.gz      the runtime artifact
 //   manifest.json                     both, with hashes and sizes (what the engine reads)
-// Usage: node bundle/build.mjs [--group NAME]... [--runtime-version X.Y.Z] [--no-runtime] [--no-strip] [--out DIR]
+//   interface-3/                      the engine layout: the folder an oVirt engine tars
+//                                     (BootstrapPackageDirectory), with ovirt-host-deploy,
+//                                     ovirt-host-mgmt and otopi at its top and the runtime inside
+//                                     (left out with --no-runtime or --no-engine-layout)
+// Usage: node bundle/build.mjs [--group NAME]... [--runtime-version X.Y.Z] [--no-runtime] [--no-strip]
+//                              [--no-engine-layout] [--out DIR]
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -18,13 +23,14 @@ const { values } = parseArgs({
     'runtime-version': { type: 'string' },
     'no-runtime': { type: 'boolean' },
     'no-strip': { type: 'boolean' },
+    'no-engine-layout': { type: 'boolean' },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
   console.log(
-    'Usage: node bundle/build.mjs [--group NAME]... [--runtime-version X.Y.Z] [--no-runtime] [--no-strip] [--out DIR]',
+    'Usage: node bundle/build.mjs [--group NAME]... [--runtime-version X.Y.Z] [--no-runtime] [--no-strip] [--no-engine-layout] [--out DIR]',
   );
   process.exit(0);
 }
@@ -36,7 +42,7 @@ try {
   console.error('bundle: packages/engine/dist is missing; run `npm run build` first');
   process.exit(1);
 }
-const { buildBundle, buildRuntime, writeManifest, isEngineError } = engine;
+const { buildBundle, buildRuntime, buildEngineLayout, writeManifest, isEngineError } = engine;
 
 const outDir = resolve(values.out ?? join(root, 'bundle/dist'));
 const mb = (n) => `${(n / 1e6).toFixed(2)} MB`;
@@ -62,6 +68,13 @@ try {
       `runtime  ${runtime.file}\n         node ${runtime.nodeVersion}; binary ${mb(runtime.originalSize)}` +
         `${runtime.stripped ? `, stripped ${mb(runtime.rawSize)}` : ' (not stripped)'}, tar.gz ${mb(runtime.size)}\n` +
         `         sha256 ${runtime.sha256}`,
+    );
+  }
+  if (runtime !== undefined && !values['no-engine-layout']) {
+    const layout = buildEngineLayout({ root, outDir, runtime, groups: values.group ?? [] });
+    console.log(
+      `engine   ${layout.dir}\n         entries ${layout.entries.join(', ')}; groups ${layout.groups.join(', ')}; ` +
+        `${kb(layout.bundleSize)} and node ${layout.nodeVersion} (oVirt's BootstrapPackageDirectory, docs/bundle.md)`,
     );
   }
   const manifest = writeManifest(outDir, runtime === undefined ? { bundle } : { bundle, runtime });

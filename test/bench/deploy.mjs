@@ -1,59 +1,51 @@
 #!/usr/bin/env node
-// `npm run bench:deploy`: `otopi deploy` on 1, 10 and 50 lab hosts, against Ansible doing the
-// same task set with forks = N. Brings up its own lab instance (default "depbench" at
-// 127.42.9.N; OTOPI_LAB_NAME / OTOPI_LAB_LO_PREFIX to change), runs the built CLI as a user
-// would (NODE_EXTRA_CA_CERTS unset: it slows every Node start), and prints per N:
-//   - first deploy (empty host cache: bundle + runtime) and repeat no-op deploy: wall time,
-//     bytes sent per host, mean per-host time, engine peak RSS, machine CPU busy;
-//   - the task set (write a unit file, add an iptables rule, enable the unit) with our deploy
-//     and with ansible-playbook (Debian's ansible-core, installed with apt-get when missing),
-//     and the controller CPU of both;
-//   - the same task set K times over (--copies, default 10: 30 tasks) on --copies-sizes.
-// Usage: npm run bench:deploy [-- --sizes 1,10,50] [--copies K] [--copies-sizes 1,10] [--no-ansible] [--keep]
+// `npm run bench:deploy`: the real host-deploy job on fresh lab hosts, by `otopi deploy --group
+// host-deploy`, by Ansible (Debian's ansible-core) and by a one-SSH-session shell floor
+// (test/bench/peers.mjs has the job as the peers do it), at link round-trip times of 0, 1, 20
+// and 100 ms (test/lab/latency.mjs in front of the lab's forwarders), on 1 and 10 hosts, each tool
+// on hosts of its own, all in the same run. Per tool: the first deploy and a converged rerun, with
+// wall time, controller CPU (the tool and its children on this machine), host CPU (the hosts'
+// cgroups) and, for ours, the dialog round trips the engine counted. `oursnode` is ours on hosts
+// that already have a usable Node.js (the shipped runtime copied into /usr/local/bin first). Every run is checked on the
+// hosts (vdsmd running, certificate signed by the CA, rules live) before it counts.
+// Brings up its own lab instance (default "spbench" at 127.42.135.N), fresh for each RTT.
+// Usage: npm run bench:deploy [-- --rtts 0,1,20,100] [--sizes 1,10] [--tools ours,ansible,floor] [--no-ansible] [--keep]
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { setTimeout } from 'node:timers';
 import { parseArgs } from 'node:util';
+import { ansiblePlay, floor } from './peers.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const { values } = parseArgs({
   options: {
-    sizes: { type: 'string', default: '1,10,50' },
-    // The larger task set: K copies of the three tasks, on these sizes.
-    copies: { type: 'string', default: '10' },
-    'copies-sizes': { type: 'string', default: '1,10' },
+    rtts: { type: 'string', default: '0,1,20,100' },
+    sizes: { type: 'string', default: '1,10' },
+    tools: { type: 'string', default: 'ours,oursnode,ansible,floor' },
     'no-ansible': { type: 'boolean' },
     keep: { type: 'boolean' },
   },
 });
+const rtts = values.rtts.split(',').map(Number);
 const sizes = values.sizes.split(',').map(Number);
-const copies = Number(values.copies);
-const copiesSizes = values['copies-sizes'] === '' ? [] : values['copies-sizes'].split(',').map(Number);
-const maxN = Math.max(...sizes, ...copiesSizes);
+const TOOLS = values.tools.split(',').filter((t) => !(values['no-ansible'] && t === 'ansible'));
 const labEnv = {
   ...process.env,
-  OTOPI_LAB_NAME: process.env.OTOPI_LAB_NAME ?? 'depbench',
-  OTOPI_LAB_LO_PREFIX: process.env.OTOPI_LAB_LO_PREFIX ?? '127.42.9',
+  OTOPI_LAB_NAME: process.env.OTOPI_LAB_NAME ?? 'spbench',
+  OTOPI_LAB_LO_PREFIX: process.env.OTOPI_LAB_LO_PREFIX ?? '127.42.135',
 };
+const state = process.env.OTOPI_LAB_STATE ?? `/var/lib/otopi-lab/${labEnv.OTOPI_LAB_NAME}`;
 const cleanEnv = { ...process.env };
 delete cleanEnv.NODE_EXTRA_CA_CERTS;
-const work = mkdtempSync(join(tmpdir(), 'otopi-bench-deploy-'));
+const work = mkdtempSync(join(tmpdir(), 'otopi-bench-hd-'));
 const CLI = join(root, 'packages/cli/dist/otopi.js');
-const PLUGINS = join(root, 'test/bench/fixtures/plugins');
-// Copy i of the task set (the fixture group uses the same names): unit, service and rule.
-const SERVICE = (i) => (i === 1 ? 'otopi-bench.service' : `otopi-bench-${i}.service`);
-const UNIT = (i) => `/etc/systemd/system/${SERVICE(i)}`;
-const PORT = (i) => 54320 + i;
-const COMMENT = (i) => (i === 1 ? 'otopi-bench' : `otopi-bench-${i}`);
-const RULE = (i) => `INPUT -p tcp --dport ${PORT(i)} -j ACCEPT -m comment --comment ${COMMENT(i)}`;
-const range = (k) => Array.from({ length: k }, (_, j) => j + 1);
-
+const CA = join(work, 'ca');
+const DELAY_PORT = 2222;
 const log = (m) => console.error(`[bench] ${m}`);
-const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
-const kb = (n) => `${(n / 1000).toFixed(1)} kB`;
-const mb = (n) => `${(n / 1e6).toFixed(1)} MB`;
 
 function run(cmd, args, opts = {}) {
   return new Promise((done) => {
@@ -65,129 +57,122 @@ function run(cmd, args, opts = {}) {
     child.on('close', (code) => done({ code, out, err }));
   });
 }
-
-/** Machine CPU counters, to say how busy the machine was during a run. */
-function cpuTicks() {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const idle = f[3] + f[4];
-  return { idle, total: f.reduce((a, b) => a + b, 0) };
-}
-/**
- * CPU time of this process's reaped children, in ms (/proc/self/stat cutime + cstime, in
- * clock ticks of 10 ms). Around one run it is the CPU the controller side used: our CLI, or
- * ansible-playbook with its forks and its ssh clients. The hosts' share is not in it.
- */
+/** CPU of this process's reaped children (ms): the controller side of a run. */
 function childrenCpuMs() {
   const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
   return (Number(f[13]) + Number(f[14])) * 10;
 }
-async function measured(fn) {
-  const load = loadavg()[0];
-  const c0 = cpuTicks();
-  const k0 = childrenCpuMs();
-  const t0 = performance.now();
+/** CPU the hosts' containers used (ms), from their cgroups. */
+function hostsCpuMs(hosts) {
+  return hosts.reduce((sum, h) => {
+    const stat = readFileSync(`/sys/fs/cgroup/unified/otopi-${labEnv.OTOPI_LAB_NAME}/${h.name}/cpu.stat`, 'utf8');
+    return sum + Number(/usage_usec (\d+)/.exec(stat)[1]) / 1000;
+  }, 0);
+}
+/** Round trips per host name, from the forwarder's "turns" lines. */
+const turns = new Map();
+async function measured(hosts, fn) {
+  const [k0, h0, t0] = [childrenCpuMs(), hostsCpuMs(hosts), performance.now()];
+  for (const h of hosts) turns.set(h.name, 0);
   const result = await fn();
   const wallMs = performance.now() - t0;
-  const c1 = cpuTicks();
-  const busy = 1 - (c1.idle - c0.idle) / Math.max(1, c1.total - c0.total);
-  return { ...result, wallMs, load, busy, controllerCpuMs: childrenCpuMs() - k0 };
+  await new Promise((ok) => setTimeout(ok, 500)); // the forwarder's last lines
+  return {
+    ...result,
+    wallMs,
+    ctlCpuMs: childrenCpuMs() - k0,
+    hostCpuMs: hostsCpuMs(hosts) - h0,
+    wireRoundTrips: Math.max(...hosts.map((h) => turns.get(h.name) ?? 0)),
+  };
 }
-
-// ---- the lab -------------------------------------------------------------------------------
 function lab(...args) {
   const r = spawnSync('node', [join(root, 'test/lab/lab.mjs'), ...args], {
     env: labEnv,
-    encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   if (r.status !== 0) throw new Error(`lab ${args.join(' ')} failed`);
-  return r.stdout.trim();
 }
-const hostsExec = (hosts, script) =>
-  Promise.all(
-    hosts.map((h) =>
-      run('bash', [join(root, 'test/lab/exec.sh'), String(h.index), 'sh', '-c', script], { env: labEnv }),
-    ),
-  );
+const onHost = (h, script) =>
+  run('bash', [join(root, 'test/lab/exec.sh'), String(h.index), 'sh', '-c', script], { env: labEnv });
 
-// ---- our deploy ----------------------------------------------------------------------------
-function writeInventory(hosts) {
-  const file = join(work, `hosts-${hosts.length}.ini`);
-  const lines = ['[defaults]', `identity_file = ${hosts[0].privateKeyPath}`];
+// ---- the three tools ------------------------------------------------------------------------
+async function ours(hosts, port) {
+  const inv = join(work, `inv-${Date.now()}.ini`);
+  const lines = [
+    '[defaults]',
+    `identity_file = ${hosts[0].privateKeyPath}`,
+    'engine_fqdn = engine.bench',
+    'engine_address = 10.88.0.1',
+    'engine_port = 8080',
+    'organization = otopi bench',
+    `ca_dir = ${CA}`,
+    'firewall = default',
+    'management_bridge = none',
+    'check_virt_hardware = false',
+  ];
   for (const h of hosts)
     lines.push(
       `[host ${h.name}]`,
       `address = ${h.address}`,
-      `port = ${h.port}`,
+      `port = ${port}`,
       `fingerprint = ${h.hostKeyFingerprint}`,
+      `host_fqdn = ${h.name}`,
     );
-  writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
-  return file;
-}
-async function deploy(hosts, statements) {
+  writeFileSync(inv, `${lines.join('\n')}\n`, { mode: 0o600 });
   const events = join(work, `events-${Date.now()}.jsonl`);
-  const r = await measured(() =>
-    run(process.execPath, [
-      CLI,
-      'deploy',
-      '-i',
-      writeInventory(hosts),
-      '--group',
-      'benchtasks',
-      '--plugin-path',
-      PLUGINS,
-      '--parallel',
-      String(hosts.length),
-      '--progress',
-      'none',
-      '--events',
-      events,
-      '--log-dir',
-      join(work, 'logs'),
-      ...statements,
-    ]),
-  );
-  const parsed = readFileSync(events, 'utf8')
+  const r = await run(process.execPath, [
+    CLI,
+    'deploy',
+    '-i',
+    inv,
+    '--group',
+    'host-deploy',
+    '--parallel',
+    String(hosts.length),
+    '--progress',
+    'none',
+    '--events',
+    events,
+    '--log-dir',
+    join(work, 'logs'),
+    '--vdsm-id-registry',
+    join(work, `ids-${hosts[0].name}`),
+  ]);
+  const ends = readFileSync(events, 'utf8')
     .trim()
     .split('\n')
-    .map((l) => JSON.parse(l));
-  const ends = parsed.filter((e) => e.type === 'host-end');
-  const runEnd = parsed.find((e) => e.type === 'run-end');
-  const failed = ends.filter((e) => e.result !== 'installed');
-  if (r.code !== 0 || failed.length > 0)
-    throw new Error(
-      `deploy failed (exit ${r.code}): ${failed.map((e) => `${e.host}: ${e.cause}`).join('; ')}\n${r.err}`,
-    );
-  const mean = (f) => ends.reduce((a, e) => a + f(e), 0) / ends.length;
+    .map((l) => JSON.parse(l))
+    .filter((e) => e.type === 'host-end');
+  const bad = ends.filter((e) => e.result !== 'installed');
+  if (r.code !== 0 || bad.length > 0)
+    throw new Error(`ours failed: ${bad.map((e) => `${e.host}: ${e.cause}`).join('; ')}\n${r.out}${r.err}`);
   return {
-    wallMs: r.wallMs,
-    load: r.load,
-    busy: r.busy,
-    controllerCpuMs: r.controllerCpuMs,
-    bytesPerHost: mean((e) => e.bytes.total),
-    hostMs: mean((e) => e.durationMs),
-    maxHostMs: Math.max(...ends.map((e) => e.durationMs)),
-    rssKb: runEnd.engine.maxRssKb,
-    engineCpuMs: runEnd.engine.userMs + runEnd.engine.systemMs,
+    roundTrips: Math.max(...ends.map((e) => e.roundTrips ?? 0)),
+    bytes: Math.max(...ends.map((e) => e.bytes.total)),
   };
 }
-
-// ---- Ansible --------------------------------------------------------------------------------
-function ensureAnsible() {
-  if (spawnSync('sh', ['-c', 'command -v ansible-playbook']).status === 0) return true;
-  log('ansible-playbook is missing: apt-get install -y ansible-core');
-  const r = spawnSync('apt-get', ['install', '-y', '-q', 'ansible-core'], {
-    stdio: 'inherit',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-  return r.status === 0;
-}
-function ansibleVersion() {
-  return spawnSync('ansible-playbook', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
-}
-async function ansible(hosts, k = 1) {
+// The host keys are the lab's (known_hosts names each host by its address, port 22), also through the delaying port.
+const commonSsh = () => [
+  '-o',
+  `UserKnownHostsFile=${join(state, 'known_hosts')}`,
+  '-o',
+  'StrictHostKeyChecking=yes',
+  '-o',
+  'BatchMode=yes',
+  '-o',
+  'KexAlgorithms=curve25519-sha256',
+];
+const sshOptions = (h, port) => [
+  '-i',
+  h.privateKeyPath,
+  '-p',
+  String(port),
+  '-o',
+  `HostKeyAlias=${h.address}`,
+  ...commonSsh(),
+];
+async function ansible(hosts, port) {
   const dir = mkdtempSync(join(work, 'ansible-'));
-  const known = join(labStateDir(), 'known_hosts');
   writeFileSync(
     join(dir, 'ansible.cfg'),
     [
@@ -198,9 +183,8 @@ async function ansible(hosts, k = 1) {
       `local_tmp = ${dir}/tmp`,
       '[ssh_connection]',
       'pipelining = True',
-      // Each run starts cold (its own ControlPath folder), as each of our runs opens new connections.
       `control_path_dir = ${dir}/cp`,
-      `ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o KexAlgorithms=curve25519-sha256 -o UserKnownHostsFile=${known} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes`,
+      `ssh_args = -o ControlMaster=auto -o ControlPersist=60s ${commonSsh().join(' ')}`,
     ].join('\n'),
   );
   writeFileSync(
@@ -209,205 +193,163 @@ async function ansible(hosts, k = 1) {
       '[bench]',
       ...hosts.map(
         (h) =>
-          `${h.name} ansible_host=${h.address} ansible_port=${h.port} ansible_user=${h.user} ansible_ssh_private_key_file=${h.privateKeyPath}`,
+          `${h.name} ansible_host=${h.address} ansible_port=${port} ansible_user=root ansible_ssh_private_key_file=${h.privateKeyPath} ansible_ssh_extra_args='-o HostKeyAlias=${h.address}'`,
       ),
     ].join('\n') + '\n',
   );
-  const tasks = range(k).map(
-    (i) => `    - ansible.builtin.copy:
-        dest: ${UNIT(i)}
-        mode: "0644"
-        content: |
-          [Unit]
-          Description=otopi deploy benchmark
-
-          [Service]
-          Type=oneshot
-          ExecStart=/bin/true
-
-          [Install]
-          WantedBy=multi-user.target
-    - ansible.builtin.iptables:
-        chain: INPUT
-        protocol: tcp
-        destination_port: "${PORT(i)}"
-        jump: ACCEPT
-        comment: ${COMMENT(i)}
-    - ansible.builtin.systemd:
-        name: ${SERVICE(i)}
-        enabled: true
-        daemon_reload: true
-`,
+  writeFileSync(join(dir, 'play.yml'), ansiblePlay(CA));
+  const r = await run('ansible-playbook', ['-i', 'inventory.ini', '-f', String(hosts.length), 'play.yml'], {
+    cwd: dir,
+    env: { ...cleanEnv, ANSIBLE_CONFIG: join(dir, 'ansible.cfg') },
+  });
+  if (r.code !== 0) throw new Error(`ansible failed:\n${r.out.slice(-3000)}${r.err.slice(-1000)}`);
+  return {};
+}
+async function shellFloor(hosts, port) {
+  const rs = await Promise.all(
+    hosts.map((h) => floor([...sshOptions(h, port), `root@${h.address}`], h.name, CA, work, cleanEnv)),
   );
-  writeFileSync(join(dir, 'play.yml'), `- hosts: all\n  gather_facts: false\n  tasks:\n${tasks.join('')}`);
-  const r = await measured(() =>
-    run('ansible-playbook', ['-i', 'inventory.ini', '-f', String(hosts.length), 'play.yml'], {
-      cwd: dir,
-      env: { ...cleanEnv, ANSIBLE_CONFIG: join(dir, 'ansible.cfg') },
-    }),
+  const bad = rs.filter((r) => !r.ok);
+  if (bad.length > 0) throw new Error(`floor failed: ${bad[0].err}${bad[0].out.slice(-500)}`);
+  return {};
+}
+/**
+ * Ours on hosts that already have a usable Node.js: the runtime the bundle ships, put into
+ * /usr/local/bin before the first run (outside the timing), so the deploy sends only the bundle.
+ */
+let hostNode;
+function giveHostsNode(hosts) {
+  if (hostNode === undefined) {
+    const dir = mkdtempSync(join(work, 'node-'));
+    const tar = readdirSync(join(root, 'bundle/dist')).find((f) => f.startsWith('otopi-runtime-'));
+    spawnSync('tar', ['-xzf', join(root, 'bundle/dist', tar), '-C', dir]);
+    hostNode = join(dir, 'bin/node');
+  }
+  for (const h of hosts) copyFileSync(hostNode, join(h.rootfs, 'usr/local/bin/node'));
+}
+const TOOL = { ours, oursnode: ours, ansible, floor: shellFloor };
+const CHECK =
+  "systemctl is-active -q vdsmd && systemctl is-enabled -q vdsmd && openssl verify -CAfile /etc/pki/vdsm/certs/cacert.pem /etc/pki/vdsm/certs/vdsmcert.pem >/dev/null && iptables -C INPUT -p tcp -m tcp --dport 54321 -j ACCEPT && test -s /etc/iptables/rules.v4 && grep -q 'management_port = 54321' /etc/vdsm/vdsm.conf";
+async function check(hosts, who) {
+  const bad = (await Promise.all(hosts.map((h) => onHost(h, CHECK)))).filter((r) => r.code !== 0).length;
+  if (bad > 0) throw new Error(`${who}: the job is not done on ${bad} of ${hosts.length} hosts`);
+}
+
+// ---- main ------------------------------------------------------------------------------------
+if (
+  TOOLS.includes('ansible') &&
+  spawnSync('bash', [join(root, 'test/lab/deps.sh'), '--bench'], { stdio: 'inherit' }).status !== 0
+)
+  throw new Error('cannot install ansible-core (test/lab/deps.sh --bench)');
+// The engine CA, made by `otopi ca sign` (its first use creates it), used by all three tools.
+{
+  const key = join(work, 'dummy.key');
+  spawnSync('openssl', [
+    'req',
+    '-new',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-subj',
+    '/CN=x',
+    '-out',
+    `${key}.csr`,
+  ]);
+  const r = spawnSync(
+    process.execPath,
+    [CLI, 'ca', 'sign', '--ca-dir', CA, '--host', 'x', '--organization', 'otopi bench', '--request', `${key}.csr`],
+    { env: cleanEnv },
   );
-  if (r.code !== 0)
-    throw new Error(`ansible-playbook failed (exit ${r.code}):\n${r.out.slice(-3000)}\n${r.err.slice(-2000)}`);
-  return r;
+  if (r.status !== 0) throw new Error(`otopi ca sign failed: ${r.stderr}`);
 }
-function labStateDir() {
-  return process.env.OTOPI_LAB_STATE ?? `/var/lib/otopi-lab/${labEnv.OTOPI_LAB_NAME}`;
-}
-
-/** Removes every copy of the task set the benchmark can make. */
-const RESET_TASKS = [
-  ...range(Math.max(1, copies)).map(
-    (i) =>
-      `rm -f ${UNIT(i)}; systemctl disable ${SERVICE(i)} >/dev/null 2>&1; while iptables -D ${RULE(i)} 2>/dev/null; do :; done`,
-  ),
-  'systemctl daemon-reload; true',
-].join('; ');
-const checkScript = (k) =>
-  range(k)
-    .map((i) => `test -f ${UNIT(i)} && iptables -C ${RULE(i)} && systemctl is-enabled -q ${SERVICE(i)}`)
-    .join(' && ');
-async function checkTasks(hosts, who, k = 1) {
-  const results = await hostsExec(hosts, checkScript(k));
-  const bad = results.filter((r) => r.code !== 0).length;
-  if (bad > 0) throw new Error(`${who}: the task set is missing on ${bad} of ${hosts.length} hosts`);
-}
-
-// ---- main -----------------------------------------------------------------------------------
-const withAnsible = !values['no-ansible'] && ensureAnsible();
+const perSize = sizes.reduce((a, b) => a + b, 0);
+const results = [];
+let delay;
 log(
   `machine: ${cpus().length} CPUs, load ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}; lab instance ${labEnv.OTOPI_LAB_NAME}`,
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
 );
-log(`bringing up ${maxN} lab hosts`);
-lab('down'); // leftovers of an interrupted run of this instance
-lab('up', String(maxN));
-const all = JSON.parse(readFileSync(join(labStateDir(), 'hosts.json'), 'utf8'));
-const results = [];
-const scaled = [];
 try {
-  for (const n of sizes) {
-    const hosts = all.slice(0, n);
-    log(`N=${n}: resetting hosts (empty cache, no task state)`);
-    await hostsExec(hosts, `rm -rf /var/cache/otopi; ${RESET_TASKS}`);
-    const first = await deploy(hosts, []);
-    log(`N=${n}: first deploy ${s(first.wallMs)}`);
-    const repeat = await deploy(hosts, []);
-    log(`N=${n}: repeat no-op ${s(repeat.wallMs)}`);
-    const ours = await deploy(hosts, ['BENCH/tasks=bool:True']);
-    await checkTasks(hosts, 'otopi deploy');
-    log(`N=${n}: task set, ours ${s(ours.wallMs)}`);
-    let theirs;
-    if (withAnsible) {
-      await hostsExec(hosts, RESET_TASKS);
-      theirs = await ansible(hosts);
-      await checkTasks(hosts, 'ansible');
-      log(`N=${n}: task set, ansible ${s(theirs.wallMs)}`);
+  for (const rtt of rtts) {
+    lab('down');
+    lab('up', String(perSize * TOOLS.length));
+    const all = JSON.parse(readFileSync(join(state, 'hosts.json'), 'utf8'));
+    // The delaying forwarder also at RTT 0 (no delay): it counts every tool's round trips.
+    {
+      delay = spawn(
+        'node',
+        [join(root, 'test/lab/latency.mjs'), String(rtt), String(DELAY_PORT), join(state, 'hosts.json')],
+        { stdio: ['pipe', 'pipe', 'inherit'] },
+      );
+      await new Promise((ok) => delay.stdout.once('data', ok));
+      createInterface({ input: delay.stdout }).on('line', (line) => {
+        const [word, host, n] = line.split(' ');
+        if (word === 'turns') turns.set(host, (turns.get(host) ?? 0) + Number(n));
+      });
     }
-    results.push({ n, first, repeat, ours, theirs });
-  }
-  // The larger task set: the same three tasks K times over (3K tasks), fewer sizes.
-  for (const n of copies > 1 ? copiesSizes : []) {
-    const hosts = all.slice(0, n);
-    // Hosts the sizes above did not reach have empty caches: fill them first, outside the timing.
-    if (n > Math.max(...sizes)) await deploy(hosts, []);
-    await hostsExec(hosts, RESET_TASKS);
-    const ours = await deploy(hosts, ['BENCH/tasks=bool:True', `BENCH/copies=int:${copies}`]);
-    await checkTasks(hosts, 'otopi deploy', copies);
-    log(`N=${n}: ${3 * copies} tasks, ours ${s(ours.wallMs)}`);
-    let theirs;
-    if (withAnsible) {
-      await hostsExec(hosts, RESET_TASKS);
-      theirs = await ansible(hosts, copies);
-      await checkTasks(hosts, 'ansible', copies);
-      log(`N=${n}: ${3 * copies} tasks, ansible ${s(theirs.wallMs)}`);
+    const port = DELAY_PORT;
+    let offset = 0;
+    for (const n of sizes) {
+      for (const tool of TOOLS) {
+        const hosts = all.slice(offset, offset + n);
+        offset += n;
+        for (const kind of ['first', 'rerun']) {
+          const load = loadavg()[0];
+          if (tool === 'oursnode' && kind === 'first') giveHostsNode(hosts);
+          const r = await measured(hosts, () => TOOL[tool](hosts, port));
+          await check(hosts, `${tool} ${kind}`);
+          results.push({ rtt, n, tool, kind, load, ...r });
+          log(
+            `RTT ${rtt} ms, N=${n}, ${tool} ${kind}: ${(r.wallMs / 1000).toFixed(2)} s, host CPU ${(r.hostCpuMs / n).toFixed(0)} ms/host, ${r.wireRoundTrips} round trips on the wire${r.roundTrips === undefined ? '' : ` (${r.roundTrips} of them the dialog's)`} (load ${load.toFixed(1)})`,
+          );
+        }
+      }
     }
-    scaled.push({ n, ours, theirs });
+    delay?.kill('SIGTERM');
+    delay = undefined;
   }
 } finally {
+  delay?.kill('SIGTERM');
   if (!values.keep) lab('down');
 }
 
-const one = results.find((r) => r.n === 1);
-/** One Markdown table row. */
-const row = (cells) => `| ${cells.join(' | ')} |`;
+const s = (ms) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(2)} s`);
+const get = (rtt, n, tool, kind) =>
+  results.find((r) => r.rtt === rtt && r.n === n && r.tool === tool && r.kind === kind);
 const lines = [
   '',
-  `otopi deploy benchmark: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), lab hosts on this machine; ${withAnsible ? ansibleVersion() : 'Ansible not run'}`,
+  `host-deploy job benchmark: ${cpus().length} CPUs, lab hosts on this machine; ${TOOLS.join(', ')}`,
   '',
-  '| N | first deploy | bytes/host first | repeat no-op | bytes/host repeat | mean host time (repeat) | engine peak RSS | CPU busy (repeat) | task set: ours | task set: Ansible | Ansible / ours |',
-  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ...results.map((r) =>
-    row([
-      r.n,
-      s(r.first.wallMs),
-      mb(r.first.bytesPerHost),
-      s(r.repeat.wallMs),
-      kb(r.repeat.bytesPerHost),
-      s(r.repeat.hostMs),
-      `${(Math.max(r.first.rssKb, r.repeat.rssKb, r.ours.rssKb) / 1024).toFixed(0)} MB`,
-      `${(r.repeat.busy * 100).toFixed(0)} %`,
-      s(r.ours.wallMs),
-      r.theirs === undefined ? '-' : s(r.theirs.wallMs),
-      r.theirs === undefined ? '-' : `${(r.theirs.wallMs / r.ours.wallMs).toFixed(1)}×`,
-    ]),
-  ),
-  '',
-  'Controller CPU (the CLI, or ansible-playbook with its forks and ssh clients; not the hosts):',
-  '',
-  '| N | repeat no-op: ours | task set: ours | task set: Ansible | Ansible / ours | per host, ours | per host, Ansible |',
-  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ...results.map((r) =>
-    row([
-      r.n,
-      s(r.repeat.controllerCpuMs),
-      s(r.ours.controllerCpuMs),
-      r.theirs === undefined ? '-' : s(r.theirs.controllerCpuMs),
-      r.theirs === undefined ? '-' : `${(r.theirs.controllerCpuMs / Math.max(1, r.ours.controllerCpuMs)).toFixed(1)}×`,
-      `${(r.ours.controllerCpuMs / r.n).toFixed(0)} ms`,
-      r.theirs === undefined ? '-' : `${(r.theirs.controllerCpuMs / r.n).toFixed(0)} ms`,
-    ]),
-  ),
-  '',
+  '| RTT | N | run | ours | Ansible | floor | ours ÷ floor | Ansible ÷ ours | host CPU/host: ours, Ansible, floor | controller CPU: ours, Ansible | round trips on the wire: ours (dialog), Ansible, floor | load |',
+  '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
 ];
-if (scaled.length > 0) {
+for (const rtt of rtts)
+  for (const n of sizes)
+    for (const kind of ['first', 'rerun']) {
+      const [o, a, f] = ['ours', 'ansible', 'floor'].map((t) => get(rtt, n, t, kind));
+      if (o === undefined || f === undefined) continue;
+      const per = (r) => (r === undefined ? '-' : `${(r.hostCpuMs / n).toFixed(0)}`);
+      lines.push(
+        `| ${rtt} ms | ${n} | ${kind} | ${s(o.wallMs)} | ${s(a?.wallMs)} | ${s(f.wallMs)} | ${(o.wallMs / f.wallMs).toFixed(1)}× | ${a === undefined ? '-' : `${(a.wallMs / o.wallMs).toFixed(2)}×`} | ${per(o)} / ${per(a)} / ${per(f)} ms | ${s(o.ctlCpuMs)} / ${s(a?.ctlCpuMs)} | ${o.wireRoundTrips} (${o.roundTrips}), ${a?.wireRoundTrips ?? '-'}, ${f.wireRoundTrips} | ${o.load.toFixed(1)} |`,
+      );
+    }
+const withNode = results.filter((r) => r.tool === 'oursnode');
+if (withNode.length > 0) {
   lines.push(
-    `The task set ${copies} times over (${3 * copies} tasks: ${copies} units, ${copies} rules, ${copies} enabled services):`,
     '',
-    '| N | ours | Ansible | Ansible / ours | controller CPU: ours | controller CPU: Ansible |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...scaled.map((r) =>
-      row([
-        r.n,
-        s(r.ours.wallMs),
-        r.theirs === undefined ? '-' : s(r.theirs.wallMs),
-        r.theirs === undefined ? '-' : `${(r.theirs.wallMs / r.ours.wallMs).toFixed(1)}×`,
-        s(r.ours.controllerCpuMs),
-        r.theirs === undefined ? '-' : s(r.theirs.controllerCpuMs),
-      ]),
-    ),
+    'Ours on hosts that already have a usable Node.js (the bundle only is sent):',
     '',
+    '| RTT | N | run | ours | floor | ours ÷ floor | sent per host | host CPU/host: ours, floor | load |',
+    '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...withNode.map((o) => {
+      const f = get(o.rtt, o.n, 'floor', o.kind);
+      return `| ${o.rtt} ms | ${o.n} | ${o.kind} | ${s(o.wallMs)} | ${s(f?.wallMs)} | ${f === undefined ? '-' : `${(o.wallMs / f.wallMs).toFixed(1)}×`} | ${(o.bytes / 1e6).toFixed(2)} MB | ${(o.hostCpuMs / o.n).toFixed(0)} / ${f === undefined ? '-' : (f.hostCpuMs / f.n).toFixed(0)} ms | ${o.load.toFixed(1)} |`;
+    }),
   );
 }
-if (one !== undefined) {
-  lines.push(
-    `per-host time of a no-op deploy (N=1, repeat): ${s(one.repeat.hostMs)} (goal < 0.5 s); CLI wall ${s(one.repeat.wallMs)}`,
-  );
-  for (const r of results.filter((x) => x.n > 1)) {
-    lines.push(
-      `N=${r.n}: repeat no-op ${s(r.repeat.wallMs)} = ${(r.repeat.wallMs / one.repeat.wallMs).toFixed(1)}× one host (goal < 3×); ${s(r.repeat.wallMs / r.n)} per host; ` +
-        `engine CPU ${s(r.repeat.controllerCpuMs)} against ${s(one.repeat.controllerCpuMs)} for one host: ` +
-        `${((r.repeat.controllerCpuMs - one.repeat.controllerCpuMs) / (r.n - 1)).toFixed(0)} ms per additional host`,
-    );
-  }
-}
-lines.push(
-  `load average at the start of each run: ${results.map((r) => `N=${r.n} ${r.repeat.load.toFixed(1)}`).join(', ')}`,
-);
 console.log(lines.join('\n'));
-mkdirSync(join(root, 'test/.artifacts'), { recursive: true });
-writeFileSync(
-  join(root, 'test/.artifacts/bench-deploy.json'),
-  `${JSON.stringify({ cpus: cpus().length, results, copies, scaled }, null, 2)}\n`,
-);
-if (existsSync(work)) log(`work files (logs, events, inventories) in ${work}`);
+writeFileSync(join(work, 'results.json'), JSON.stringify(results, null, 1));
+log(`results: ${join(work, 'results.json')}`);

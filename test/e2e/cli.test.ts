@@ -96,11 +96,21 @@ describe('otopi CLI: running plugin groups', () => {
     // The stray word may be the rest of a secret: the error names the argument, not the word.
     expect(split.stdout).toContain("argv[3]: not a KEY=type:value statement (after 'DEMO/name=…')");
     expect(split.stdout).not.toContain('Lovelace');
-    const unknown = runCli(demoArgs('DEMO/nmae=str:x'), { dir });
+    const unknown = runCli(['--strict-keys', ...demoArgs('DEMO/nmae=str:x')], { dir });
     expect(unknown.code).toBe(1);
     expect(unknown.stdout).toContain("unknown environment key 'DEMO/nmae'");
-    expect(unknown.stdout).toContain("Did you mean 'DEMO/name'");
+    expect(unknown.stdout).toContain('did you mean DEMO/name?');
     expect(readdirSync(dir).some((f) => f.endsWith('.log'))).toBe(false);
+  });
+
+  it('takes a key no group declares, warning once when it looks like a typo of a declared one', () => {
+    const dir = tempDir();
+    const r = runCli(demoArgs('DEMO/nmae=str:x', 'OVESETUP_CORE/engineStop=none:None'), { dir });
+    expect(r.code).toBe(0);
+    const warnings = r.stdout.split('\n').filter((l) => l.startsWith('[WARNING] Unknown environment key'));
+    expect(warnings).toEqual([
+      "[WARNING] Unknown environment key 'DEMO/nmae' (from command line argv[2]): no loaded group declares this DEMO/ key; did you mean DEMO/name? (kept as given; --strict-keys or BASE/strictKeys=bool:True refuses such keys)",
+    ]);
   });
 
   it('reads bool:no as false (otopi read it as true)', () => {
@@ -210,13 +220,41 @@ describe('otopi CLI: secrets', () => {
 });
 
 describe('otopi env-doc', () => {
-  it('keeps docs/environment.md in step with the declarations', () => {
+  it('keeps docs/environment.md in step with the declarations of every group', () => {
     const r = runCli(['env-doc']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('| `CORE/dumpPlan` | str | `none` |');
     expect(r.stdout).toContain('One of: `none`, `table`, `json`.');
+    // Every group of the plugin path, each under its own heading.
+    for (const heading of [
+      '## The runtime',
+      '## Plugin group `otopi`',
+      '## Plugin group `host-deploy`',
+      '### VDSM',
+      '### ODEPLOY',
+    ])
+      expect(r.stdout).toContain(`\n${heading}\n`);
+    expect(r.stdout).toContain('| `VDSM/engineHost` |');
+    expect(r.stdout).toContain('| `VDSM/` | host-deploy |');
     const committed = readFileSync(join(ROOT, 'docs/environment.md'), 'utf8');
     expect(committed, 'docs/environment.md is stale: run `npm run docs:env`').toBe(r.stdout);
+  });
+
+  it('shows one key, and names the closest ones for a key no group declares', () => {
+    const one = runCli(['env-doc', 'VDSM/engineHost']);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toMatch(
+      /^VDSM\/engineHost\n {2}declared by: plugin group host-deploy\n {2}type: +str or none\n/,
+    );
+    const family = runCli(['env-doc', 'QUESTION/1/CUSTOMIZATION_COMMAND']);
+    expect(family.stdout).toMatch(/^QUESTION\/\*\n {2}declared by: the runtime\n/);
+    const typo = runCli(['env-doc', 'VDSM/engineHots']);
+    expect(typo.code).toBe(1);
+    expect(typo.stdout).toBe('');
+    expect(typo.stderr).toContain(
+      "no plugin group in the plugin path declares 'VDSM/engineHots'; did you mean VDSM/engineHost",
+    );
+    expect(runCli(['env-doc', 'A/b', 'C/d']).code).toBe(64);
   });
 });
 

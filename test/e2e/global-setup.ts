@@ -4,9 +4,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { usePrivateStateDir } from '../support/private-state.js';
 
-export default function setup(): void {
+export default function setup(): () => void {
+  const teardown = usePrivateStateDir();
   const root = fileURLToPath(new URL('../..', import.meta.url));
-  if (process.env['OTOPI_SKIP_BUILD'] === '1') return;
-  execFileSync('npx', ['tsdown', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (process.env['OTOPI_SKIP_BUILD'] !== '1')
+    execFileSync('npx', ['tsdown', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  return teardown;
 }

@@ -81,7 +81,8 @@ describe('otopi deploy to ten hosts', () => {
       const r = repeat.hosts[h.name]!;
       expect(r.shipped).toEqual([]);
       expect(r.bytes.payload).toBe(0);
-      expect(r.bytes.total).toBeLessThan(5000);
+      // The exec command (the bootstrap with its cache checks, about 5 kB) and the dialog: no artifact.
+      expect(r.bytes.total).toBeLessThan(6000);
     }
     expect(repeat.stdout).toContain(`${hosts[2]!.name}: bundle cached on the host, nothing to send`);
     const total = Object.values(repeat.hosts).reduce((n, r) => n + r.bytes.total, 0);

@@ -3,7 +3,7 @@
  * bridges, firewall rules), so no two files share a host they change; a file that only
  * reads may share. The global setup brings up `LAB_HOST_COUNT` hosts.
  *
- * To add a file: take the next free numbers and raise LAB_HOST_COUNT.
+ * To add a file: take the next free numbers (LAB_HOST_COUNT follows).
  */
 export const HOSTS = {
   lab: [1, 2, 3], // read-only checks of the lab itself
@@ -39,6 +39,24 @@ export const HOSTS = {
   reliabilityPackageKill: [58, 59],
   // Randomized kills of the installer, the engine, the SSH session and the network (random-kill.test.ts).
   reliabilityRandomKill: [60, 61, 62, 63],
+  // Deploys and runs started together, a host whose link goes dead (test/reliability/lab/concurrent-deploys.test.ts).
+  reliabilityConcurrentDeploys: [64, 65, 66, 67],
+  // otopi's open environment through otopi deploy: other tools' keys pass through, typos are refused before connecting.
+  deployOpenEnv: [68],
+  // oVirt's own bootstrap command with a plain tar of the engine layout, on a host without Node.js.
+  engineBootstrap: [70],
+  // otopi deploy --group host-mgmt on hosts deployed first: check and upgrade, a failed upgrade
+  // rolled back, certificate re-enrollment.
+  hostMgmt: [71, 72, 73],
+  // Reaching hosts (docs/deploy.md, "Reaching hosts"): a bastion and a target only it reaches
+  // (isolated: no forwarder); an ssh-agent and an encrypted key; a full cache disk, a retried
+  // connection and an MD5 pin.
+  deployReach: [75, 76, 79, 80],
+  // sudo without and with a password (sudo installed from the Debian mirror), a changed cache.
+  deployBecome: [77, 78],
+  // A converged host-deploy rerun does nothing (apt, iptables, certificates observed on the host).
+  convergedRerun: [81],
 } as const;
 
-export const LAB_HOST_COUNT = 63;
+/** The highest host number any file owns: the global setup brings up hosts 1 to this. */
+export const LAB_HOST_COUNT = Math.max(...Object.values(HOSTS).flat());

@@ -1,8 +1,9 @@
 #!/bin/bash
 # Installs the Debian packages the test lab needs on the machine that runs it.
 # Idempotent: when everything is present it only asks dpkg and returns (well under a second).
-# Usage: deps.sh [--apt-proxy] [extra-package...]
+# Usage: deps.sh [--apt-proxy] [--bench] [extra-package...]
 #   --apt-proxy  also installs apt-cacher-ng, for OTOPI_LAB_APT_PROXY=1
+#   --bench      also installs ansible-core, the peer of npm run bench:deploy and bench:tasks
 set -euo pipefail
 
 [ "$(id -u)" = 0 ] || { echo "deps.sh: must run as root" >&2; exit 1; }
@@ -15,6 +16,7 @@ want=(iproute2 util-linux socat systemd-container debootstrap openssh-client dpk
 for arg in "$@"; do
   case $arg in
     --apt-proxy) want+=(apt-cacher-ng) ;;
+    --bench) want+=(ansible-core) ;;
     -*) echo "deps.sh: unknown option $arg" >&2; exit 2 ;;
     *) want+=("$arg") ;;
   esac

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { delimiter, join } from 'node:path';
 import { labDown, labUp } from './lab.js';
 import { LAB_HOST_COUNT } from './allocation.js';
+import { usePrivateStateDir } from '../support/private-state.js';
 
 function onPath(cmd: string): boolean {
   return (process.env['PATH'] ?? '').split(delimiter).some((dir) => {
@@ -53,6 +54,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   // Tests that need real Debian packages (firewalld) reach the mirror through the lab's apt
   // proxy; everything else still installs from the lab repo only.
   process.env['OTOPI_LAB_APT_PROXY'] ??= '1';
+  const removeStateDir = usePrivateStateDir();
   const wanted = process.env['OTOPI_LAB_HOSTS'] ?? String(LAB_HOST_COUNT);
   const count = Number(wanted);
   // Each integration test file owns its hosts (allocation.ts).
@@ -64,6 +66,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   await labUp(count);
 
   return async () => {
+    removeStateDir();
     if (process.env['OTOPI_LAB_KEEP'] === '1') {
       console.warn(`OTOPI_LAB_KEEP=1: lab instance ${process.env['OTOPI_LAB_NAME'] ?? ''} left up`);
       return;

@@ -231,6 +231,11 @@ export async function labDown(opts: { keepState?: boolean } = {}): Promise<void>
   await script('down.sh', opts.keepState === true ? ['--keep-state'] : [], 5 * 60_000);
 }
 
+/** Stops a host's loopback forwarder: from then on only other lab hosts reach it (on the lab network). */
+export async function isolateHost(host: LabHost | number): Promise<void> {
+  await script('isolate.sh', [String(typeof host === 'number' ? host : host.index)], 60_000);
+}
+
 /** Reboots a host: same files, fresh network namespace and runtime state. */
 export async function restartHost(host: LabHost | number): Promise<void> {
   await script('restart.sh', [String(typeof host === 'number' ? host : host.index)], 5 * 60_000);

@@ -56,6 +56,8 @@ const unit = vitest('unit', [
   'test/reliability/',
   'packages/core/test/kill-sweep.test.ts',
   'test/e2e/lock-recovery.test.ts',
+  'packages/core/test/lock.test.ts',
+  'packages/engine/test/shared-state.test.ts',
 ]);
 const labRun = lab
   ? vitest('lab', [

@@ -216,7 +216,7 @@ describe('secrets canary through every input path of the CLI', () => {
     ['a sensitive key with an unknown type', [`CANARY/password=${canary('badtype')}:x`]],
     ['an unbalanced quote', [`CANARY/password="str:${canary('quote')}`]],
     ['a value with a space, unquoted', ['CANARY/password=str:abc', canary('stray')]],
-    ['a misspelt sensitive key', [`CANARY/pasword=str:${canary('typo')}`]],
+    ['a misspelt sensitive key, strict', ['BASE/strictKeys=bool:True', `CANARY/pasword=str:${canary('typo')}`]],
   ])('refused on the command line: %s', async (label, statements) => {
     const human = runCli(canaryArgs(...statements));
     expect(human.code).toBe(1);
@@ -224,6 +224,17 @@ describe('secrets canary through every input path of the CLI', () => {
     const machine = await runMachine(canaryArgs(MACHINE, ...statements), {});
     expect(machine.code).toBe(1);
     check(`cmdline-bad ${label} (machine)`, machine, { accepted: false });
+  });
+
+  it('a misspelt sensitive key, taken with a warning: its value is a secret all the same', async () => {
+    const statements = [`CANARY/pasword=str:${canary('typotaken')}`];
+    const human = runCli(canaryArgs(...statements));
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('did you mean CANARY/password?');
+    check('cmdline-typo (human)', human, { accepted: true });
+    const machine = await runMachine(canaryArgs(MACHINE, ...statements), {});
+    expect(machine.code).toBe(0);
+    check('cmdline-typo (machine)', machine, { accepted: true });
   });
 
   it.each([

@@ -3,7 +3,9 @@
  * host (stage, state, elapsed time) redrawn in place, with finished hosts, warnings and errors
  * scrolling above it; elsewhere (a pipe, a CI log) one plain line per event, `host: ...`.
  */
+import { escapeTerminal, escapeTerminalLine } from '@otopi/core';
 import type { DeployEvent } from '@otopi/engine';
+import { writeRaw } from './terminal-guard.js';
 
 export type ProgressMode = 'tty' | 'plain' | 'none';
 
@@ -128,7 +130,7 @@ class TerminalProgress implements Progress {
 
   close(): void {
     clearInterval(this.timer);
-    this.out.write(up(this.drawn) + CLEAR_DOWN);
+    writeRaw(this.out, up(this.drawn) + CLEAR_DOWN);
     this.drawn = 0;
   }
 
@@ -142,9 +144,10 @@ class TerminalProgress implements Progress {
     const width = Math.max(40, (this.out.columns || 100) - 1);
     const room = Math.max(3, (this.out.rows || 24) - 2);
     const now = Date.now();
-    const nameWidth = Math.max(4, ...[...this.live.keys()].map((h) => h.length));
-    const rows = [...this.live].map(([host, l]) =>
-      `${host.padEnd(nameWidth)}  ${(l.stage || '-').padEnd(28)}  ${l.state.padEnd(14)}  ${formatSeconds(now - l.started).padStart(7)}`.slice(
+    const live = [...this.live].map(([host, l]) => [escapeTerminalLine(host), l] as const);
+    const nameWidth = Math.max(4, ...live.map(([h]) => h.length));
+    const rows = live.map(([host, l]) =>
+      `${host.padEnd(nameWidth)}  ${escapeTerminalLine(l.stage || '-').padEnd(28)}  ${l.state.padEnd(14)}  ${formatSeconds(now - l.started).padStart(7)}`.slice(
         0,
         width,
       ),
@@ -153,10 +156,12 @@ class TerminalProgress implements Progress {
       rows.length > room - 1 ? [...rows.slice(0, room - 2), `… and ${rows.length - (room - 2)} more running`] : rows;
     const status = `${this.live.size} running, ${this.waiting} waiting, ${this.done} done`;
     const block = [...shown, status];
-    this.out.write(
+    // The cursor moves are ours; everything shown is escaped here, so it is written past the guard.
+    writeRaw(
+      this.out,
       up(this.drawn) +
         CLEAR_DOWN +
-        above.map((l) => `${l.slice(0, Math.max(width, l.length))}\n`).join('') +
+        above.map((l) => `${escapeTerminal(l)}\n`).join('') +
         block.map((l) => `${l}\n`).join(''),
     );
     this.drawn = block.length;

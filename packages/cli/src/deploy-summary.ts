@@ -30,7 +30,11 @@ export function formatSummary(report: DeployReport, options: { dryRun?: boolean 
       `${options.dryRun === true ? ' (dry run: nothing was changed)' : ''}`,
   );
   for (const h of report.hosts) {
-    if (h.result === 'installed') continue;
+    // What a group found on an installed host (host-mgmt: the updates it lists).
+    if (h.result === 'installed') {
+      if (h.details.length > 0) out.push(`${h.host}: ${h.details.join('; ')}`);
+      continue;
+    }
     if (h.result === 'incomplete' || h.result === 'reboot') {
       out.push(
         `${h.host}: ${h.result === 'reboot' ? 'installed, needs a reboot' : 'installed, incomplete'}: ${h.details.join('; ')}`,

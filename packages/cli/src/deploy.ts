@@ -5,15 +5,16 @@
  * host-side command never loads yargs, ssh2 or the engine.
  *
  * Exit codes: 0 every host installed; 1 a host failed or aborted; 2 nothing was deployed
- * (inventory, answer file, bundle or CA problem); 3 none failed, but a host is incomplete
- * (needs a manual step) or reboots to finish; 64 usage error; 130 interrupted twice.
+ * (inventory, answer file, bundle or CA problem, a likely typo of a key in the inventory or
+ * answer file); 3 none failed, but a host is incomplete
+ * (needs a manual step) or reboots to finish; 64 usage error (a likely typo of a key on the
+ * command line included); 130 interrupted twice.
  */
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  DEFAULT_CA_DIR,
   DEFAULT_PARALLEL,
   deployMany,
   isEngineError,
@@ -26,8 +27,10 @@ import {
   type EnvSetting,
 } from '@otopi/engine';
 import yargs from 'yargs';
+import { askPassphrases, PassphraseCancelled } from './deploy-passphrase.js';
+import { checkKeysBeforeConnecting } from './deploy-keys.js';
 import { createProgress, type ProgressMode } from './deploy-progress.js';
-import { deployPrograms } from './deploy-programs.js';
+import { deployPrograms, mgmtSettings, withGroupOptions } from './deploy-programs.js';
 import { formatSummary } from './deploy-summary.js';
 
 export const DEPLOY_EXIT = {
@@ -68,7 +71,7 @@ function findGroupDirs(
 }
 
 function parseArguments(argv: readonly string[]) {
-  return yargs([...argv])
+  const common = yargs([...argv])
     .scriptName('otopi deploy')
     .usage(
       'Usage: otopi deploy --inventory FILE [options] [KEY=type:value ...]\n\n' +
@@ -106,6 +109,16 @@ function parseArguments(argv: readonly string[]) {
     .option('events', { type: 'string', describe: "write JSON-lines events to FILE ('-' = standard output)" })
     .option('log-dir', { type: 'string', describe: 'folder for per-host logs [default: /var/log/otopi-deploy]' })
     .option('limit', { alias: 'l', type: 'string', describe: 'deploy only these hosts (comma-separated names)' })
+    .option('ssh-config', {
+      alias: 'F',
+      type: 'string',
+      describe: "OpenSSH client config for hosts whose inventory names none ('none': none) [default: ~/.ssh/config]",
+    })
+    .option('connect-retries', {
+      type: 'number',
+      default: 3,
+      describe: 'tries again after a connection refused or reset before login (after 1.5, 3, 6 s...)',
+    })
     .option('accept-new-host-keys', {
       type: 'boolean',
       default: false,
@@ -116,6 +129,12 @@ function parseArguments(argv: readonly string[]) {
       describe: 'bundle folder with manifest.json [default: bundle/dist of the source tree]',
     })
     .option('plugin-path', { type: 'string', describe: 'folders holding plugin groups, colon-separated' })
+    .option('strict-keys', {
+      type: 'boolean',
+      default: false,
+      describe:
+        "refuse every key of a deployed group's namespace that it does not declare, not only likely typos, here and on the hosts (BASE/strictKeys)",
+    })
     .option('prefer-runtime', {
       type: 'boolean',
       default: false,
@@ -131,15 +150,8 @@ function parseArguments(argv: readonly string[]) {
       default: 300,
       describe: 'seconds without output before a host is given up',
     })
-    .option('hard-timeout', { type: 'number', default: 1800, describe: "seconds a host's deploy may take in all" })
-    .option('ca-dir', {
-      type: 'string',
-      describe: `host-deploy: folder of the CA that signs host certificates, created when missing [default: ${DEFAULT_CA_DIR}]`,
-    })
-    .option('vdsm-id-registry', {
-      type: 'string',
-      describe: 'host-deploy: file of vdsm ids already registered (<id> <host> lines); installed hosts are added',
-    })
+    .option('hard-timeout', { type: 'number', default: 1800, describe: "seconds a host's deploy may take in all" });
+  return withGroupOptions(common)
     .option('progress', {
       type: 'string',
       choices: ['auto', 'tty', 'plain', 'none'],
@@ -149,6 +161,8 @@ function parseArguments(argv: readonly string[]) {
     .check((a) => {
       if (!Number.isInteger(a.parallel) || a.parallel < 1)
         throw new UsageError('--parallel takes a whole number of 1 or more');
+      if (!Number.isInteger(a['connect-retries']) || a['connect-retries'] < 0 || a['connect-retries'] > 10)
+        throw new UsageError('--connect-retries takes a whole number from 0 to 10');
       for (const name of ['connect-timeout', 'inactivity-timeout', 'hard-timeout'] as const) {
         if (!(a[name] > 0)) throw new UsageError(`--${name} takes a number of seconds above 0`);
       }
@@ -196,6 +210,14 @@ export async function deploy(argv: readonly string[]): Promise<number> {
     .flatMap((g) => g.split(','))
     .map((g) => g.trim())
     .filter((g) => g !== '' && g !== 'otopi');
+  const mgmt = mgmtSettings(
+    { action: args['mgmt-action'], packages: args['mgmt-packages'], newKey: args['mgmt-new-key'] },
+    groups,
+  );
+  if (typeof mgmt === 'string') {
+    process.stderr.write(`otopi deploy: ${mgmt}\nTry 'otopi deploy --help'.\n`);
+    return DEPLOY_EXIT.usage;
+  }
   const root = sourceRoot();
   let buildDir: string | undefined;
   let eventsFd: number | undefined;
@@ -211,9 +233,28 @@ export async function deploy(argv: readonly string[]): Promise<number> {
       );
       return DEPLOY_EXIT.usage;
     }
-    const inventory = loadInventory(args.inventory, { acceptNewHostKeys: args['accept-new-host-keys'] });
-    const hosts = args.limit === undefined ? inventory.hosts : limitHosts(inventory, args.limit.split(','));
+    const inventory = loadInventory(args.inventory, {
+      acceptNewHostKeys: args['accept-new-host-keys'],
+      ...(args['ssh-config'] === undefined ? {} : { sshConfig: args['ssh-config'] }),
+    });
+    const chosen = args.limit === undefined ? inventory.hosts : limitHosts(inventory, args.limit.split(','));
+    const hosts = await askPassphrases(chosen, { input: process.stdin, output: process.stderr });
     if (args.answers !== undefined) defaults = readAnswerFile(args.answers);
+    // The hosts refuse such keys too: BASE/ settings go on the installer's command line.
+    if (args['strict-keys'])
+      overrides.push({ op: 'set', key: 'BASE/strictKeys', value: true, source: '--strict-keys' });
+
+    // Likely typos of the deployed groups' keys are refused here, before any host is contacted.
+    const refused = await checkKeysBeforeConnecting({
+      groups,
+      root,
+      groupDirs: findGroupDirs(['otopi', ...groups], args['plugin-path'], root),
+      commandLine: overrides,
+      files: [...defaults, ...hosts.flatMap((h) => h.environment)],
+      strict: args['strict-keys'],
+      write: (text) => human.write(text),
+    });
+    if (refused !== undefined) return refused === 'commandLine' ? DEPLOY_EXIT.usage : DEPLOY_EXIT.notDeployed;
 
     if (args.bundle === undefined && root === undefined) {
       throw new UsageError('no bundle folder: give it with --bundle (the folder npm run bundle writes)');
@@ -230,6 +271,7 @@ export async function deploy(argv: readonly string[]): Promise<number> {
 
     const programs = await deployPrograms(groups, {
       hosts,
+      mgmt,
       caDir: args['ca-dir'] === undefined ? undefined : resolve(args['ca-dir']),
       idRegistryFile: args['vdsm-id-registry'] === undefined ? undefined : resolve(args['vdsm-id-registry']),
       note: (text) => human.write(`note: ${text}\n`),
@@ -270,6 +312,7 @@ export async function deploy(argv: readonly string[]): Promise<number> {
         defaults,
         overrides,
         parallel: args.parallel,
+        connectRetries: args['connect-retries'],
         programs,
         logDir: args['log-dir'],
         timeouts: {
@@ -298,6 +341,10 @@ export async function deploy(argv: readonly string[]): Promise<number> {
     if (error instanceof UsageError) {
       process.stderr.write(`otopi deploy: ${error.message}\nTry 'otopi deploy --help'.\n`);
       return DEPLOY_EXIT.usage;
+    }
+    if (error instanceof PassphraseCancelled) {
+      process.stderr.write(`otopi deploy: nothing deployed: ${error.message}\n`);
+      return DEPLOY_EXIT.notDeployed;
     }
     if (!isEngineError(error)) throw error;
     process.stderr.write(

@@ -29,6 +29,8 @@ export function optionsHelp(configAppend: string): string {
   --events FILE            write JSON-lines run events to FILE ('-' = standard error)
   --dry-run                show what would change, with diffs, and change nothing
   --log-level LEVEL        trace, debug (default), info, warn or error
+  --strict-keys            refuse keys of a loaded group's namespace that it does not
+                           declare (likely typos) instead of warning (BASE/strictKeys)
   -h, --help               show this help
   --version                show the version
 `;
@@ -61,6 +63,7 @@ export async function installerMain(argv: readonly string[], command: InstallerC
         events: { type: 'string' },
         'dry-run': { type: 'boolean' },
         'log-level': { type: 'string' },
+        'strict-keys': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -81,7 +84,11 @@ export async function installerMain(argv: readonly string[], command: InstallerC
   // The runtime (core, zod, pino) loads only for a run: --help and --version answer at once.
   const { runInstaller } = await import('./run.js');
   return runInstaller({
-    statements: [...(command.statements ?? []), ...positionals],
+    statements: [
+      ...(values['strict-keys'] === true ? ['BASE/strictKeys=bool:True'] : []),
+      ...(command.statements ?? []),
+      ...positionals,
+    ],
     configAppend: values['config-append'] ?? [],
     dumpPlan: values['dump-plan'],
     events: values.events,

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type * as DeployCli from './deploy.js';
 import type * as CaCli from './deploy-ca.js';
 import { installerMain, optionsHelp, runCommand, VERSION } from './installer-main.js';
+import { guardStream } from './terminal-guard.js';
 
 const HELP = `Usage: otopi [options] [KEY=type:value ...]
 
@@ -23,7 +24,7 @@ Environment statements:
 ${optionsHelp('the main config; repeatable')}
 Subcommands:
   otopi config-query ...   read a key from a config file (otopi config-query --help)
-  otopi env-doc [KEY=...]  print the environment reference of the loaded plugin groups
+  otopi env-doc [KEY]      the environment reference of every plugin group, or one key
   otopi deploy ...         deploy to many hosts over SSH from an inventory (otopi deploy --help)
   otopi ca sign ...        sign a host's certificate request with the engine CA (otopi ca sign --help)
 
@@ -31,6 +32,11 @@ Exit codes: 0 success, 1 error or abort, 2 a plugin group failed to load, 64 usa
 `;
 
 async function main(argv: string[]): Promise<number> {
+  // Nothing but human text goes to stderr (the machine dialect writes none); the manager's
+  // commands show inventories, hosts' messages and requests on stdout too.
+  guardStream(process.stderr);
+  if (argv[0] === 'deploy' || argv[0] === 'ca' || argv[0] === 'config-query' || argv[0] === 'env-doc')
+    guardStream(process.stdout);
   if (argv[0] === 'config-query') {
     const { configQuery } = await import('./config-query.js');
     return configQuery(argv.slice(1));

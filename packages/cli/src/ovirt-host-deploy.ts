@@ -6,6 +6,7 @@
  * nothing. docs/host-deploy.md has the walk-through.
  */
 import { installerMain, optionsHelp, runCommand, VERSION } from './installer-main.js';
+import { guardStream } from './terminal-guard.js';
 
 const HELP = `Usage: ovirt-host-deploy [options] [KEY=type:value ...]
 
@@ -27,6 +28,7 @@ Examples:
 Exit codes: 0 success, 1 error or abort, 2 a plugin group failed to load.
 `;
 
+guardStream(process.stderr);
 runCommand('ovirt-host-deploy', () =>
   installerMain(process.argv.slice(2), {
     name: 'ovirt-host-deploy',

@@ -43,6 +43,8 @@ export interface InstallerOptions {
   readonly logLevel?: string | undefined;
 }
 
+const STRICT_KEYS = BaseEnv.strictKeys.key;
+
 export const EXIT = { ok: 0, error: 1, pluginLoad: 2 } as const;
 
 export function usage(message: string): number {
@@ -68,11 +70,13 @@ export async function runInstaller(options: InstallerOptions): Promise<number> {
     // Values are parsed only when their key is declared: whether a key is sensitive (and an
     // error must not repeat its value) is known only then.
     statements = splitStatements(options.statements);
-    // Where to find plugins and how to talk must be known before the groups load.
-    applyStatements(
-      runtime,
-      statements.filter((s) => s.key.startsWith('BASE/') || s.key.startsWith('DIALOG/')),
-    );
+    // Where to find plugins and how to talk must be known before the groups load; whether
+    // undeclared keys are refused, before any other key.
+    const first = statements.filter((s) => s.key.startsWith('BASE/') || s.key.startsWith('DIALOG/'));
+    applyStatements(runtime, [
+      ...first.filter((s) => s.key === STRICT_KEYS),
+      ...first.filter((s) => s.key !== STRICT_KEYS),
+    ]);
     if (runtime.env.get(BaseEnv.pluginPath) === '') runtime.env.set(BaseEnv.pluginPath, defaultPluginPath());
   } catch (error) {
     early = error;
@@ -81,10 +85,10 @@ export async function runInstaller(options: InstallerOptions): Promise<number> {
     early === undefined ? runtime.env.get(DialogEnv.dialect) === 'machine' : asksForMachine(options.statements);
   const restoreStdio = openDialect(runtime, machine);
   try {
-    if (early !== undefined) return fail(runtime, early);
+    if (early !== undefined) return fail(runtime, early, options);
     return await run(runtime, options, statements, machine);
   } catch (error) {
-    return fail(runtime, error);
+    return fail(runtime, error, options);
   } finally {
     await runtime.dialog.terminate();
     restoreStdio();
@@ -107,7 +111,7 @@ async function run(
     for (const { plugin, defaultName } of await importGroups(locations)) runtime.register(plugin, defaultName);
     void runtime.plan; // planning errors (cycles, duplicates, later-stage links) surface here
   } catch (error) {
-    return fail(runtime, error);
+    return fail(runtime, error, options);
   }
 
   try {
@@ -140,7 +144,7 @@ async function run(
     if (options.events !== undefined)
       env.set(CoreEnv.eventsFile, options.events, { kind: 'cmdline', where: '--events' });
   } catch (error) {
-    return fail(runtime, error);
+    return fail(runtime, error, options);
   }
 
   const dump = runtime.env.get(CoreEnv.dumpPlan);
@@ -254,9 +258,42 @@ function divert(stream: NodeJS.WriteStream, label: string, runtime: Runtime): ()
   };
 }
 
-function fail(runtime: Runtime, error: unknown): number {
+/**
+ * Reports an error met before the run started. The run's events never began, so when events
+ * were asked for, one `run-end` event says how it ended and with which code.
+ */
+function fail(runtime: Runtime, error: unknown, options: Pick<InstallerOptions, 'events'>): number {
   reportError(runtime, error);
-  return isOtopiError(error) && error.code.startsWith('PLUGIN_') ? EXIT.pluginLoad : EXIT.error;
+  const exitCode = isOtopiError(error) && error.code.startsWith('PLUGIN_') ? EXIT.pluginLoad : EXIT.error;
+  const target = options.events ?? eventsFileSet(runtime);
+  if (target !== undefined) {
+    try {
+      const writer = new JsonEventWriter(target, runtime.redactor);
+      writer.listener({
+        type: 'run-end',
+        exitCode,
+        error: true,
+        aborted: false,
+        ms: 0,
+        failure: {
+          code: isOtopiError(error) ? error.code : 'INTERNAL',
+          message: error instanceof Error ? error.message : String(error),
+        },
+      });
+      writer.close();
+    } catch (writeError) {
+      runtime.log.debug({ console: false }, `the events file could not be written: ${String(writeError)}`);
+    }
+  }
+  return exitCode;
+}
+
+function eventsFileSet(runtime: Runtime): string | undefined {
+  try {
+    return runtime.env.get(CoreEnv.eventsFile) ?? undefined;
+  } catch {
+    return undefined; // not declared yet
+  }
 }
 
 function applyStatements(runtime: Runtime, statements: readonly StatementText[]): void {

@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'ENV_UNKNOWN_TYPE',
   'ENV_BAD_VALUE',
   'ENV_UNKNOWN_KEY',
+  'ENV_BAD_KEY',
   'ENV_SCHEMA',
   'ENV_DUPLICATE_DECLARATION',
   // config files
@@ -43,6 +44,9 @@ export const ERROR_CODES = [
   'HANDLER_FAILED',
   'COMMAND_MISSING',
   'USAGE',
+  // the run lock: another run holds it; it cannot be made at all
+  'RUN_LOCKED',
+  'LOCK_UNAVAILABLE',
   'INTERNAL',
 ] as const;
 

@@ -20,7 +20,10 @@ export { defineEnv, defineEnvFamily, key, keySchema, keysOf } from './env/declar
 export type { EnvKey, EnvFamily, KeyOptions, KeySpec } from './env/declare.js';
 export { Environment, EnvRegistry, renderValue, describeSource } from './env/environment.js';
 export type { ValueSource } from './env/environment.js';
-export { environmentReference } from './env/reference.js';
+export { environmentReference, keyReference } from './env/reference.js';
+export type { ReferenceSection } from './env/reference.js';
+export { ENV_KEY_RE, checkUndeclared, looksSecret, namespaceOf, undeclaredMessage } from './env/open-keys.js';
+export type { UndeclaredKey } from './env/open-keys.js';
 
 export { parseIni, formatIni } from './config/ini.js';
 export type { IniDocument, IniEntry, IniSection, IniSectionInput } from './config/ini.js';
@@ -37,6 +40,9 @@ export { recoverJournals } from './transaction/journal.js';
 export type { RecoveryReport, UndoRecord, UndoRepair, UndoCommandRunner } from './transaction/journal.js';
 export { RunLock } from './runtime/lock.js';
 export type { LockHolder } from './runtime/lock.js';
+export { ProcessMutex } from './system/mutex.js';
+export { escapeTerminal, escapeTerminalKeepColour, escapeTerminalLine } from './log/terminal.js';
+export type { AcquireOptions } from './system/mutex.js';
 
 export { RunLog, currentHandlerLog } from './log/logger.js';
 export type { Logger, LogLevel, ConsoleRecord } from './log/logger.js';
@@ -71,7 +77,9 @@ export { formatNote, formatRecord } from './dialog/console.js';
 
 export { definePlugin, isPlugin } from './plugin/define.js';
 export type { Plugin, PluginDefinition, PluginSetup, HandlerSpec, HandlerContext } from './plugin/define.js';
-export { locateGroups, importGroups, colonList, BASE_GROUP } from './plugin/load.js';
+export { locateGroups, importGroups, colonList, groupLocation, listGroups, BASE_GROUP } from './plugin/load.js';
+export { loadKeyCatalogue } from './runtime/catalogue.js';
+export type { KeyCatalogue } from './runtime/catalogue.js';
 export type { LoadedPlugin, GroupLocation } from './plugin/load.js';
 
 export { Runtime } from './runtime/runtime.js';

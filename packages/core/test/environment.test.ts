@@ -65,11 +65,15 @@ describe('Environment', () => {
     expect(msg).toContain('/a.conf:4');
   });
 
-  it('rejects unknown keys with a suggestion', () => {
+  it('takes an undeclared key as given, telling the listener of a likely typo in a declared namespace', () => {
     const env = fresh();
-    const msg = codeOf(() => env.setExternal('DEMO/cuont', 3, { kind: 'cmdline', where: 'argv[1]' }));
-    expect(msg).toMatch(/^ENV_UNKNOWN_KEY: unknown environment key 'DEMO\/cuont' \(from command line argv\[1\]\)/);
-    expect(msg).toContain("Did you mean 'DEMO/count'");
+    const heard: string[] = [];
+    env.onUndeclaredKey = (notice) => heard.push(`${notice.key}~${notice.closest}~${notice.likelyTypo}`);
+    env.setExternal('DEMO/cuont', 3, { kind: 'cmdline', where: 'argv[1]' });
+    env.setExternal('OTHER/any', 'x', { kind: 'cmdline', where: 'argv[2]' });
+    expect(env.getRaw('DEMO/cuont')).toBe(3);
+    expect(env.getRaw('OTHER/any')).toBe('x');
+    expect(heard).toEqual(['DEMO/cuont~DEMO/count~true']);
   });
 
   it('accepts family keys and checks them against the family schema', () => {

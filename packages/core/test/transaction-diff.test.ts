@@ -70,9 +70,8 @@ describe('diffLines on very different inputs', () => {
   it('falls back to replacing the middle instead of searching forever', () => {
     const a = Array.from({ length: 3000 }, (_, i) => `a${i}\n`);
     const b = Array.from({ length: 3000 }, (_, i) => `b${i}\n`);
-    const started = performance.now();
+    // A full search would take minutes here; the test's own timeout is the guard, not a clock.
     const ops = diffLines(['same\n', ...a], ['same\n', ...b]);
-    expect(performance.now() - started).toBeLessThan(2000);
     expect(ops.filter((o) => o.kind === '-')).toHaveLength(3000);
     expect(ops.filter((o) => o.kind === '+').map((o) => o.line)).toEqual(b);
     expect(ops[0]).toEqual({ kind: ' ', line: 'same\n' });

@@ -21,10 +21,14 @@ export const ENGINE_ERROR_CODES = [
   'SSH_INACTIVITY_TIMEOUT',
   'SSH_HARD_TIMEOUT',
   'SSH_CLOSED',
+  'SSH_CONFIG_INVALID',
+  // running as root through sudo on a host reached as another user
+  'BECOME_FAILED',
   // bundles and runtimes
   'BUNDLE_INPUT_MISSING',
   'BUNDLE_BAD_MANIFEST',
   'BUNDLE_PROTOCOL',
+  'BUNDLE_REJECTED',
   'RUNTIME_UNAVAILABLE',
   // inventories, answer files and many-host deploys
   'INVENTORY_UNREADABLE',
@@ -33,6 +37,8 @@ export const ENGINE_ERROR_CODES = [
   'INVENTORY_INSECURE',
   'SECRET_UNAVAILABLE',
   'ANSWERS_INVALID',
+  'SETTING_UNKNOWN_KEY',
+  'SETTING_INVALID',
   // host-deploy: the engine CA and the registry of vdsm ids
   'CA_UNAVAILABLE',
   'VDSM_ID_REGISTRY',

@@ -6,7 +6,14 @@
 export { ENGINE_ERROR_CODES, EngineError, isEngineError } from './errors.js';
 export type { EngineErrorCode, EngineErrorOptions } from './errors.js';
 
-export { fingerprintOf, keyTypeOf, hostKeyFromBlob, parseFingerprint } from './ssh/fingerprint.js';
+export {
+  fingerprintOf,
+  md5FingerprintOf,
+  matchesFingerprint,
+  keyTypeOf,
+  hostKeyFromBlob,
+  parseFingerprint,
+} from './ssh/fingerprint.js';
 export type { HostKey } from './ssh/fingerprint.js';
 export {
   parseKnownHosts,
@@ -21,13 +28,15 @@ export type { KnownHostEntry, KnownHostMarker, KnownHostVerdict } from './ssh/kn
 export { assertHostKeyPolicy } from './ssh/host-key-policy.js';
 export type { HostKeyPolicy, KnownHostsPolicy, FingerprintPolicy, AcceptedHostKey } from './ssh/host-key-policy.js';
 export { connectSsh } from './ssh/connect.js';
-export type { ConnectOptions, SshConnection, SshAuth, KeyAuth, PasswordAuth } from './ssh/connect.js';
+export type { ConnectOptions, SshConnection, SshAuth, KeyAuth, PasswordAuth, MultiAuth } from './ssh/connect.js';
 
 export { writeTar, treeEntries, TAR_RECORD } from './bundle/tar.js';
 export type { TarEntry } from './bundle/tar.js';
 export { readManifest, writeManifest, sha256Hex, MANIFEST_FILE } from './bundle/artifact.js';
 export type { Artifact, BundleArtifact, RuntimeArtifact, Manifest } from './bundle/artifact.js';
-export { buildBundle, collectBundleFiles, BUNDLE_NAME } from './bundle/build.js';
+export { buildBundle, collectBundleFiles, BUNDLE_NAME, GROUP_ENTRIES } from './bundle/build.js';
+export { buildEngineLayout, ENGINE_LAYOUT_NAME, ENGINE_LAYOUT_GROUPS } from './bundle/engine-layout.js';
+export type { EngineLayout, EngineLayoutOptions } from './bundle/engine-layout.js';
 export type { BuildBundleOptions, BuiltBundle } from './bundle/build.js';
 export { buildRuntime, DEFAULT_RUNTIME_VERSION } from './bundle/runtime.js';
 export type { BuildRuntimeOptions } from './bundle/runtime.js';
@@ -39,11 +48,20 @@ export {
   bootstrapProgram,
   BUNDLE_CACHED_LINE,
   BUNDLE_NEED_PREFIX,
+  BUNDLE_STORED_LINE,
+  BECOME_PASSWORD_LINE,
   DEFAULT_CACHE_ROOT,
 } from './deploy/bootstrap.js';
 export type { ArtifactKind, BootstrapOptions } from './deploy/bootstrap.js';
 export { deployBundle, parseBundleStatus } from './deploy/deploy.js';
 export type { DeployOptions, DeploySession } from './deploy/deploy.js';
+export {
+  runOvirtBootstrap,
+  ovirtBootstrapCommand,
+  OVIRT_BOOTSTRAP_COMMAND,
+  OVIRT_ENTRIES,
+} from './deploy/ovirt-bootstrap.js';
+export type { OvirtBootstrapOptions, OvirtEntry } from './deploy/ovirt-bootstrap.js';
 export type { LineSession, SessionResult, SessionLimits, ByteCounts } from './deploy/session.js';
 
 export { driveDialog, steps, encodeValue } from './dialog/driver.js';
@@ -94,14 +112,36 @@ export {
   DEFAULT_CA_DIR,
 } from './host-deploy/inventory-program.js';
 export type { HostDeployRun, HostDeployRunOptions } from './host-deploy/inventory-program.js';
+export { hostMgmtProgram, hostMgmtResult, HOST_MGMT_ACTIONS, DEFAULT_MGMT_PACKAGES } from './host-mgmt/program.js';
+export type { HostMgmtAction, HostMgmtConfig, HostMgmtResult } from './host-mgmt/program.js';
+export { prepareHostMgmt } from './host-mgmt/inventory-program.js';
+export type { HostMgmtRunOptions } from './host-mgmt/inventory-program.js';
+export { signedChain } from './pki/sign-chain.js';
+export type { ChainSigning } from './pki/sign-chain.js';
 export { HOST_DEPLOY_FIELD_NAMES } from './inventory/host-deploy-fields.js';
 export type { HostDeployFields } from './inventory/host-deploy-fields.js';
 
 export { loadInventory, parseInventory, limitHosts } from './inventory/inventory.js';
-export type { Inventory, InventoryHost, InventoryOptions, HostAuth } from './inventory/inventory.js';
+export type {
+  Inventory,
+  InventoryHost,
+  InventoryOptions,
+  HostAuth,
+  Identity,
+  Become,
+  JumpHost,
+} from './inventory/inventory.js';
+export { lockedKeys, opensKey, withPassphrases } from './inventory/passphrases.js';
+export { readSshConfig, resolveSshConfig, parseProxyJump, hostPatternsMatch } from './ssh/ssh-config.js';
+export type { SshConfig, SshConfigValues, JumpSpec } from './ssh/ssh-config.js';
+export { connectThrough, withConnectRetries, isTransientConnectFailure, DEFAULT_CONNECT_RETRIES } from './ssh/jump.js';
+export type { HopOptions, RetryOptions } from './ssh/jump.js';
+export { treeDigest, treeDigestOfTar } from './bundle/tree-digest.js';
 export { Secret } from './inventory/secret.js';
 export { parseSettings, readAnswerFile, planSettings } from './inventory/settings.js';
 export type { EnvSetting, SettingsPlan } from './inventory/settings.js';
+export { checkSettingKeys } from './inventory/key-check.js';
+export type { KeyCheckOptions } from './inventory/key-check.js';
 export { deployMany, DEFAULT_PARALLEL, DEFAULT_TIMEOUTS } from './orchestrate/deploy-many.js';
 export type { DeployManyOptions, DeployReport } from './orchestrate/deploy-many.js';
 export type { Timeouts } from './orchestrate/deploy-host.js';

@@ -19,6 +19,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../src/bundle/artifact.js';
 import { treeEntries, writeTar } from '../src/bundle/tar.js';
+import { treeDigestOfTar } from '../src/bundle/tree-digest.js';
 import { bootstrapProgram, type BootstrapOptions } from '../src/deploy/bootstrap.js';
 import { parseBundleStatus } from '../src/deploy/deploy.js';
 
@@ -35,12 +36,14 @@ function artifact(files: Record<string, { text: string; mode: number }>): Fake {
 }
 
 // The fake installer shows its arguments, the runtime it was given, and the first line of its input.
-const bundle = artifact({
+const bundleFake = artifact({
   'bin/otopi': {
     text: '#!/bin/sh\necho "args:$*"\necho "node:$OTOPI_NODE"\nread -r line\necho "input:$line"\n',
     mode: 0o755,
   },
+  'lib/data.txt': { text: 'the installer reads this\n', mode: 0o644 },
 });
+const bundle = { ...bundleFake, treeSha256: treeDigestOfTar(bundleFake.data) };
 const runtime = artifact({ 'bin/node': { text: '#!/bin/sh\necho v99.1.2\n', mode: 0o755 } });
 const runtimeInfo = { sha256: runtime.sha256, size: runtime.size, nodeVersion: 'v99.1.2' };
 
@@ -68,6 +71,11 @@ beforeAll(() => {
     'head',
     'tr',
     'cat',
+    'find',
+    'sort',
+    'xargs',
+    'cut',
+    'dirname',
   ]) {
     symlinkSync(
       spawnSync('/bin/sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim(),
@@ -125,6 +133,7 @@ describe('the bootstrap program', () => {
     expect(first.code).toBe(0);
     expect(first.lines).toEqual([
       '**%BundleNeed: bundle runtime',
+      '**%BundleStored',
       "args:DIALOG/dialect=str:machine DIALOG/customization=bool:True DEMO/name=str:it's me CORE/x=int:1",
       `node:${cache}/runtimes/${runtime.sha256}/bin/node`,
       'input:hello from the engine',
@@ -163,8 +172,9 @@ describe('the bootstrap program', () => {
       encoding: 'utf8',
     });
     expect(child.stderr).toBe('');
-    expect(child.stdout.split('\n').slice(0, 3)).toEqual([
+    expect(child.stdout.split('\n').slice(0, 4)).toEqual([
       '**%BundleNeed: bundle',
+      '**%BundleStored',
       expect.stringMatching(/^args:/),
       `node:${bin}/node`,
     ]);
@@ -200,6 +210,43 @@ describe('the bootstrap program', () => {
     expect(r.lines).toEqual([
       `***L:ERROR the cache folder ${cache} must belong to user ${process.getuid?.() ?? 0} with mode 0700; remove it or fix it`,
     ]);
+  });
+
+  it('checks a cached bundle against its tree hash before each run: an altered one is set aside, fetched again, never run', async () => {
+    await run({});
+    const entry = join(cache, 'bundles', bundle.sha256);
+    // Same size, other content: only the hash can tell.
+    writeFileSync(join(entry, 'lib', 'data.txt'), 'the installer reads THIS\n');
+    const again = await run({});
+    expect(again).toMatchObject({ stderr: '', code: 0, needed: ['bundle'] });
+    expect(again.lines.slice(0, 3)).toEqual([
+      `***L:WARNING the cached bundle ${entry} fails its check (SHA-256, owner or modes): set aside, fetched again`,
+      '**%BundleNeed: bundle',
+      '**%BundleStored',
+    ]);
+    expect(again.lines.at(-1)).toBe('input:hello from the engine');
+    // A file added to the entry, or one that others may write, is caught too.
+    writeFileSync(join(entry, 'bin', 'extra.js'), '');
+    expect((await run({})).needed).toEqual(['bundle']);
+    chmodSync(join(entry, 'bin', 'otopi'), 0o777);
+    expect((await run({})).needed).toEqual(['bundle']);
+    expect((await run({})).needed).toEqual([]);
+  });
+
+  it('refuses a bundle whose unpacked tree differs from the hash the engine sent', async () => {
+    const r = await run({ bundle: { ...bundle, treeSha256: '0'.repeat(64) } });
+    expect(r.code).toBe(1);
+    expect(r.lines.at(-1)).toMatch(/^\*\*\*L:ERROR the bundle unpacked in .* does not match what was sent$/);
+    expect(readdirSync(join(cache, 'bundles'))).toEqual([]);
+  });
+
+  it('refuses a cache below a folder that other users may write', async () => {
+    const open = join(work, 'open');
+    mkdirSync(open, { recursive: true });
+    chmodSync(open, 0o777);
+    const r = await run({ cacheRoot: join(open, 'cache') });
+    expect(r).toMatchObject({ code: 1, stderr: '', needed: undefined });
+    expect(r.lines).toEqual([`***L:ERROR ${open}, above the cache folder, may be written by other users (mode 777)`]);
   });
 
   it('always runs the runtime when asked to prefer it', async () => {

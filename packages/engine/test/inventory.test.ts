@@ -76,7 +76,7 @@ describe('inventory files', () => {
       address: '192.0.2.11',
       port: 22,
       user: 'root',
-      auth: { kind: 'key', identityFile: join(dir, 'id_ed25519') },
+      auth: { identities: [{ file: join(dir, 'id_ed25519') }] },
       hostKey: { kind: 'fingerprint', fingerprint: FP },
       answers: { DEMO_COLOUR: 'blue' },
       timeouts: { inactivityMs: 60_000 },
@@ -178,13 +178,13 @@ describe('inventory files', () => {
   it('reads a password from a variable or a private file, and refuses readable ones', () => {
     const pw = 'canary-inventory-pw';
     const fromEnv = load('[host h1]\npassword_env = H1_PW\n', { env: { H1_PW: pw } }).inventory.hosts[0]!;
-    expect(fromEnv.auth.kind === 'password' && fromEnv.auth.password.reveal()).toBe(pw);
+    expect(fromEnv.auth.password?.reveal()).toBe(pw);
 
     const dir = workdir();
     writeFileSync(join(dir, 'pw'), `${pw}\n`, { mode: 0o600 });
     writeFileSync(join(dir, 'hosts.ini'), `[host h1]\npassword_file = ${join(dir, 'pw')}\n`, { mode: 0o644 });
     const fromFile = loadInventory(join(dir, 'hosts.ini'), { env: {} }).hosts[0]!;
-    expect(fromFile.auth.kind === 'password' && fromFile.auth.password.reveal()).toBe(pw);
+    expect(fromFile.auth.password?.reveal()).toBe(pw);
     chmodSync(join(dir, 'pw'), 0o644);
     expect(() => loadInventory(join(dir, 'hosts.ini'), { env: {} })).toThrow(
       expect.objectContaining({
@@ -195,7 +195,7 @@ describe('inventory files', () => {
     );
 
     // A literal password needs a private inventory.
-    expect(load(`[host h1]\npassword = ${pw}\n`).inventory.hosts[0]!.auth.kind).toBe('password');
+    expect(load(`[host h1]\npassword = ${pw}\n`).inventory.hosts[0]!.auth.password).toBeDefined();
     const error = failure(`[host h1]\npassword = ${pw}\n`, { mode: 0o644 });
     expect(error).toMatchObject({ code: 'INVENTORY_INSECURE', field: 'password', line: 2 });
     expect(error.message).not.toContain(pw);

@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
 import { isEngineError } from '../src/errors.js';
-import { fingerprintOf, hostKeyFromBlob, parseFingerprint, type HostKey } from '../src/ssh/fingerprint.js';
+import {
+  fingerprintOf,
+  hostKeyFromBlob,
+  md5FingerprintOf,
+  parseFingerprint,
+  type HostKey,
+} from '../src/ssh/fingerprint.js';
 import { prepareHostKeyCheck } from '../src/ssh/host-key-policy.js';
 import {
   appendKnownHost,
@@ -60,10 +66,30 @@ describe('fingerprints', () => {
     expect(k('ecdsa').key.type).toBe('ecdsa-sha2-nistp256');
   });
 
-  it('are accepted only in SHA256 form', () => {
+  it('are accepted in SHA256 form and in the legacy MD5 form, nothing else', () => {
     expect(parseFingerprint(` ${k('ed').keygenFingerprint}= `)).toBe(k('ed').keygenFingerprint);
-    expect(() => parseFingerprint('16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48')).toThrow(/not a SHA256/);
-    expect(() => parseFingerprint('SHA256:short')).toThrow(/not a SHA256/);
+    expect(parseFingerprint('16:27:AC:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48')).toBe(
+      'MD5:16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48',
+    );
+    expect(parseFingerprint('MD5:16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48')).toMatch(/^MD5:16:27/);
+    expect(() => parseFingerprint('16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6')).toThrow(
+      /not a host key fingerprint/,
+    );
+    expect(() => parseFingerprint('SHA256:short')).toThrow(/not a host key fingerprint/);
+  });
+
+  it('in MD5 form equal what ssh-keygen -E md5 -lf prints, and pin a key as the engine stores it', () => {
+    for (const name of ['ed', 'rsa']) {
+      const file = join(dir, `${name}.pub`);
+      const md5 = keygen('-E', 'md5', '-lf', file).split(' ')[1] ?? '';
+      expect(md5).toMatch(/^MD5:(?:[0-9a-f]{2}:){15}[0-9a-f]{2}$/);
+      expect(md5FingerprintOf(k(name).key.blob)).toBe(md5);
+    }
+    // The engine's column holds the bare, sometimes upper-case, hex pairs.
+    const stored = md5FingerprintOf(k('ed').key.blob).slice('MD5:'.length).toUpperCase();
+    const pinned = prepareHostKeyCheck({ kind: 'fingerprint', fingerprint: stored }, 'h', 22);
+    expect(pinned.verify(k('ed').key.blob).fingerprint).toBe(k('ed').keygenFingerprint);
+    expect(() => pinned.verify(k('rsa').key.blob)).toThrow(/does not match: it presented ssh-rsa MD5:/);
   });
 });
 

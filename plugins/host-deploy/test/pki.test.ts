@@ -9,7 +9,7 @@ import { ChainError, checkChain, splitCertificates } from '../src/_lib/pki/chain
 import { certificateRequest, generateHostKey, keySecrets, loadHostKey, type HostKey } from '../src/_lib/pki/csr.js';
 import { oid } from '../src/_lib/pki/der.js';
 import { pendingKeyPath, pkiFiles } from '../src/_lib/pki/files.js';
-import { reusableKey, sameAsInstalled } from '../src/_lib/pki/reuse.js';
+import { installedIsWanted, reusableKey, sameAsInstalled } from '../src/_lib/pki/reuse.js';
 
 let ca: CertificateAuthority;
 let other: CertificateAuthority;
@@ -103,6 +103,31 @@ describe('re-enrollment', () => {
     const renamed = checkChain(`${ca.pem}${await ca.sign(csr, { host: 'host1.example.org' })}`, key.privateKey);
     expect(sameAsInstalled({ ca: ca.pem, host: cert }, renamed)).toBe(false);
     expect(sameAsInstalled({ ca: null, host: cert }, received)).toBe(false);
+  });
+
+  it('keeps the installed certificate without a request when it is what the engine says it would issue', async () => {
+    // What otopi deploy sends: its CA's fingerprint and the names it signs for (engine program).
+    const wanted = {
+      caFingerprint: new X509Certificate(ca.pem).fingerprint256,
+      names: ['host1.example.com', '10.0.0.5'],
+    };
+    const installed = { ca: ca.pem, host: cert };
+    expect(installedIsWanted(installed, key, wanted)).toBe(true);
+    // Fingerprints compare whatever their case.
+    expect(installedIsWanted(installed, key, { ...wanted, caFingerprint: wanted.caFingerprint.toLowerCase() })).toBe(
+      true,
+    );
+    // Another CA, other names, one name more or less, another key, soon expiring, nothing installed: a request.
+    const otherCa = new X509Certificate(other.pem).fingerprint256;
+    expect(installedIsWanted(installed, key, { ...wanted, caFingerprint: otherCa })).toBe(false);
+    expect(installedIsWanted(installed, key, { ...wanted, names: ['host1.example.org', '10.0.0.5'] })).toBe(false);
+    expect(installedIsWanted(installed, key, { ...wanted, names: ['host1.example.com'] })).toBe(false);
+    expect(installedIsWanted(installed, key, { ...wanted, names: [...wanted.names, '10.0.0.6'] })).toBe(false);
+    expect(installedIsWanted(installed, null, wanted)).toBe(false);
+    expect(installedIsWanted(installed, await generateHostKey(2048), wanted)).toBe(false);
+    expect(installedIsWanted(installed, key, wanted, Date.now() + 380 * 86_400_000)).toBe(false);
+    expect(installedIsWanted({ ca: null, host: cert }, key, wanted)).toBe(false);
+    expect(installedIsWanted({ ca: ca.pem, host: 'garbage' }, key, wanted)).toBe(false);
   });
 });
 

@@ -142,7 +142,39 @@ describe('iptables ruleset element', () => {
     await el.rollback();
     expect(savedTables(live).get('filter')).toBe(':INPUT ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT');
     expect(savedTables(live).get('nat')).toBe(':PREROUTING ACCEPT\n:INPUT ACCEPT\n:OUTPUT ACCEPT\n:POSTROUTING ACCEPT');
-    expect(runner.commands()[0]).toBe('iptables-restore --test');
+    expect(runner.commands().slice(0, 2)).toEqual(['iptables-save', 'iptables-restore --test']);
+  });
+
+  it('loads nothing when the live tables are what the same rules loaded last time (a stamp), and reloads after a change', async () => {
+    const stamp = join(mkdtempSync(join(tmpdir(), 'otopi-ipt-')), 'state', 'iptables-loaded.json');
+    // iptables-save prints the rules in its own form (-m tcp added): what was loaded, not what was written.
+    const canonical = (text: string): string => text.replace('-p tcp --dport', '-p tcp -m tcp --dport');
+    let live = '*filter\n:INPUT ACCEPT [10:500]\nCOMMIT\n';
+    const rules = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n';
+    const runner = fakeRunner((argv, input) => {
+      if (argv[0]!.endsWith('iptables-save')) return { stdout: live };
+      if (argv[0]!.endsWith('iptables-restore') && !argv.includes('--test')) live = canonical(input ?? '');
+      return undefined;
+    });
+    const deploy = async (): Promise<string[]> => {
+      const before = runner.commands().length;
+      const el = new IptablesRuleset(fakeSystem(runner), rules, ['filter'], stamp);
+      await el.prepare();
+      await el.commit();
+      return runner.commands().slice(before);
+    };
+    expect(await deploy()).toEqual(['iptables-save', 'iptables-restore --test', 'iptables-restore', 'iptables-save']);
+    // Converged: one iptables-save, and the counters the packets left stay.
+    live = live.replace('[0:0]', '[7:420]');
+    expect(await deploy()).toEqual(['iptables-save']);
+    // Someone removed the rule: it is loaded again.
+    live = '*filter\n:INPUT ACCEPT [7:420]\nCOMMIT\n';
+    expect(await deploy()).toContain('iptables-restore');
+    // Other rules wanted: loaded, though the live tables match the stamp of the old ones.
+    const other = new IptablesRuleset(fakeSystem(runner), rules.replace('22', '2222'), ['filter'], stamp);
+    await other.prepare();
+    await other.commit();
+    expect(live).toContain('--dport 2222');
   });
 
   it('journals the rules of before the load, so recovery puts them back after a kill; rollback clears it', async () => {

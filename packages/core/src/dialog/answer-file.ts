@@ -11,6 +11,10 @@
  *   them in a log. otopi wrote them in clear text under `QUESTION/`.
  * - The file is written atomically (temporary file, fsync, rename) with mode 0600, also
  *   when it existed before with a wider mode.
+ * - Keys no loaded group declares (another tool's, from an answer file or the engine) are
+ *   written back as they were read, `none:None` included, so a run with the written file sees
+ *   them as the first run did; those whose names look secret are left out and named like hidden
+ *   answers. otopi wrote only `QUESTION/*` keys.
  */
 import { isAbsolute, resolve } from 'node:path';
 import { formatTypedValue, type EnvValue } from '../env/codec.js';
@@ -52,7 +56,14 @@ export function formatAnswerFile(env: Environment, options: AnswerFileOptions = 
   const leftOut: string[] = [];
   for (const key of env.keys()) {
     const value = env.getRaw(key) as EnvValue | undefined;
-    if (value === undefined || value === null) continue;
+    if (value === undefined) continue;
+    if (env.isUndeclared(key)) {
+      if (!isWritable(value)) continue;
+      if (!env.isSensitive(key) || options.keepSecrets === true) entries.set(key, value);
+      else leftOut.push(key);
+      continue;
+    }
+    if (value === null) continue;
     if (key.startsWith('QUESTION/')) {
       if (!hiddenKeys.has(key)) entries.set(key, value);
       else if (options.keepSecrets === true) entries.set(`QUESTION_HIDDEN/${key.slice('QUESTION/'.length)}`, value);
@@ -84,6 +95,13 @@ export function formatAnswerFile(env: Environment, options: AnswerFileOptions = 
       header,
     },
   );
+}
+
+/** A value `formatTypedValue` writes and reads back the same. */
+function isWritable(value: unknown): value is EnvValue {
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return true;
+  if (typeof value === 'number') return Number.isSafeInteger(value);
+  return Array.isArray(value) && value.every((v) => typeof v === 'string' && !/[\r\n]/.test(v));
 }
 
 /** Writes the answer file named by `DIALOG/answerFile` (relative to `BASE/executionDirectory`); returns its path. */

@@ -196,7 +196,8 @@ export async function runPrompt(phase: PromptPhase, ctx: HandlerContext, host: P
       if ((await runCommand(line, phase, ctx, host)) === 'leave') return;
     } catch (error) {
       if (!isOtopiError(error) || !(error.code === 'USAGE' || error.code.startsWith('ENV_'))) throw error;
-      ctx.log.error(error.message);
+      // The code goes to the log file only (` code=…`); the console shows the message.
+      ctx.log.error({ code: error.code }, error.message);
       if (error.hint !== undefined) ctx.dialog.note(error.hint);
     }
   }

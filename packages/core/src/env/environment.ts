@@ -1,11 +1,20 @@
 /**
  * The run's environment: a typed key/value store shared by all plugins.
- * Declared keys are validated by their schema on every write; values from outside
- * (command line, config files, dialog replies, `env-set`) must name a declared key.
+ * Declared keys are validated by their schema on every write. Values from outside (command
+ * line, config files, dialog replies, `env-set`) may name any well-formed key, as in otopi:
+ * an undeclared key keeps the value its `type:` prefix (or the reply) gave it
+ * (`open-keys.ts`).
  */
 import { OtopiError } from '../errors.js';
 import { formatTypedValue, type EnvValue } from './codec.js';
 import type { EnvFamily, EnvKey, KeySpec } from './declare.js';
+import { ENV_KEY_RE, checkUndeclared, editDistance, looksSecret, type UndeclaredKey } from './open-keys.js';
+
+/**
+ * Told about a key in a namespace a loaded group owns that matches no declared key, once per
+ * key; throwing refuses the value (strict runs).
+ */
+export type UndeclaredKeyListener = (notice: UndeclaredKey, source: ValueSource) => void;
 
 /** Where a value came from; kept for error messages and answer-file generation. */
 export type ValueSource =
@@ -87,13 +96,20 @@ export class Environment {
   private readonly sources = new Map<string, ValueSource>();
   private readonly changed = new Set<string>();
   private readonly extraSecrets = new Set<string>();
+  private readonly noticed = new Set<string>();
+  /** Whether an undeclared key is a secret, by key; forgotten when keys are declared. */
+  private readonly openSecrets = new Map<string, boolean>();
   private version = 0;
   private secretCache: { version: number; secrets: string[] } | undefined;
+
+  /** Told about likely typos among undeclared keys (the runtime warns, or refuses in strict runs). */
+  onUndeclaredKey: UndeclaredKeyListener | undefined;
 
   constructor(readonly registry: EnvRegistry = new EnvRegistry()) {}
 
   /** Declares keys and sets their defaults (otopi's `setdefault` at plugin load). */
   declare(keys: Iterable<EnvKey<unknown>>): void {
+    this.openSecrets.clear();
     for (const k of keys) {
       this.registry.declare(k);
       if (!this.values.has(k.key)) {
@@ -106,6 +122,7 @@ export class Environment {
   }
 
   declareFamily(family: EnvFamily<unknown>): void {
+    this.openSecrets.clear();
     this.registry.declareFamily(family);
   }
 
@@ -133,23 +150,41 @@ export class Environment {
   }
 
   /**
-   * Sets a key from outside the code (command line, file, dialog, `env-set`): the key must
-   * be declared (or belong to a declared family) and the value must fit its schema.
+   * Sets a key from outside the code (command line, file, dialog, `env-set`). A declared key
+   * (or one of a declared family) takes only values that fit its schema. Any other
+   * well-formed key takes the value as given, as otopi's environment does; when its
+   * namespace belongs to a loaded group, {@link onUndeclaredKey} hears of it first, once.
+   *
+   * @throws OtopiError `ENV_SCHEMA` for a value a declared key refuses, `ENV_BAD_KEY` for a
+   * key that is not `GROUP/name`, or what the listener throws (`ENV_UNKNOWN_KEY`).
    */
   setExternal(key: string, value: EnvValue, source: ValueSource): void {
     const spec = this.registry.lookup(key);
-    if (spec === undefined) {
-      const suggestions = this.registry.suggest(key);
-      throw new OtopiError('ENV_UNKNOWN_KEY', `unknown environment key '${key}' (from ${describeSource(source)})`, {
+    if (spec !== undefined) {
+      this.write(key, spec, value, source);
+      return;
+    }
+    if (!ENV_KEY_RE.test(key)) {
+      throw new OtopiError('ENV_BAD_KEY', `'${key}' is not an environment key (from ${describeSource(source)})`, {
         key,
         ...fileOf(source),
-        hint:
-          suggestions.length > 0
-            ? `Did you mean ${suggestions.map((s) => `'${s}'`).join(' or ')}?`
-            : 'Check the spelling, or load the plugin group that declares it (BASE/pluginGroups).',
+        hint: 'Keys look like GROUP/name, e.g. CORE/logDir.',
       });
     }
-    this.write(key, spec, value, source);
+    const notice = this.noticed.has(key) ? undefined : checkUndeclared(this.registry, key);
+    if (notice !== undefined) {
+      this.onUndeclaredKey?.(notice, source);
+      this.noticed.add(key);
+    }
+    this.values.set(key, Array.isArray(value) ? [...(value as readonly string[])] : value);
+    this.version++;
+    this.sources.set(key, source);
+    this.changed.add(key);
+  }
+
+  /** Whether no loaded group declares `key` (nor a family it belongs to). */
+  isUndeclared(key: string): boolean {
+    return this.registry.lookup(key) === undefined;
   }
 
   /** Keys whose value changed since the last call, sorted. */
@@ -163,8 +198,23 @@ export class Environment {
     return [...this.values.keys()].sort();
   }
 
+  /**
+   * A declared key's `sensitive`. An undeclared key is a secret when its name looks like one
+   * (`…password…`, `…token…`) or when it is a likely typo of a sensitive key
+   * (`CANARY/pasword`): what was typed there was meant to stay hidden.
+   */
   isSensitive(key: string): boolean {
-    return this.registry.lookup(key)?.sensitive ?? false;
+    const spec = this.registry.lookup(key);
+    if (spec !== undefined) return spec.sensitive;
+    let secret = this.openSecrets.get(key);
+    if (secret === undefined) {
+      const notice = looksSecret(key) ? undefined : checkUndeclared(this.registry, key);
+      secret =
+        looksSecret(key) ||
+        (notice !== undefined && notice.likelyTypo && this.registry.lookup(notice.closest)?.sensitive === true);
+      this.openSecrets.set(key, secret);
+    }
+    return secret;
   }
 
   /** Registers a secret that is not the value of a sensitive key (a hidden answer, a token). */
@@ -246,18 +296,4 @@ export function renderValue(value: unknown): string {
   }
   const described = typeof value === 'object' && 'description' in value ? String(value.description) : undefined;
   return `object:${described ?? Object.prototype.toString.call(value)}`;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
 }

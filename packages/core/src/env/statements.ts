@@ -12,6 +12,7 @@
  */
 import { OtopiError, isOtopiError } from '../errors.js';
 import { parseTypedValue, type EnvValue, type TypeTag } from './codec.js';
+import { ENV_KEY_RE } from './open-keys.js';
 
 /** What a statement does to its key. */
 export type StatementOp = 'set' | 'append' | 'prepend';
@@ -40,7 +41,7 @@ export interface Statement {
 }
 
 /** A key: a group, then one or more `/`-separated parts (`QUESTION/1/DIALOG_CONFIRM/GPG_KEY`). */
-export const STATEMENT_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*(?:\/[A-Za-z0-9_.-]+)+$/;
+export const STATEMENT_KEY_RE = ENV_KEY_RE;
 const START_RE = /(?:APPEND:|PREPEND:)?[A-Za-z_][A-Za-z0-9_]*(?:\/[A-Za-z0-9_.-]+)+=/y;
 const STATEMENT_RE = /^(APPEND:|PREPEND:)?([^=]*)=([\s\S]*)$/;
 const SHELL_SPACE = new Set([' ', '\t', '\r', '\n']);

@@ -68,6 +68,32 @@ export function locateGroups(
   return found;
 }
 
+/** A group in a known folder (its `dist/` when built), without searching a plugin path. */
+export function groupLocation(group: string, dir: string): GroupLocation {
+  const root = isDir(join(dir, 'dist')) ? join(dir, 'dist') : dir;
+  return { group, dir, files: moduleFiles(root) };
+}
+
+/**
+ * Every group in the plugin path: the sub-folders that hold plugin modules, the first folder
+ * of a name winning, the base group first and the rest by name.
+ */
+export function listGroups(pluginPath: readonly string[], baseDir: string): GroupLocation[] {
+  const found = new Map<string, GroupLocation>();
+  for (const entry of pluginPath) {
+    const folder = resolve(baseDir, entry);
+    if (!isDir(folder)) continue;
+    for (const name of readdirSync(folder).sort()) {
+      const dir = join(folder, name);
+      if (found.has(name) || name.startsWith('.') || name === 'node_modules' || !isDir(dir)) continue;
+      const location = groupLocation(name, dir);
+      if (location.files.length > 0) found.set(name, location);
+    }
+  }
+  const base = found.get(BASE_GROUP);
+  return [...(base === undefined ? [] : [base]), ...[...found.values()].filter((l) => l.group !== BASE_GROUP)];
+}
+
 export async function importGroups(locations: readonly GroupLocation[]): Promise<LoadedPlugin[]> {
   const loaded: LoadedPlugin[] = [];
   for (const location of locations) {

@@ -102,7 +102,11 @@ function configPlugin(): Plugin {
   let files: readonly string[] = [];
   let missing: readonly string[] = [];
   const apply = (ctx: HandlerContext, section: string, onlyIfUnset: boolean): void => {
-    for (const entry of entries) {
+    // Whether undeclared keys are refused must be known before the section's other keys apply.
+    const strictFirst = [...entries].sort(
+      (a, b) => Number(b.key === BaseEnv.strictKeys.key) - Number(a.key === BaseEnv.strictKeys.key),
+    );
+    for (const entry of strictFirst) {
       if (entry.section !== section) continue;
       const source = ctx.env.sourceOf(entry.key);
       // `default` never overrides a value given on the command line or set by code.

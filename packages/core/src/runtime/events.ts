@@ -28,6 +28,8 @@ export type RunEvent =
       readonly error: boolean;
       readonly aborted: boolean;
       readonly ms: number;
+      /** Why a run ended before it started (bad statements, a missing group): its code and message. */
+      readonly failure?: { readonly code: string; readonly message: string };
     };
 
 export type RunEventListener = (event: RunEvent) => void;

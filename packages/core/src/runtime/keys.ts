@@ -33,6 +33,11 @@ export const BaseEnv = defineEnv('BASE', {
     defaultDoc: '$OTOPI_EXECDIR, else the working directory at start',
     description: 'Folder relative paths given by the user are resolved against.',
   }),
+  strictKeys: key.bool({
+    default: false,
+    description:
+      'Refuse, instead of warning about, a key in a namespace a loaded group owns (VDSM/, CORE/, ...) that matches none of its declared keys: a likely typo. Keys of other namespaces are always accepted. Takes effect from when it is set: on the command line (or --strict-keys) before any other key, in a config file before the other keys of its section.',
+  }),
   debug: key.int({
     default: () => Number.parseInt(process.env['OTOPI_DEBUG'] ?? '0', 10) || 0,
     defaultDoc: '$OTOPI_DEBUG or 0',

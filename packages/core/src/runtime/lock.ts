@@ -1,94 +1,62 @@
 /**
- * One run at a time per host: a lock file created with O_EXCL that names its holder (pid,
- * process start time, command). A lock whose holder is gone (or whose pid now belongs to
- * another process) is stale and is taken over. Under the lock, journals left by a run
- * killed mid-commit are rolled back before anything else happens.
+ * One run at a time per host: a {@link ProcessMutex} named by the lock file (`CORE/lockFile`),
+ * which the kernel frees when its holder dies, and a holder file that names the run (pid, process
+ * start time, command). Taking the lock is one atomic step; a run killed while holding it leaves
+ * only its holder file, which the next run replaces and reports. Under the lock, journals left by
+ * a run killed mid-commit are rolled back before anything else happens.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync, fsyncSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename } from 'node:path';
 import { OtopiError, errorMessage } from '../errors.js';
 import { definePlugin, type Plugin } from '../plugin/define.js';
 import { Priority } from '../sequence/stages.js';
+import { ProcessMutex, holderAlive, readHolder, type LockHolder } from '../system/mutex.js';
 import { CoreEnv } from './keys.js';
 import { recoverInterruptedRuns } from './recover.js';
 
-export interface LockHolder {
-  readonly pid: number;
-  /** Process start time in clock ticks since boot (field 22 of /proc/<pid>/stat), '' if unknown. */
-  readonly start: string;
-  readonly command: string;
-  readonly since: string;
-}
-
-function startTimeOf(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name may hold spaces and parentheses; fields after the last ')' are fixed.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(holder: LockHolder): boolean {
-  const start = startTimeOf(holder.pid);
-  if (start === undefined) return false;
-  return holder.start === '' || holder.start === start;
-}
+export type { LockHolder } from '../system/mutex.js';
 
 export class RunLock {
-  private held = false;
+  readonly #mutex: ProcessMutex;
 
-  constructor(readonly path: string) {}
+  constructor(readonly path: string) {
+    this.#mutex = new ProcessMutex(path);
+  }
 
-  /** Takes the lock, replacing a stale one; throws naming the holder if another run has it. */
-  acquire(): { tookOverStale: LockHolder | undefined } {
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-    const me: LockHolder = {
-      pid: process.pid,
-      start: startTimeOf(process.pid) ?? '',
-      command: commandOf(process.argv.slice(1)),
-      since: new Date().toISOString(),
-    };
-    let tookOverStale: LockHolder | undefined;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const fd = openSync(this.path, 'wx', 0o600);
-        writeSync(fd, `${JSON.stringify(me)}\n`);
-        fsyncSync(fd);
-        closeSync(fd);
-        this.held = true;
-        return { tookOverStale };
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-          throw new OtopiError('INTERNAL', `cannot create the run lock ${this.path}: ${errorMessage(error)}`, {
-            file: this.path,
-            hint: 'Run as root, or point CORE/lockFile somewhere writable.',
-          });
-        }
-      }
-      const holder = readHolder(this.path);
-      if (holder !== undefined && alive(holder)) {
-        throw new OtopiError(
-          'INTERNAL',
-          `another run holds the lock ${this.path}: pid ${holder.pid} (${holder.command}) since ${holder.since}`,
-          // No `file`: the message names the lock already, and a location prefix would repeat it.
-          { hint: 'Wait for it to finish. If that process is gone, the lock is removed automatically.' },
-        );
-      }
-      tookOverStale = holder;
-      rmSync(this.path, { force: true });
+  /**
+   * Takes the lock. `tookOverStale` names the run a left-over holder file was written by, when
+   * that process is gone (killed while holding the lock).
+   *
+   * @throws OtopiError `RUN_LOCKED` naming the holder when another run has the lock;
+   *   `LOCK_UNAVAILABLE` when the lock cannot be made (an unwritable folder).
+   */
+  async acquire(): Promise<{ tookOverStale: LockHolder | undefined }> {
+    const previous = readHolder(this.path);
+    let refused: { holder: LockHolder | undefined } | undefined;
+    try {
+      refused = await this.#mutex.acquire({ command: commandOf(process.argv.slice(1)) });
+    } catch (error) {
+      throw new OtopiError('LOCK_UNAVAILABLE', `cannot create the run lock ${this.path}: ${errorMessage(error)}`, {
+        file: this.path,
+        cause: error,
+        hint: 'Run as root, or point CORE/lockFile somewhere writable.',
+      });
     }
-    throw new OtopiError('INTERNAL', `cannot take the run lock ${this.path}: it keeps being recreated`, {
-      file: this.path,
-    });
+    if (refused !== undefined) {
+      const h = refused.holder;
+      const who = h === undefined ? 'a run that is starting' : `pid ${h.pid} (${h.command}) since ${h.since}`;
+      throw new OtopiError(
+        'RUN_LOCKED',
+        `another run holds the lock ${this.path}: ${who}`,
+        // No `file`: the message names the lock already, and a location prefix would repeat it.
+        { hint: 'Wait for it to finish. The lock is freed the moment that process ends, however it ends.' },
+      );
+    }
+    const stale = previous !== undefined && previous.pid !== process.pid && !holderAlive(previous);
+    return { tookOverStale: stale ? previous : undefined };
   }
 
   release(): void {
-    if (!this.held) return;
-    const holder = readHolder(this.path);
-    if (holder?.pid === process.pid) rmSync(this.path, { force: true });
-    this.held = false;
+    this.#mutex.release();
   }
 }
 
@@ -105,21 +73,6 @@ function commandOf(argv: readonly string[]): string {
     .slice(0, 200);
 }
 
-function readHolder(path: string): LockHolder | undefined {
-  try {
-    const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockHolder>;
-    if (typeof parsed.pid !== 'number') return undefined;
-    return {
-      pid: parsed.pid,
-      start: typeof parsed.start === 'string' ? parsed.start : '',
-      command: typeof parsed.command === 'string' ? parsed.command : '?',
-      since: typeof parsed.since === 'string' ? parsed.since : '?',
-    };
-  } catch {
-    return undefined; // unreadable or half-written by a killed run: stale
-  }
-}
-
 /** The lock and crash recovery as built-in handlers, right after the log opens. */
 export function lockPlugin(): Plugin {
   let lock: RunLock | undefined;
@@ -134,7 +87,7 @@ export function lockPlugin(): Plugin {
         after: 'otopi.core.log.init',
         run: async ({ env, log, dialog, dryRun }) => {
           lock = new RunLock(env.get(CoreEnv.lockFile));
-          const { tookOverStale } = lock.acquire();
+          const { tookOverStale } = await lock.acquire();
           process.once('exit', release);
           if (tookOverStale !== undefined) {
             log.warn(

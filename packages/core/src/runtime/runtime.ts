@@ -7,7 +7,7 @@ import { AbortError, OtopiError, errorMessage, isOtopiError } from '../errors.js
 import type { Dialog } from '../dialog/types.js';
 import { keysOf, type EnvFamily, type EnvKey } from '../env/declare.js';
 import { Environment } from '../env/environment.js';
-import { RunLog, setCurrentHandlerLog, type Logger } from '../log/logger.js';
+import { RunLog, setCurrentHandlerLog, type ConsoleRecord, type Logger } from '../log/logger.js';
 import { Redactor } from '../log/redact.js';
 import { isPlugin, type HandlerContext, type HandlerSpec, type Plugin } from '../plugin/define.js';
 import { buildPlan, type HandlerNode, type Plan } from '../sequence/plan.js';
@@ -18,6 +18,7 @@ import { BaseEnv, CoreEnv } from './keys.js';
 import { Services } from './services.js';
 import { NullDialog } from '../dialog/null-dialog.js';
 import { builtinPlugins } from './builtins.js';
+import { undeclaredKeyWarning } from './undeclared-keys.js';
 
 export interface PlannedHandler extends HandlerNode {
   readonly spec: HandlerSpec;
@@ -39,7 +40,9 @@ export class Runtime {
   readonly log: Logger;
   readonly mainTransaction: Transaction;
   readonly internalTransaction: Transaction;
-  dialog: Dialog;
+  private dialog_: Dialog;
+  /** Warnings met before a dialog was attached (a command-line key), shown once one is. */
+  private early: ConsoleRecord[] | undefined;
   private readonly handlers: PlannedHandler[] = [];
   private readonly plugins = new Set<string>();
   private readonly listeners: RunEventListener[];
@@ -56,17 +59,35 @@ export class Runtime {
       secrets: () => this.env.secrets(),
       protectedNames: () => this.env.keys(),
     });
-    this.dialog = options.dialog ?? new NullDialog();
+    this.dialog_ = options.dialog ?? new NullDialog();
+    if (options.dialog === undefined) this.early = [];
     this.runLog = new RunLog({
       redactor: this.redactor,
-      console: (r) => this.dialog.log(r),
+      console: (r) => this.dialog_.log(r),
       context: () => logContext(this.env),
     });
     this.log = this.runLog.logger;
+    this.env.onUndeclaredKey = (notice, source) => {
+      const text = undeclaredKeyWarning(this.env, notice, source);
+      this.log.warn({ console: this.early === undefined }, text);
+      this.early?.push({ level: 'WARNING', message: this.redactor.redact(text) });
+    };
     this.listeners = [...(options.listeners ?? [])];
     this.mainTransaction = new Transaction({ log: this.log.child({ plugin: 'otopi.core.transaction' }) });
     this.internalTransaction = new Transaction({ log: this.log.child({ plugin: 'otopi.core.transaction' }) });
     for (const plugin of builtinPlugins(this)) this.register(plugin);
+  }
+
+  /** Where questions, notes and console log records go; attaching one shows the warnings met before. */
+  get dialog(): Dialog {
+    return this.dialog_;
+  }
+
+  set dialog(dialog: Dialog) {
+    this.dialog_ = dialog;
+    const early = this.early ?? [];
+    this.early = undefined;
+    for (const record of early) dialog.log(record);
   }
 
   /** Adds a plugin: declares its environment and collects its handlers. */

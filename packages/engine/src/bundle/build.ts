@@ -1,8 +1,8 @@
 /**
  * Builds the host bundle from the build output (`npm run build`): the CLI in `bin/`, the
  * core as `node_modules/@otopi/core` (so the CLI and every plugin import one instance), the
- * plugin groups in `plugins/`, and the sh launcher `bin/otopi` (and `bin/ovirt-host-deploy` when
- * the host-deploy group is inside). Writes the folder and a
+ * plugin groups in `plugins/`, and the sh launcher `bin/otopi` (and `bin/ovirt-host-deploy`,
+ * `bin/ovirt-host-mgmt` when their group is inside). Writes the folder and a
  * deterministic `.tar.gz`: unchanged inputs give the same bytes and the same hash.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -38,6 +38,12 @@ export interface BuiltBundle extends BundleArtifact {
 
 export const BUNDLE_NAME = 'otopi-bundle';
 
+/** The plugin groups that have an entry of their own (the command the engine runs), by group. */
+export const GROUP_ENTRIES: Readonly<Record<string, string>> = {
+  'host-deploy': 'ovirt-host-deploy',
+  'host-mgmt': 'ovirt-host-mgmt',
+};
+
 type FileMap = Map<string, { data: Buffer; mode: number }>;
 
 function need(path: string, what: string): void {
@@ -54,6 +60,23 @@ function addTree(files: FileMap, from: string, to: string): void {
   }
 }
 
+/** The launcher template `bundle/launcher.sh`, checked for its placeholders. */
+export function readLauncherTemplate(root: string): string {
+  const file = join(root, 'bundle', 'launcher.sh');
+  need(file, 'the launcher template');
+  const template = readFileSync(file, 'utf8');
+  for (const mark of ['@NODE_CHECK@', '@ROOT@', '@ENTRY@'])
+    if (!template.includes(mark)) throw new EngineError('BUNDLE_INPUT_MISSING', `${file} has no ${mark}`);
+  return template;
+}
+
+/** A launcher running `bin/<entry>` of the bundle whose root is `root` from the launcher's folder. */
+export function launcher(template: string, root: '.' | '..', entry: string): Buffer {
+  return Buffer.from(
+    template.replace('@NODE_CHECK@', NODE_CHECK_SH).replaceAll('@ROOT@', root).replaceAll('@ENTRY@', entry),
+  );
+}
+
 const json = (value: unknown): Buffer => Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
 
 /** Collects the bundle's files (path → content and mode) without writing anything. */
@@ -64,12 +87,8 @@ export function collectBundleFiles(options: BuildBundleOptions): { files: FileMa
   const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
   const files: FileMap = new Map();
 
-  const launcher = join(root, 'bundle', 'launcher.sh');
-  need(launcher, 'the launcher template');
-  const template = readFileSync(launcher, 'utf8');
-  if (!template.includes('@NODE_CHECK@'))
-    throw new EngineError('BUNDLE_INPUT_MISSING', `${launcher} has no @NODE_CHECK@ line`);
-  files.set('bin/otopi', { data: Buffer.from(template.replace('@NODE_CHECK@', NODE_CHECK_SH)), mode: 0o755 });
+  const template = readLauncherTemplate(root);
+  files.set('bin/otopi', { data: launcher(template, '..', 'otopi.js'), mode: 0o755 });
 
   const cli = join(root, 'packages', 'cli', 'dist');
   need(join(cli, 'otopi.js'), 'the CLI build');
@@ -87,18 +106,13 @@ export function collectBundleFiles(options: BuildBundleOptions): { files: FileMa
     mode: 0o644,
   });
 
-  // A bundle with the host-deploy group can also be run by hand as ovirt-host-deploy: the same
-  // launcher, running the CLI entry that adds the group (and its own help).
-  if (groups.includes('host-deploy')) {
-    need(join(cli, 'ovirt-host-deploy.js'), 'the ovirt-host-deploy build');
-    const entry = '"$otopi_bin/otopi.js"';
-    if (!template.includes(entry)) throw new EngineError('BUNDLE_INPUT_MISSING', `${launcher} does not run ${entry}`);
-    files.set('bin/ovirt-host-deploy', {
-      data: Buffer.from(
-        template.replace('@NODE_CHECK@', NODE_CHECK_SH).replace(entry, '"$otopi_bin/ovirt-host-deploy.js"'),
-      ),
-      mode: 0o755,
-    });
+  // A bundle with the host-deploy (host-mgmt) group can also be run by hand as
+  // ovirt-host-deploy (ovirt-host-mgmt): the same launcher, running the CLI entry that adds
+  // the group (and its own help).
+  for (const [group, entry] of Object.entries(GROUP_ENTRIES)) {
+    if (!groups.includes(group)) continue;
+    need(join(cli, `${entry}.js`), `the ${entry} build`);
+    files.set(`bin/${entry}`, { data: launcher(template, '..', `${entry}.js`), mode: 0o755 });
   }
 
   for (const group of groups) {

@@ -7,6 +7,9 @@ import { StringDecoder } from 'node:string_decoder';
 import type { ClientChannel } from 'ssh2';
 import { EngineError } from '../errors.js';
 
+/** How long an aborted session waits for the host to confirm the end before it ends anyway (ms). */
+const ABORT_GRACE_MS = 2_000;
+
 export interface SessionResult {
   /** Exit code, or null when the command ended by a signal or the channel closed without one. */
   readonly code: number | null;
@@ -61,12 +64,16 @@ export interface LineSessionOptions extends SessionLimits {
   readonly commandBytes: number;
   /** Sees every line of standard output, including those the caller consumes itself. */
   readonly onLine?: ((line: string) => void) | undefined;
+  /** Sees standard error as it arrives. */
+  readonly onStderr?: ((text: string) => void) | undefined;
 }
 
 export interface LineSessionControl {
   session: LineSession;
   /** Writes artifact bytes, with back-pressure; counted as payload. */
   writePayload(chunk: Buffer): Promise<void>;
+  /** Writes a secret (a sudo password): counted nowhere, shown nowhere. */
+  writeSecret(text: string): void;
   /** Lines are offered here first; returning true keeps a line out of the iterator. */
   intercept: ((line: string) => boolean) | undefined;
 }
@@ -87,6 +94,9 @@ export function openLineSession(channel: ClientChannel, options: LineSessionOpti
   const control: LineSessionControl = {
     session: undefined as unknown as LineSession,
     intercept: undefined,
+    writeSecret(text) {
+      if (!ended) channel.write(text);
+    },
     async writePayload(chunk) {
       touch();
       bytes.payload += chunk.length;
@@ -124,6 +134,7 @@ export function openLineSession(channel: ClientChannel, options: LineSessionOpti
     }
   };
   const finishLines = (): void => {
+    if (ended) return;
     const rest = partial + decoder.end();
     partial = '';
     if (rest !== '') push(rest.replace(/\r$/, ''));
@@ -145,9 +156,12 @@ export function openLineSession(channel: ClientChannel, options: LineSessionOpti
   // Read standard error too: ssh2 emits 'close' only once both streams are consumed.
   channel.stderr.on('data', (data: Buffer) => {
     touch();
-    stderr += data.toString('utf8');
+    const text = data.toString('utf8');
+    stderr += text;
+    options.onStderr?.(text);
   });
 
+  let settleFailure: ((reason: EngineError) => void) | undefined;
   const abort = (reason: EngineError): void => {
     if (failure !== undefined || ended) return;
     failure = reason;
@@ -157,15 +171,26 @@ export function openLineSession(channel: ClientChannel, options: LineSessionOpti
       // Not every server takes signals; closing the channel ends the command anyway.
     }
     channel.close();
+    // A host that stopped answering never confirms the close: its channel would close only when
+    // the connection dies (the SSH keepalive, about a minute later). The limit the user set is
+    // the one that holds, so the session ends here after a short grace.
+    timers.push(setTimeout(() => settleFailure?.(reason), ABORT_GRACE_MS).unref());
   };
 
   const done = new Promise<SessionResult>((resolve, reject) => {
-    // The exit status comes with 'close': an 'exit' event can fire before anyone could listen.
-    channel.on('close', (code?: number | null, signal?: string) => {
-      exit = { code: code ?? null, signal: signal ?? null };
+    const finish = (): void => {
       for (const t of timers) clearTimeout(t);
       options.signal?.removeEventListener('abort', onAbort);
       finishLines();
+    };
+    settleFailure = (reason) => {
+      finish();
+      reject(reason);
+    };
+    // The exit status comes with 'close': an 'exit' event can fire before anyone could listen.
+    channel.on('close', (code?: number | null, signal?: string) => {
+      exit = { code: code ?? null, signal: signal ?? null };
+      finish();
       if (failure !== undefined) reject(failure);
       else resolve({ ...exit, stderr });
     });

@@ -7,7 +7,15 @@
  * (or an answer callback) that finds a problem calls `fail()`, and the next prompt sends
  * `abort`, so the host rolls back. Questions nobody expects are refused (`ABORT`, `no`)
  * and reported, never answered with a guess.
+ *
+ * With `pipeline`, for a host that runs our installer, a prompt takes every step up to the
+ * next barrier at once (the protocol takes replies sent ahead, in order): the commands, and
+ * after each `env-query` its `VALUE` reply. A barrier is a step decided from what the host
+ * showed (`steps.dynamic`), a list value (its reply follows its question) and `install`,
+ * which waits until every command sent before it has had its prompt back, so a refusal is
+ * seen before the host installs. `noop`s are not sent. See `burst.ts`.
  */
+import { takeBurst, type ReadyStep } from './burst.js';
 import { DialogParser, DialogProtocolError, type DialogEvent, type HandlerRef, type LogLevel } from './parser.js';
 
 export type WireValue = null | boolean | number | string | readonly string[];
@@ -37,7 +45,15 @@ export type Step =
   | { readonly kind: 'command'; readonly command: string }
   | { readonly kind: 'get'; readonly key: string; readonly receive?: (value: Displayed, ctx: StepContext) => void }
   | { readonly kind: 'set'; readonly key: string; readonly value: WireValue }
-  | { readonly kind: 'dynamic'; readonly next: (ctx: StepContext) => Step | undefined };
+  | {
+      readonly kind: 'dynamic';
+      readonly next: (ctx: StepContext) => Step | undefined;
+      /**
+       * May be decided before the replies to the commands sent ahead of it have come back:
+       * it depends only on failures, which a later barrier checks again.
+       */
+      readonly eager?: boolean;
+    };
 
 export const steps = {
   command: (command: string): Step => ({ kind: 'command', command }),
@@ -47,6 +63,8 @@ export const steps = {
   set: (key: string, value: WireValue): Step => ({ kind: 'set', key, value }),
   /** Decided when its prompt comes; `undefined` sends `noop`. */
   dynamic: (next: (ctx: StepContext) => Step | undefined): Step => ({ kind: 'dynamic', next }),
+  /** A dynamic step that does not need the host's latest replies (see `eager`). */
+  eager: (next: (ctx: StepContext) => Step | undefined): Step => ({ kind: 'dynamic', next, eager: true }),
 };
 
 export type Answer = string | boolean | WireValue;
@@ -75,6 +93,8 @@ export interface DialogProgram {
   readonly inactivityMs?: number;
   /** The whole session may take at most this long. Default 1800 s. */
   readonly hardLimitMs?: number;
+  /** Send the steps up to the next barrier at once (a host that runs our installer); see above. */
+  readonly pipeline?: boolean;
 }
 
 export interface DialogOutcome {
@@ -90,6 +110,11 @@ export interface DialogOutcome {
   readonly displayed: ReadonlyMap<string, Displayed>;
   /** Lines of the host log fetched with `log`, or undefined if not fetched. */
   readonly hostLogLines: number | undefined;
+  /**
+   * Round trips of the dialog: how often the engine sent after waiting for the host's output
+   * (each group of lines sent together counts once).
+   */
+  readonly roundTrips: number;
 }
 
 const CUSTOMIZATION = 'CUSTOMIZATION_COMMAND';
@@ -122,9 +147,18 @@ export async function driveDialog(channel: DialogChannel, program: DialogProgram
   let terminated = false;
   let lastStage: string | undefined;
   let hostLogLines: number | undefined;
+  const pipeline = program.pipeline === true;
+  /** Prompts that commands already sent will answer (pipelined): nothing is sent for them. */
+  const outstanding = { customization: 0, termination: 0 };
+  /** Values sent ahead with their `env-query`, by key: their question gets no reply. */
+  const sentAhead = new Map<string, number>();
+  let roundTrips = 0;
+  let heardSinceSend = false;
 
   /** Sends a line; the transcript gets `shown` (a hidden answer's placeholder) instead. */
   const send = (line: string, shown: string = line): void => {
+    if (heardSinceSend) roundTrips += 1;
+    heardSinceSend = false;
     program.transcript?.('out', shown);
     channel.send(line);
   };
@@ -150,21 +184,55 @@ export async function driveDialog(channel: DialogChannel, program: DialogProgram
       send(line, how === 'plain' ? line : how === 'hidden' ? mask : `VALUE ${name}=${type}:${mask}`);
     }
   };
-  /** Turns a step into the command to send (and remembers what its reply will need). */
-  const commandFor = (step: Step | undefined): string => {
-    if (step === undefined) return 'noop';
+  /** Sends a step's command (and, pipelined, a scalar value right after it). */
+  const sendStep = (step: ReadyStep): void => {
+    if (step === undefined) return send('noop');
     switch (step.kind) {
       case 'command':
-        return step.command;
+        return send(step.command);
       case 'get':
         if (step.receive !== undefined) receivers.set(step.key, step.receive);
-        return `env-get -k ${step.key}`;
+        return send(`env-get -k ${step.key}`);
       case 'set':
-        pendingValues.set(step.key, step.value);
-        return `${Array.isArray(step.value) ? 'env-query-multi' : 'env-query'} -k ${step.key}`;
-      case 'dynamic':
-        return commandFor(step.next(ctx));
+        if (Array.isArray(step.value)) {
+          pendingValues.set(step.key, step.value);
+          return send(`env-query-multi -k ${step.key}`);
+        }
+        send(`env-query -k ${step.key}`);
+        if (!pipeline) return void pendingValues.set(step.key, step.value);
+        sentAhead.set(step.key, (sentAhead.get(step.key) ?? 0) + 1);
+        return sendValue(step.key, step.value, undefined, 'setting');
     }
+  };
+  /**
+   * A command prompt. Pipelined, a prompt that a command already sent answers gets nothing;
+   * a fresh one gets the next burst, `final` (install, quit) once the steps are done.
+   */
+  const prompt = (phase: 'customization' | 'termination', queue: Step[], final: string): void => {
+    if (outstanding[phase] > 0) {
+      outstanding[phase] -= 1;
+      return;
+    }
+    if (phase === 'customization' && failedStep) return send('abort');
+    const done = phase === 'customization' ? customizationDone : terminationDone;
+    if (done) return send(final);
+    // A failure stops a customization burst (the next prompt aborts); termination goes on.
+    const burst = takeBurst(queue, ctx, pipeline, () => phase === 'customization' && failedStep);
+    if (burst.length === 0) {
+      if (phase === 'customization' && failedStep) return send('abort');
+      if (phase === 'customization') customizationDone = true;
+      else terminationDone = true;
+      return send(final);
+    }
+    for (const step of burst) sendStep(step);
+    let sent = burst.length;
+    // Nothing to check before `quit`: it goes with the last termination steps.
+    if (pipeline && phase === 'termination' && queue.length === 0) {
+      terminationDone = true;
+      send(final);
+      sent += 1;
+    }
+    outstanding[phase] = sent - 1;
   };
   const refuse = (event: DialogEvent & { name: string }, reply: string): void => {
     failures.push(`the host asked '${event.name}', which this deploy does not answer`);
@@ -203,25 +271,8 @@ export async function driveDialog(channel: DialogChannel, program: DialogProgram
         return;
       }
       case 'query-string': {
-        if (event.name === CUSTOMIZATION) {
-          if (failedStep) return send('abort');
-          if (customizationDone) return send('install');
-          const step = customization.shift();
-          if (step === undefined) {
-            customizationDone = true;
-            return send('install');
-          }
-          return send(commandFor(step));
-        }
-        if (event.name === TERMINATION) {
-          if (terminationDone) return send('quit');
-          const step = termination.shift();
-          if (step === undefined) {
-            terminationDone = true;
-            return send('quit');
-          }
-          return send(commandFor(step));
-        }
+        if (event.name === CUSTOMIZATION) return prompt('customization', customization, 'install');
+        if (event.name === TERMINATION) return prompt('termination', termination, 'quit');
         const answer = program.answers?.[event.name] ?? program.answer?.(event, ctx);
         if (answer === undefined) {
           // A string question has no ABORT reply; ending our side makes the host stop cleanly.
@@ -237,6 +288,12 @@ export async function driveDialog(channel: DialogChannel, program: DialogProgram
       case 'query-value':
       case 'query-multi-string': {
         const multi = event.kind === 'query-multi-string' ? { boundary: event.boundary } : undefined;
+        const ahead = sentAhead.get(event.name) ?? 0;
+        if (multi === undefined && ahead > 0) {
+          if (ahead === 1) sentAhead.delete(event.name);
+          else sentAhead.set(event.name, ahead - 1);
+          return;
+        }
         if (pendingValues.has(event.name)) {
           const value = pendingValues.get(event.name)!;
           pendingValues.delete(event.name);
@@ -280,6 +337,7 @@ export async function driveDialog(channel: DialogChannel, program: DialogProgram
         break;
       }
       if (next.done === true) break;
+      heardSinceSend = true;
       program.transcript?.('in', next.value);
       let events: DialogEvent[];
       try {
@@ -309,6 +367,7 @@ export async function driveDialog(channel: DialogChannel, program: DialogProgram
     lastStage,
     displayed,
     hostLogLines,
+    roundTrips,
   };
 }
 

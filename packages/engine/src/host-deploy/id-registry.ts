@@ -6,9 +6,13 @@
  * between a check and a claim.
  *
  * Optionally backed by a registry file of ids registered by earlier runs, one `<id> <host>`
- * per line (`#` comments); hosts that end installed (or incomplete, or rebooting) are added.
+ * per line (`#` comments). Deploys in other processes may share the file: every claim and record
+ * re-reads it under a mutex (`<file>.lock`, freed by the kernel if its holder dies), and a claim
+ * that persists writes its line at once, so two deploys started together can neither both claim
+ * one id nor both write the header.
  */
 import { appendFileSync, closeSync, fsyncSync, openSync, readFileSync } from 'node:fs';
+import { ProcessMutex } from '@otopi/core';
 import { EngineError } from '../errors.js';
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
@@ -41,11 +45,19 @@ export class VdsmIdRegistry {
    */
   static load(file: string): VdsmIdRegistry {
     const registry = new VdsmIdRegistry(file);
+    registry.#reload();
+    return registry;
+  }
+
+  /** Reads the file again and takes in what other processes added. */
+  #reload(): void {
+    const file = this.file;
+    if (file === undefined) return;
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return registry;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw new EngineError(
         'VDSM_ID_REGISTRY',
         `cannot read the vdsm id registry ${file}: ${(error as Error).message}`,
@@ -55,7 +67,7 @@ export class VdsmIdRegistry {
         },
       );
     }
-    registry.#fileExists = true;
+    this.#fileExists = true;
     text.split('\n').forEach((raw, index) => {
       const line = raw.trim();
       if (line === '' || line.startsWith('#')) return;
@@ -68,7 +80,7 @@ export class VdsmIdRegistry {
           where,
         );
       }
-      const other = registry.#recorded.get(id);
+      const other = this.#recorded.get(id);
       if (other !== undefined && other !== host) {
         throw new EngineError(
           'VDSM_ID_REGISTRY',
@@ -79,22 +91,44 @@ export class VdsmIdRegistry {
           },
         );
       }
-      registry.#recorded.set(id, host);
-      registry.#holders.set(id, host);
+      this.#recorded.set(id, host);
+      this.#holders.set(id, host);
     });
-    return registry;
+  }
+
+  /** Runs `step` holding the file's mutex, after reading the file again. */
+  async #locked<T>(step: () => T): Promise<T> {
+    if (this.file === undefined) return step();
+    const mutex = new ProcessMutex(`${this.file}.lock`);
+    const refused = await mutex.acquire({ waitMs: 30_000, command: 'vdsm id registry' });
+    if (refused !== undefined)
+      throw new EngineError(
+        'VDSM_ID_REGISTRY',
+        `the vdsm id registry ${this.file} stayed locked for 30 s (pid ${refused.holder?.pid ?? '?'})`,
+        { file: this.file },
+      );
+    try {
+      this.#reload();
+      return step();
+    } finally {
+      mutex.release();
+    }
   }
 
   /**
    * Claims `id` for `host`: returns the name of another host that holds it (the claim is then
    * refused), else records the claim and returns undefined. Claiming an id the same host holds
-   * is fine (a redeploy).
+   * is fine (a redeploy). With `persist` (a real run, not a dry run) and a registry file, the
+   * claim is written to the file at once, under its mutex, so another deploy sees it.
    */
-  claim(id: string, host: string): string | undefined {
-    const holder = this.#holders.get(id);
-    if (holder !== undefined && holder !== host) return holder;
-    this.#holders.set(id, host);
-    return undefined;
+  async claim(id: string, host: string, options: { persist?: boolean } = {}): Promise<string | undefined> {
+    return this.#locked(() => {
+      const holder = this.#holders.get(id);
+      if (holder !== undefined && holder !== host) return holder;
+      this.#holders.set(id, host);
+      if (options.persist === true) this.#append(id, host);
+      return undefined;
+    });
   }
 
   /** The host holding `id`, if any. */
@@ -103,7 +137,18 @@ export class VdsmIdRegistry {
   }
 
   /** Adds `<id> <host>` to the registry file (when there is one and the line is not there yet). */
-  record(id: string, host: string): void {
+  async record(id: string, host: string): Promise<void> {
+    if (this.file === undefined) return;
+    await this.#locked(() => {
+      const other = this.#recorded.get(id);
+      if (other !== undefined && other !== host)
+        throw new EngineError('VDSM_ID_REGISTRY', `id ${id} is listed for ${other} in ${this.file ?? ''}, not ${host}`);
+      this.#append(id, host);
+    });
+  }
+
+  /** Appends the line (and the header to a new file); the caller holds the mutex. */
+  #append(id: string, host: string): void {
     if (this.file === undefined || this.#recorded.get(id) === host) return;
     const fresh = !this.#fileExists;
     try {

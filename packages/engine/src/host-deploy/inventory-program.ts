@@ -7,7 +7,7 @@
  * Everything that can be wrong with the inventory is found before any host is contacted:
  * `prepareHostDeploy` checks every host and loads (or creates) the CAs and the registry.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { EngineError } from '../errors.js';
@@ -18,7 +18,9 @@ import type { DeployProgramFactory, GroupProgram } from '../orchestrate/program.
 import { CertificateAuthority } from '../pki/ca.js';
 import type { FirewallSetting, HostDeployConfig } from './config.js';
 import { VdsmIdRegistry } from './id-registry.js';
-import { hostDeployProgram, hostDeployStatements } from './program.js';
+import { DEPLOY_PROCEED, hostDeployProgram, hostDeployStatements } from './program.js';
+
+const PROCEED_ANSWER_KEY = `QUESTION/1/DIALOG_CONFIRM/${DEPLOY_PROCEED}`;
 import { hostDeployResult } from './result.js';
 
 /** Where the engine CA lives unless told: root's state folder, else beside the fallback log folder. */
@@ -139,17 +141,10 @@ async function loadCa(
   onNote?: (text: string) => void,
 ): Promise<CertificateAuthority> {
   // The x509 library loads here (pki/ca.ts imports it on first use): only runs that sign pay for it.
-  const existed = (() => {
-    try {
-      readFileSync(join(dir, 'ca.pem'));
-      return true;
-    } catch {
-      return false;
-    }
-  })();
+  const existed = existsSync(join(dir, 'ca.pem'));
   try {
-    const ca = await CertificateAuthority.loadOrCreate(dir, { organization });
-    onNote?.(`${existed ? 'signing with the CA in' : 'created a CA (O=' + organization + ') in'} ${dir}`);
+    const { ca, created } = await CertificateAuthority.open(dir, { organization });
+    onNote?.(`${created ? 'created a CA (O=' + organization + ') in' : 'signing with the CA in'} ${dir}`);
     return ca;
   } catch (error) {
     throw new EngineError(
@@ -193,27 +188,28 @@ export async function prepareHostDeploy(
       ...(ca === undefined ? {} : { pki: { ca, ...(s.days === undefined ? {} : { days: s.days }) } }),
       prolog: false,
       given: ctx.givenKeys,
-      checkUniqueId: (id) => registry.claim(id, host.name),
+      checkUniqueId: (id) => registry.claim(id, host.name, { persist: !ctx.dryRun }),
       onLog: (_level, text) => ctx.log(`host-deploy: ${text}`),
     };
     // The program's own notes go to the engine-side log; the host's records are logged already.
     const { onLog: _hostRecords, ...program } = hostDeployProgram(config);
     const group: GroupProgram = {
       ...program,
-      statements: hostDeployStatements(config).filter((s) => !s.startsWith('APPEND:BASE/pluginGroups=')),
+      statements: [
+        ...hostDeployStatements(config).filter((s) => !s.startsWith('APPEND:BASE/pluginGroups=')),
+        // The proceed question answered up front (our installer looks for answers in the
+        // environment first), saving its round trip, unless the inventory answers it itself.
+        ...(host.answers[DEPLOY_PROCEED] === undefined && !ctx.givenKeys.has(PROCEED_ANSWER_KEY)
+          ? [`${PROCEED_ANSWER_KEY}=str:yes`]
+          : []),
+      ],
       conclude: (outcome, result) => {
         if (outcome === undefined) return undefined;
         const r = hostDeployResult(outcome);
         const facts = r.vdsmId === null ? {} : { vdsmId: r.vdsmId };
         if (result !== 'installed') return { facts };
+        // The id went into the registry file when the host reported it (checkUniqueId).
         const details: string[] = [];
-        if (r.vdsmId !== null && !ctx.dryRun) {
-          try {
-            registry.record(r.vdsmId, host.name);
-          } catch (error) {
-            details.push((error as Error).message);
-          }
-        }
         if (r.status === 'incomplete')
           return {
             result: 'incomplete',

@@ -6,6 +6,7 @@
  * and at termination reads whether the install is incomplete or needs a reboot.
  * `hostDeployResult` turns the dialog's outcome into the deploy's result.
  */
+import { X509Certificate } from 'node:crypto';
 import {
   steps,
   type Answer,
@@ -15,6 +16,7 @@ import {
   type StepContext,
   type WireValue,
 } from '../dialog/driver.js';
+import { signedChain } from '../pki/sign-chain.js';
 import type { HostDeployConfig } from './config.js';
 
 export const DEPLOY_PROCEED = 'DEPLOY_PROCEED';
@@ -31,6 +33,16 @@ const setIf = (key: string, value: WireValue | undefined): Step =>
 const text = (d: Displayed | undefined): string | null =>
   d === undefined || typeof d.value !== 'string' || d.type === 'none' ? null : d.value;
 const flag = (d: Displayed | undefined): boolean => /^(true|1|yes)$/i.test(text(d) ?? '');
+
+/** The CA certificate's SHA-256 fingerprint, colon-separated hex (as Node's X509Certificate prints it). */
+export function caFingerprint(pem: string): string {
+  return new X509Certificate(pem).fingerprint256;
+}
+
+/** The names the engine signs a host certificate for: its common name, then the other subjectAltName entries. */
+export function certificateNames(config: Pick<HostDeployConfig, 'host'>): string[] {
+  return [config.host.name, ...(config.host.address === undefined ? [] : [config.host.address])];
+}
 
 /** `yyyyMMddHHmmss+0000`, the form otopi's clock plugin asks for. */
 export function engineTime(now = new Date()): string {
@@ -84,8 +96,11 @@ function customization(config: HostDeployConfig, state: { id: string | null }): 
     setIf('VDSM/vdsmMinimumVersion', c.vdsmMinimumVersion === undefined ? DEFAULT_MINIMUM_VDSM : c.vdsmMinimumVersion),
     set('VDSM/checkVirtHardware', c.checkVirtHardware ?? virt),
     set('VIRT/enable', virt),
-    // PKI
+    // PKI. What this engine would issue, so a redeploy keeps a certificate that already is
+    // that without a request (the host-deploy group of otopi-ts; reference §3.1 has no such keys).
     setIf('VDSM/certificateEnrollment', config.pki === undefined ? undefined : 'inline'),
+    setIf('VDSM/engineCaFingerprint', config.pki === undefined ? undefined : caFingerprint(config.pki.ca.pem)),
+    setIf('VDSM/certificateNames', config.pki === undefined ? undefined : certificateNames(config).join(',')),
     // Kdump: enabled only when the host says it can.
     ...(kdump === undefined
       ? []
@@ -159,11 +174,9 @@ export function hostDeployProgram(config: HostDeployConfig): DialogProgram {
       steps.get('SYSTEM/reboot', (v) => {
         if (flag(v)) config.onLog?.('INFO', 'Reboot scheduled');
       }),
-      steps.dynamic((ctx) =>
-        flag(ctx.displayed.get('ODEPLOY/installIncomplete'))
-          ? steps.get('ODEPLOY/installIncompleteReasons')
-          : undefined,
-      ),
+      // Asked whatever the first says (the engine asked only for an incomplete install), so
+      // the three go in one round trip when pipelined.
+      steps.get('ODEPLOY/installIncompleteReasons'),
     ],
     answers,
     answer: (event) => {
@@ -189,14 +202,8 @@ export function hostDeployProgram(config: HostDeployConfig): DialogProgram {
       }
       if (name !== CERTIFICATE_REQUEST) return;
       if (config.pki === undefined) return ctx.fail('The host asked for a certificate, but this deploy has no CA');
-      const lines = Array.isArray(value.value) ? value.value : [String(value.value)];
       try {
-        const cert = await config.pki.ca.sign(lines.join('\n'), {
-          host: config.host.name,
-          ...(config.host.address === undefined ? {} : { altNames: [config.host.address] }),
-          ...(config.pki.days === undefined ? {} : { days: config.pki.days }),
-        });
-        chain = `${config.pki.ca.pem.trimEnd()}\n${cert.trimEnd()}`.split('\n');
+        chain = await signedChain(config.pki, value.value, config.host);
         config.onLog?.('INFO', `Signed the certificate of ${config.host.name}`);
       } catch (error) {
         ctx.fail(`Cannot sign the certificate request of ${config.host.name}: ${(error as Error).message}`);

@@ -1,7 +1,7 @@
 /**
- * How a host logs in: a key file (with an optional passphrase) or a password. Secrets come from
- * the inventory itself (only when it is private), an environment variable or a private file,
- * and stay wrapped in {@link Secret} until ssh2 needs them.
+ * How a host logs in: an ssh-agent, key files (each with an optional passphrase), a password.
+ * Secrets come from the inventory itself (only when it is private), an environment variable or
+ * a private file, and stay wrapped in {@link Secret} until ssh2 needs them.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -12,10 +12,18 @@ import { Secret } from './secret.js';
 
 const DEFAULT_IDENTITIES = ['.ssh/id_ed25519', '.ssh/id_ecdsa', '.ssh/id_rsa'];
 
-/** How a host is logged in to. Secrets stay wrapped until ssh2 needs them. */
-export type HostAuth =
-  | { readonly kind: 'key'; readonly identityFile: string; readonly passphrase?: Secret }
-  | { readonly kind: 'password'; readonly password: Secret };
+export interface Identity {
+  readonly file: string;
+  readonly passphrase?: Secret;
+}
+
+/** How a host is logged in to, tried in this order: agent, key files, password. */
+export interface HostAuth {
+  /** The ssh-agent's socket. */
+  readonly agent?: string;
+  readonly identities: readonly Identity[];
+  readonly password?: Secret;
+}
 
 /** What reading credentials needs from the inventory. */
 export interface CredentialContext {
@@ -28,7 +36,17 @@ export interface CredentialContext {
   readonly home: string;
 }
 
-export function readAuth(f: HostFields, at: At, ctx: CredentialContext): HostAuth {
+/** What an OpenSSH client config said about the login, when one was read. */
+export interface ConfigLogin {
+  readonly identityFiles?: readonly string[];
+  readonly identitiesOnly?: boolean;
+  /** A socket, `none`, or `SSH_AUTH_SOCK`. */
+  readonly identityAgent?: string;
+}
+
+const isFile = (p: string): boolean => statSync(p, { throwIfNoEntry: false })?.isFile() === true;
+
+export function readAuth(f: HostFields, at: At, ctx: CredentialContext, config: ConfigLogin = {}): HostAuth {
   const password = readSecret(f, 'password', at, ctx);
   const passphrase = readSecret(f, 'passphrase', at, ctx);
   if (password !== undefined) {
@@ -40,36 +58,51 @@ export function readAuth(f: HostFields, at: At, ctx: CredentialContext): HostAut
         'remove one of identity_file and password*',
       );
     }
-    return { kind: 'password', password };
+    return { identities: [], password };
   }
-  let identityFile: string;
+  let files: string[];
+  let explicit = true;
   if (f.identity_file !== undefined) {
-    identityFile = resolve(ctx.base, f.identity_file);
-    if (statSync(identityFile, { throwIfNoEntry: false })?.isFile() !== true) {
-      throw problem('INVENTORY_INVALID', at('identity_file'), `no such key file: ${identityFile}`);
-    }
+    const file = resolve(ctx.base, f.identity_file);
+    if (!isFile(file)) throw problem('INVENTORY_INVALID', at('identity_file'), `no such key file: ${file}`);
+    files = [file];
+  } else if ((config.identityFiles ?? []).length > 0) {
+    // As OpenSSH does, a configured key file that does not exist is passed over.
+    files = (config.identityFiles ?? []).filter(isFile);
   } else {
-    const home = ctx.home;
-    const found = DEFAULT_IDENTITIES.map((p) => resolve(home, p)).find(
-      (p) => statSync(p, { throwIfNoEntry: false })?.isFile() === true,
-    );
-    if (found === undefined) {
-      throw problem(
-        'INVENTORY_INVALID',
-        { ...at('identity_file'), field: 'identity_file' },
-        `no credentials: no identity_file, no password, and no ${DEFAULT_IDENTITIES.map((p) => `~/${p}`).join(', ')}`,
-        'set identity_file, or password_env / password_file',
-      );
-    }
-    identityFile = found;
+    explicit = false;
+    files = DEFAULT_IDENTITIES.map((p) => resolve(ctx.home, p)).filter(isFile);
   }
-  return passphrase === undefined ? { kind: 'key', identityFile } : { kind: 'key', identityFile, passphrase };
+  const only = f.identities_only ?? config.identitiesOnly ?? false;
+  const agentSetting = f.ssh_agent ?? config.identityAgent ?? 'SSH_AUTH_SOCK';
+  let agent: string | undefined;
+  if (agentSetting === 'SSH_AUTH_SOCK' || agentSetting === '$SSH_AUTH_SOCK') {
+    const sock = ctx.env['SSH_AUTH_SOCK'];
+    agent = sock === undefined || sock === '' ? undefined : sock;
+  } else if (agentSetting !== 'none') {
+    agent = resolve(ctx.base, agentSetting);
+    if (statSync(agent, { throwIfNoEntry: false })?.isSocket() !== true) {
+      throw problem('INVENTORY_INVALID', at('ssh_agent'), `no ssh-agent socket at ${agent}`);
+    }
+  }
+  // IdentitiesOnly: the agent's keys are not offered when key files are named.
+  if (only && explicit && files.length > 0) agent = undefined;
+  if (files.length === 0 && agent === undefined) {
+    throw problem(
+      'INVENTORY_INVALID',
+      { ...at('identity_file'), field: 'identity_file' },
+      `no credentials: no identity_file, no password, no ssh-agent (SSH_AUTH_SOCK), and no ${DEFAULT_IDENTITIES.map((p) => `~/${p}`).join(', ')}`,
+      'set identity_file, ssh_agent, or password_env / password_file',
+    );
+  }
+  const identities = files.map((file) => (passphrase === undefined ? { file } : { file, passphrase }));
+  return agent === undefined ? { identities } : { agent, identities };
 }
 
 /** A password or passphrase from the inventory itself, an environment variable or a file; never logged. */
-function readSecret(
+export function readSecret(
   f: HostFields,
-  what: 'password' | 'passphrase',
+  what: 'password' | 'passphrase' | 'become_password',
   at: At,
   ctx: CredentialContext,
 ): Secret | undefined {

@@ -24,9 +24,11 @@ import { isOtopiError, parseIni, parseTypedValue, type IniEntry } from '@otopi/c
 import type { z } from 'zod';
 import { EngineError } from '../errors.js';
 import type { HostKeyPolicy } from '../ssh/host-key-policy.js';
-import { readAuth, type HostAuth } from './credentials.js';
+import type { SshConfig } from '../ssh/ssh-config.js';
+import type { HostAuth } from './credentials.js';
 import { HOST_DEPLOY_FIELDS, HOST_DEPLOY_FIELD_NAMES, type HostDeployFields } from './host-deploy-fields.js';
-import { problem, type At, type Place } from './problem.js';
+import { problem, type Place } from './problem.js';
+import { readReach, type Become, type JumpHost } from './reach.js';
 import {
   ENV_KEY_RE,
   HOST_FIELDS,
@@ -34,11 +36,11 @@ import {
   HOST_NAME_RE,
   QUESTION_NAME_RE,
   type HostFieldName,
-  type HostFields,
 } from './schema.js';
 import type { EnvSetting } from './settings.js';
 
-export type { HostAuth } from './credentials.js';
+export type { HostAuth, Identity } from './credentials.js';
+export type { Become, JumpHost } from './reach.js';
 
 export interface InventoryHost {
   /** The section's name (`[host NAME]`): how the host is named in progress, events and log files. */
@@ -48,6 +50,12 @@ export interface InventoryHost {
   readonly user: string;
   readonly auth: HostAuth;
   readonly hostKey: HostKeyPolicy;
+  /** Jump hosts (ProxyJump), the first connected first; empty: the host is reached directly. */
+  readonly jumps: readonly JumpHost[];
+  /** Run the installer as root through sudo (only for a user other than root). */
+  readonly become?: Become;
+  /** Tries again after a connection refused or reset before login; unset: the run's. */
+  readonly connectRetries?: number;
   /** Environment settings for this host, `[defaults]` first. */
   readonly environment: readonly EnvSetting[];
   /** Answers to the host's questions by name, as written (converted when the question comes). */
@@ -72,8 +80,10 @@ export interface InventoryOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Trust unknown host keys on first use for every host that uses known_hosts (`--accept-new-host-keys`). */
   readonly acceptNewHostKeys?: boolean;
-  /** Folder searched for default keys (`.ssh/id_ed25519`, ...). Default the user's home. */
+  /** Folder searched for default keys (`.ssh/id_ed25519`, ...) and `.ssh/config`. Default the user's home. */
   readonly home?: string;
+  /** An OpenSSH client config for hosts whose inventory names none (`-F`); `none` reads none. Default `~/.ssh/config`. */
+  readonly sshConfig?: string;
 }
 
 const DEFAULTS_SECTION = 'defaults';
@@ -142,7 +152,8 @@ export function parseInventory(text: string, file: string, options: InventoryOpt
     throw problem('INVENTORY_INVALID', { file }, 'no hosts', 'add a [host NAME] section with at least an address');
   }
   const base = dirname(file);
-  const hosts = sections.map((section) => readHost(section, defaults, { file, base, options }));
+  const configs = new Map<string, SshConfig>();
+  const hosts = sections.map((section) => readHost(section, defaults, { file, base, options, configs }));
   return { file, hosts };
 }
 
@@ -150,6 +161,7 @@ interface ReadContext {
   readonly file: string;
   readonly base: string;
   readonly options: InventoryOptions;
+  readonly configs: Map<string, SshConfig>;
 }
 
 function readHost(
@@ -226,22 +238,30 @@ function readHost(
   const hostDeploy = parse(HOST_DEPLOY_FIELDS, HOST_DEPLOY_FIELD_NAMES);
   const at = (field: HostFieldName): Place => ({ file, line: fields.get(field)?.line ?? section.line, host, field });
 
+  const reach = readReach(host, f, at, {
+    file,
+    base: ctx.base,
+    env: ctx.options.env ?? process.env,
+    home: ctx.options.home ?? homedir(),
+    sshConfig: ctx.options.sshConfig,
+    acceptNewHostKeys: ctx.options.acceptNewHostKeys === true,
+    configs: ctx.configs,
+  });
+
   return {
     name: host,
-    address: f.address ?? host,
-    port: f.port ?? 22,
-    user: f.user ?? 'root',
-    auth: readAuth(f, at, {
-      file,
-      base: ctx.base,
-      env: ctx.options.env ?? process.env,
-      home: ctx.options.home ?? homedir(),
-    }),
-    hostKey: readHostKeyPolicy(f, at, ctx),
+    address: reach.address,
+    port: reach.port,
+    user: reach.user,
+    auth: reach.auth,
+    hostKey: reach.hostKey,
+    jumps: reach.jumps,
+    ...(reach.become === undefined ? {} : { become: reach.become }),
+    ...(f.connect_retries === undefined ? {} : { connectRetries: f.connect_retries }),
     environment,
     answers,
     timeouts: {
-      ...(f.connect_timeout === undefined ? {} : { connectMs: f.connect_timeout * 1000 }),
+      ...(reach.connectMs === undefined ? {} : { connectMs: reach.connectMs }),
       ...(f.inactivity_timeout === undefined ? {} : { inactivityMs: f.inactivity_timeout * 1000 }),
       ...(f.hard_timeout === undefined ? {} : { hardMs: f.hard_timeout * 1000 }),
     },
@@ -268,23 +288,6 @@ function closest(word: string, candidates: readonly string[]): string | undefine
     if (distance <= 2 && (best === undefined || distance < best.distance)) best = { name, distance };
   }
   return best?.name;
-}
-
-function readHostKeyPolicy(f: HostFields, at: At, ctx: ReadContext): HostKeyPolicy {
-  if (f.fingerprint !== undefined) {
-    if (f.tofu === true) {
-      throw problem(
-        'INVENTORY_INVALID',
-        at('tofu'),
-        'a pinned fingerprint leaves nothing to trust on first use',
-        'remove tofu, or the fingerprint',
-      );
-    }
-    return { kind: 'fingerprint', fingerprint: f.fingerprint };
-  }
-  const file = resolve(ctx.base, f.known_hosts ?? 'known_hosts');
-  const trustOnFirstUse = f.tofu === true || ctx.options.acceptNewHostKeys === true;
-  return trustOnFirstUse ? { kind: 'known-hosts', file, trustOnFirstUse } : { kind: 'known-hosts', file };
 }
 
 /** Which hosts `--limit a,b` selects; an unknown name is an error. */

@@ -10,7 +10,7 @@ const ADDRESS_RE =
 /** POSIX portable user names, plus the trailing `$` some systems allow. */
 const USER_RE = /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/;
 const ENV_VAR_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+const FINGERPRINT_RE = /^(?:SHA256:[A-Za-z0-9+/]{43}=?|(?:MD5:)?(?:[0-9A-Fa-f]{2}:){15}[0-9A-Fa-f]{2})$/;
 const BOOL_WORDS: Readonly<Record<string, boolean>> = {
   true: true,
   yes: true,
@@ -62,13 +62,37 @@ export const HOST_FIELDS = z.strictObject({
   password_file: path.optional(),
   /** OpenSSH known_hosts file. Default: `known_hosts` beside the inventory. */
   known_hosts: path.optional(),
-  /** The host key's fingerprint as `ssh-keygen -lf` prints it; replaces the known_hosts check. */
+  /** The host key's fingerprint as `ssh-keygen -lf` prints it, or the legacy MD5 `xx:xx:...`; replaces the known_hosts check. */
   fingerprint: z
     .string()
-    .regex(FINGERPRINT_RE, "expected 'SHA256:' and 43 base64 characters, as ssh-keygen -lf prints it")
+    .regex(
+      FINGERPRINT_RE,
+      "expected 'SHA256:' and 43 base64 characters as ssh-keygen -lf prints it, or the MD5 form xx:xx:... (16 pairs)",
+    )
     .optional(),
   /** Trust an unknown host key on first use and record it in known_hosts. Default false. */
   tofu: bool.optional(),
+  /** An OpenSSH client config to read for this host (`none`: none). Default `-F`, else `~/.ssh/config`. */
+  ssh_config: path.optional(),
+  /** Jump hosts, as OpenSSH's ProxyJump: `[user@]host[:port]`, comma-separated; `none` for none. */
+  proxy_jump: text.optional(),
+  /** Use only the key files given, not the ssh-agent's keys. */
+  identities_only: bool.optional(),
+  /** The ssh-agent's socket; `none` for no agent. Default `SSH_AUTH_SOCK`. */
+  ssh_agent: path.optional(),
+  /** Run the installer as root through sudo when `user` is not root. */
+  become: z.enum(['sudo', 'none'], { message: "expected 'sudo' or 'none'" }).optional(),
+  /** The sudo password, literally (the inventory must then be private), from a variable or a file. */
+  become_password: text.optional(),
+  become_password_env: envVar.optional(),
+  become_password_file: path.optional(),
+  /** Tries again after a connection refused or reset before login. Default 3 (after 1.5, 3 and 6 s). */
+  connect_retries: z
+    .string()
+    .regex(/^\d{1,2}$/, 'expected a number of retries')
+    .transform(Number)
+    .refine((n) => n <= 10, 'expected at most 10 retries')
+    .optional(),
   /** Seconds allowed for TCP connect, handshake and login. */
   connect_timeout: seconds.optional(),
   /** Seconds without any output from the host before it is given up. */

@@ -36,6 +36,7 @@ export interface HostRunContext {
   readonly overrides: readonly EnvSetting[];
   readonly programs: Readonly<Record<string, DeployProgramFactory>>;
   readonly timeouts: Timeouts;
+  readonly connectRetries?: number | undefined;
   readonly logDir: string;
   readonly redactor: Redactor;
   readonly open: SessionOpener;
@@ -184,6 +185,8 @@ async function deployWithLog(
         preferRuntime: ctx.preferRuntime,
         statements,
         connectTimeoutMs: timeouts.connectMs,
+        connectRetries: ctx.connectRetries,
+        onNote: (text) => log.note(text),
         inactivityTimeoutMs: timeouts.inactivityMs,
         hardTimeoutMs: timeouts.hardMs,
         signal: ctx.signal,
@@ -259,6 +262,8 @@ async function deployWithLog(
         composePrograms([instruments, base, ...groupPrograms], {
           inactivityMs: timeouts.inactivityMs + DRIVER_SLACK_MS,
           hardLimitMs: timeouts.hardMs + DRIVER_SLACK_MS,
+          // The host runs the installer this deploy shipped: ours, which takes replies sent ahead.
+          pipeline: true,
         }),
       );
       findings.push(...outcome.failures);
@@ -316,6 +321,7 @@ async function deployWithLog(
       exitCode: result?.code ?? null,
       bytes: bytes(),
       shipped,
+      roundTrips: outcome?.roundTrips,
     });
   } catch (error) {
     return finish({ result: 'failed', stage, details: [`internal error: ${describe(error)}`] });

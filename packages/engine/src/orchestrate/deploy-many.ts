@@ -44,6 +44,8 @@ export interface DeployManyOptions {
   readonly programs?: Readonly<Record<string, DeployProgramFactory>>;
   /** Time limits for hosts whose inventory sets none. Default {@link DEFAULT_TIMEOUTS}. */
   readonly timeouts?: Partial<Timeouts>;
+  /** Tries again after a connection refused or reset before login, for hosts whose inventory sets none. Default 3. */
+  readonly connectRetries?: number;
   /** Sees every event as it happens. Called synchronously; keep it quick. */
   readonly onEvent?: (event: DeployEvent) => void;
   /** Cancels the run: running hosts are disconnected (and roll back), waiting ones never start. */
@@ -69,8 +71,12 @@ function collectSecrets(options: DeployManyOptions): string[] {
   const secrets = new Set<string>();
   const settings = [...(options.defaults ?? []), ...(options.overrides ?? [])];
   for (const host of options.hosts) {
-    if (host.auth.kind === 'password') secrets.add(host.auth.password.reveal());
-    else if (host.auth.passphrase !== undefined) secrets.add(host.auth.passphrase.reveal());
+    for (const auth of [host.auth, ...host.jumps.map((j) => j.auth)]) {
+      if (auth.password !== undefined) secrets.add(auth.password.reveal());
+      for (const identity of auth.identities)
+        if (identity.passphrase !== undefined) secrets.add(identity.passphrase.reveal());
+    }
+    if (host.become?.password !== undefined) secrets.add(host.become.password.reveal());
     settings.push(...host.environment);
   }
   for (const s of settings) {
@@ -139,6 +145,7 @@ export async function deployMany(options: DeployManyOptions): Promise<DeployRepo
     overrides: options.overrides ?? [],
     programs: options.programs ?? {},
     timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
+    connectRetries: options.connectRetries,
     logDir,
     redactor,
     open: options.open ?? openOverSsh,

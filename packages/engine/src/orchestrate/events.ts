@@ -43,6 +43,11 @@ export interface HostReport {
   readonly exitCode: number | null;
   readonly durationMs: number;
   readonly bytes: SentBytes;
+  /**
+   * Round trips of the machine dialog: how often the engine waited for the host before it
+   * sent (undefined when the dialog never started).
+   */
+  readonly roundTrips?: number;
   /** What the host lacked and received; undefined when it never said. */
   readonly shipped?: readonly ArtifactKind[];
   /** The host key the connection accepted. */

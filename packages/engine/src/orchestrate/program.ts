@@ -5,7 +5,14 @@
  * a command the host refuses during customization makes the next prompt send `abort`.
  */
 import { parseTypedValue, type EnvValue } from '@otopi/core';
-import { steps, type Answer, type DialogOutcome, type DialogProgram, type Step } from '../dialog/driver.js';
+import {
+  steps,
+  type Answer,
+  type DialogOutcome,
+  type DialogProgram,
+  type Step,
+  type StepContext,
+} from '../dialog/driver.js';
 import type { DialogEvent } from '../dialog/parser.js';
 import type { InventoryHost } from '../inventory/inventory.js';
 import type { HostResultKind } from './events.js';
@@ -119,23 +126,24 @@ export function baseProgram(options: BaseProgramOptions): DialogProgram {
  */
 export function composePrograms(
   programs: readonly DialogProgram[],
-  limits: Pick<DialogProgram, 'inactivityMs' | 'hardLimitMs'> = {},
+  limits: Pick<DialogProgram, 'inactivityMs' | 'hardLimitMs' | 'pipeline'> = {},
 ): DialogProgram {
   const refused: string[] = [];
   let inCustomization = false;
   let reported = 0;
-  const guard = (step: Step): Step =>
-    steps.dynamic((ctx) => {
-      if (refused.length > reported) {
-        reported = refused.length;
-        ctx.fail(`the host refused a customization command: ${refused.join('; ')}`);
-        return undefined;
-      }
-      return step;
-    });
-  const customization = programs.flatMap((p) => p.customization ?? []).map(guard);
+  const check = (step: Step) => (ctx: StepContext) => {
+    if (refused.length > reported) {
+      reported = refused.length;
+      ctx.fail(`the host refused a customization command: ${refused.join('; ')}`);
+      return undefined;
+    }
+    return step;
+  };
+  // Pipelined, a step's check may run before the replies to the steps sent with it: the
+  // last check, before `install`, waits for them all.
+  const customization = programs.flatMap((p) => p.customization ?? []).map((step) => steps.eager(check(step)));
   // The last check sends `install` itself, saving the round trip of a `noop`.
-  customization.push(guard(steps.command('install')));
+  customization.push(steps.dynamic(check(steps.command('install'))));
 
   const composed: DialogProgram = {
     customization,

@@ -22,6 +22,7 @@ export interface Finish {
   exitCode?: number | null;
   bytes?: SentBytes;
   shipped?: HostReport['shipped'];
+  roundTrips?: number | undefined;
   lastHandler?: string | undefined;
   hostKey?: AcceptedHostKey | undefined;
   hostLogFile?: string | undefined;
@@ -50,6 +51,7 @@ export function buildReport(
     exitCode: r.exitCode ?? null,
     durationMs: Math.round(performance.now() - where.started),
     bytes: r.bytes ?? NO_BYTES,
+    ...(r.roundTrips === undefined ? {} : { roundTrips: r.roundTrips }),
     ...(r.shipped === undefined ? {} : { shipped: r.shipped }),
     ...(r.hostKey === undefined
       ? {}

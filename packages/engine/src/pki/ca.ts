@@ -18,6 +18,7 @@ import { webcrypto, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { ProcessMutex } from '@otopi/core';
 import type * as X509 from '@peculiar/x509';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
@@ -107,12 +108,38 @@ export class CertificateAuthority {
     return new CertificateAuthority(certificate, { privateKey, publicKey } as webcrypto.CryptoKeyPair, organization);
   }
 
-  /** Loads the CA in `dir`, or creates it there (key 0600, folder 0700) when absent. */
-  static async loadOrCreate(dir: string, options: CaOptions): Promise<CertificateAuthority> {
-    if (existsSync(join(dir, 'ca.pem'))) return CertificateAuthority.load(dir);
-    const ca = await CertificateAuthority.create(options);
-    await ca.save(dir);
-    return ca;
+  /**
+   * Loads the CA in `dir`, or creates it there (key 0600, folder 0700) when absent. Deploys that
+   * start together against one new folder create one CA between them: creation happens under a
+   * mutex on the folder (`.lock`, freed by the kernel if its holder dies), and whoever takes it
+   * second loads the CA the first one wrote. Waits up to `waitMs` (default 60 s) for the holder.
+   */
+  static async loadOrCreate(dir: string, options: CaOptions, waitMs = 60_000): Promise<CertificateAuthority> {
+    return (await CertificateAuthority.open(dir, options, waitMs)).ca;
+  }
+
+  /** {@link loadOrCreate}, saying whether this call created the CA. */
+  static async open(
+    dir: string,
+    options: CaOptions,
+    waitMs = 60_000,
+  ): Promise<{ ca: CertificateAuthority; created: boolean }> {
+    if (existsSync(join(dir, 'ca.pem'))) return { ca: await CertificateAuthority.load(dir), created: false };
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const mutex = new ProcessMutex(join(dir, '.lock'));
+    const refused = await mutex.acquire({ waitMs, command: 'creating a CA' });
+    if (refused !== undefined) {
+      const who = refused.holder === undefined ? 'another process' : `pid ${refused.holder.pid}`;
+      throw new Error(`${who} has been creating a CA in ${dir} for over ${Math.round(waitMs / 1000)} s`);
+    }
+    try {
+      if (existsSync(join(dir, 'ca.pem'))) return { ca: await CertificateAuthority.load(dir), created: false };
+      const ca = await CertificateAuthority.create(options);
+      await ca.save(dir);
+      return { ca, created: true };
+    } finally {
+      mutex.release();
+    }
   }
 
   /** Writes `ca.key` (0600) then `ca.pem` (0644), each atomically. */

@@ -1,24 +1,16 @@
 /**
- * One SSH connection to a host, with ssh2: key or password login, any port and user, and a
- * host key policy that cannot be left out (see host-key-policy.ts).
+ * One SSH connection to a host, with ssh2: agent, key, password or keyboard-interactive login
+ * (auth.ts), any port and user, optionally through a stream another connection opened (a jump
+ * host, jump.ts), and a host key policy that cannot be left out (see host-key-policy.ts).
  */
+import type { Duplex } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { EngineError, isEngineError } from '../errors.js';
+import { authHandler, authMethods, type SshAuth } from './auth.js';
 import { prepareHostKeyCheck, type AcceptedHostKey, type HostKeyPolicy } from './host-key-policy.js';
 import { knownHostName } from './known-hosts.js';
 
-/** Log in with a private key (OpenSSH or PEM text), optionally encrypted. */
-export interface KeyAuth {
-  readonly privateKey: string | Buffer;
-  readonly passphrase?: string;
-}
-
-/** Log in with a password (also answers keyboard-interactive prompts, as PAM servers ask). */
-export interface PasswordAuth {
-  readonly password: string;
-}
-
-export type SshAuth = KeyAuth | PasswordAuth;
+export type { KeyAuth, MultiAuth, PasswordAuth, SshAuth } from './auth.js';
 
 export interface ConnectOptions {
   readonly host: string;
@@ -35,6 +27,8 @@ export interface ConnectOptions {
   readonly keepaliveIntervalMs?: number;
   /** Aborts the connection attempt (and later closes the connection). */
   readonly signal?: AbortSignal;
+  /** Talk SSH over this stream instead of a TCP connection (a channel through a jump host). */
+  readonly sock?: Duplex;
 }
 
 export interface SshConnection {
@@ -47,6 +41,8 @@ export interface SshConnection {
   readonly execCount: number;
   /** Starts one command; the channel's stdout and stderr must both be read (ssh2 emits `close` only then). */
   exec(command: string): Promise<ClientChannel>;
+  /** Opens a TCP stream from the host to `host:port` (`direct-tcpip`), for the next hop of a jump. */
+  forwardOut(host: string, port: number): Promise<Duplex>;
   /** Ends the connection. */
   close(): void;
   /** Settles when the connection has ended, for whatever reason. */
@@ -62,10 +58,7 @@ export async function connectSsh(options: ConnectOptions): Promise<SshConnection
   const where = knownHostName(options.host, port);
   // Throws HOSTKEY_POLICY_MISSING when a caller got around the type (plain JS, `as any`).
   const check = prepareHostKeyCheck(options.hostKey, options.host, port);
-  const auth = options.auth as Partial<KeyAuth & PasswordAuth> | undefined;
-  if (auth?.privateKey === undefined && auth?.password === undefined) {
-    throw new EngineError('USAGE', `no credentials for ${user}@${where}`, { host: where });
-  }
+  const methods = authMethods(options.auth, `${user}@${where}`);
 
   return new Promise((resolve, reject) => {
     const client = new Client();
@@ -119,18 +112,8 @@ export async function connectSsh(options: ConnectOptions): Promise<SshConnection
       },
     };
     if (check.algorithms !== undefined) config.algorithms = { serverHostKey: check.algorithms as never };
-    if (auth.privateKey !== undefined) {
-      config.privateKey = auth.privateKey;
-      if (auth.passphrase !== undefined) config.passphrase = auth.passphrase;
-    } else if (auth.password !== undefined) {
-      const password = auth.password;
-      config.password = password;
-      config.tryKeyboard = true;
-      client.on('keyboard-interactive', (_name, _instructions, _lang, prompts, finish) =>
-        finish(prompts.map(() => password)),
-      );
-    }
-
+    config.authHandler = authHandler(methods, user);
+    if (options.sock !== undefined) config.sock = options.sock;
     client.once('handshake', () => {
       if (accepted === undefined) return;
       try {
@@ -139,8 +122,14 @@ export async function connectSsh(options: ConnectOptions): Promise<SshConnection
         fail(isEngineError(error) ? error : new EngineError('KNOWN_HOSTS_WRITE', String(error), { host: where }));
       }
     });
+    let agentError: Error | undefined;
     client.on('error', (error: Error & { level?: string }) => {
       if (refusal !== undefined) return fail(refusal);
+      // ssh2 goes on with the next method after an agent failure; keep it for the message.
+      if (error.level === 'agent') {
+        agentError = error;
+        return;
+      }
       if (error.level === 'client-timeout') {
         return fail(
           new EngineError('SSH_CONNECT_TIMEOUT', `no SSH session with ${where} within ${config.readyTimeout ?? 0} ms`, {
@@ -151,11 +140,15 @@ export async function connectSsh(options: ConnectOptions): Promise<SshConnection
       }
       if (error.level === 'client-authentication') {
         return fail(
-          new EngineError('SSH_AUTH', `${user}@${where} refused the login (${error.message})`, {
-            host: where,
-            cause: error,
-            hint: 'Check the user, the key or password, and that the host allows this login method',
-          }),
+          new EngineError(
+            'SSH_AUTH',
+            `${user}@${where} refused the login (${error.message}${agentError === undefined ? '' : `; the ssh-agent failed: ${agentError.message}`})`,
+            {
+              host: where,
+              cause: error,
+              hint: 'Check the user, the key or password, and that the host allows this login method',
+            },
+          ),
         );
       }
       fail(
@@ -196,9 +189,27 @@ export async function connectSsh(options: ConnectOptions): Promise<SshConnection
             });
           });
         },
+        forwardOut(toHost, toPort) {
+          return new Promise((done, failed) => {
+            client.forwardOut('127.0.0.1', 0, toHost, toPort, (error, channel) => {
+              if (error) {
+                const target = knownHostName(toHost, toPort);
+                failed(
+                  new EngineError('SSH_CONNECT', `${where} cannot reach ${target}: ${error.message}`, {
+                    host: target,
+                    cause: error,
+                  }),
+                );
+              } else done(channel);
+            });
+          });
+        },
         close() {
           options.signal?.removeEventListener('abort', onAbort);
           client.end();
+          // A host that stopped answering never completes a graceful close; do not let its
+          // socket keep the engine waiting for the keepalive to give up.
+          setTimeout(() => client.destroy(), 2_000).unref();
         },
         closed,
       });
@@ -206,6 +217,6 @@ export async function connectSsh(options: ConnectOptions): Promise<SshConnection
     client.connect(config);
     // The key exchange and the dialog are many small writes, each waiting for an answer: with
     // Nagle's algorithm on, one of them now and then waits for the peer's delayed ACK (40 ms).
-    client.setNoDelay(true);
+    if (options.sock === undefined) client.setNoDelay(true);
   });
 }

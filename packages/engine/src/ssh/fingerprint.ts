@@ -31,19 +31,34 @@ export function hostKeyFromBlob(blob: Buffer): HostKey {
   return { type: keyTypeOf(blob), blob };
 }
 
+/** `MD5:xx:xx:...` of a key blob: the legacy form (`ssh-keygen -E md5 -lf`) the oVirt engine stores. */
+export function md5FingerprintOf(blob: Buffer): string {
+  const hex = createHash('md5').update(blob).digest('hex');
+  return `MD5:${hex.replace(/(..)(?!$)/g, '$1:')}`;
+}
+
+const SHA256_PIN = /^SHA256:([A-Za-z0-9+/]{43})=?$/;
+const MD5_PIN = /^(?:MD5:)?((?:[0-9A-Fa-f]{2}:){15}[0-9A-Fa-f]{2})$/;
+
 /**
- * Checks a pinned fingerprint and returns it normalised. Only SHA-256 is accepted: an MD5
- * fingerprint (`aa:bb:...`) is refused rather than compared, because MD5 is too weak to pin.
+ * Checks a pinned fingerprint and returns it normalised: `SHA256:<base64>` as `ssh-keygen -lf`
+ * prints it, or the legacy MD5 form the oVirt engine stores (`xx:xx:...`, 16 hex pairs, with or
+ * without `MD5:`), returned as `MD5:` and lower-case hex.
  */
 export function parseFingerprint(text: string): string {
   const value = text.trim();
-  const match = /^SHA256:([A-Za-z0-9+/]{43})=?$/.exec(value);
-  if (match === null) {
-    throw new EngineError('HOSTKEY_BAD_FINGERPRINT', `not a SHA256 host key fingerprint: '${text}'`, {
-      hint: "Give the fingerprint as 'ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub' prints it on the host: SHA256:...",
-    });
-  }
-  return `SHA256:${match[1] ?? ''}`;
+  const sha = SHA256_PIN.exec(value);
+  if (sha !== null) return `SHA256:${sha[1] ?? ''}`;
+  const md5 = MD5_PIN.exec(value);
+  if (md5 !== null) return `MD5:${(md5[1] ?? '').toLowerCase()}`;
+  throw new EngineError('HOSTKEY_BAD_FINGERPRINT', `not a host key fingerprint: '${text}'`, {
+    hint: "Give it as 'ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub' prints it on the host (SHA256:...), or in the legacy MD5 form xx:xx:...",
+  });
+}
+
+/** Whether a key blob has the pinned (normalised) fingerprint; its form decides the digest. */
+export function matchesFingerprint(blob: Buffer, pinned: string): boolean {
+  return (pinned.startsWith('MD5:') ? md5FingerprintOf(blob) : fingerprintOf(blob)) === pinned;
 }
 
 /** The host key algorithms ssh2 may negotiate for keys of a given type, best first. */

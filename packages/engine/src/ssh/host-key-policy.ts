@@ -4,7 +4,14 @@
  * one of these and checks it at run time too.
  */
 import { EngineError } from '../errors.js';
-import { algorithmsForKeyType, fingerprintOf, hostKeyFromBlob, parseFingerprint } from './fingerprint.js';
+import {
+  algorithmsForKeyType,
+  fingerprintOf,
+  hostKeyFromBlob,
+  matchesFingerprint,
+  md5FingerprintOf,
+  parseFingerprint,
+} from './fingerprint.js';
 import {
   appendKnownHost,
   checkKnownHost,
@@ -29,7 +36,10 @@ export interface KnownHostsPolicy {
   readonly hashNewEntries?: boolean;
 }
 
-/** Trust exactly one key, named by its fingerprint as `ssh-keygen -lf` prints it (`SHA256:...`). */
+/**
+ * Trust exactly one key, named by its fingerprint as `ssh-keygen -lf` prints it (`SHA256:...`),
+ * or in the legacy MD5 form the oVirt engine stores (`xx:xx:...` or `MD5:xx:xx:...`).
+ */
 export interface FingerprintPolicy {
   readonly kind: 'fingerprint';
   readonly fingerprint: string;
@@ -81,10 +91,11 @@ export function prepareHostKeyCheck(policy: HostKeyPolicy, host: string, port: n
       verify(blob) {
         const key = hostKeyFromBlob(blob);
         const fingerprint = fingerprintOf(blob);
-        if (fingerprint !== pinned) {
+        if (!matchesFingerprint(blob, pinned)) {
+          const shown = pinned.startsWith('MD5:') ? md5FingerprintOf(blob) : fingerprint;
           throw new EngineError(
             'HOSTKEY_MISMATCH',
-            `host key of ${where} does not match: it presented ${key.type} ${fingerprint}, expected ${pinned}`,
+            `host key of ${where} does not match: it presented ${key.type} ${shown}, expected ${pinned}`,
             {
               host: where,
               hint: 'If the host was reinstalled, check its new key out of band and update the pinned fingerprint',

@@ -84,18 +84,22 @@ export const KernelCompatEnv = defineEnv('KERNEL', {
   enableRealtime: key.bool({ default: false, description: doc('Realtime kernel (kernel-rt).') }),
 });
 
+/** ovirt-host-mgmt's keys, which the host-mgmt group implements (docs/host-mgmt.md). */
+const mgmt = (what: string): string =>
+  `${what} Implemented by the host-mgmt group (ovirt-host-mgmt); no effect in host-deploy.`;
+
 export const MgmtCoreEnv = defineEnv('OMGMT_CORE', {
-  offlinePackager: key.bool({ default: false, description: doc('ovirt-host-mgmt offline packager.') }),
+  offlinePackager: key.bool({ default: false, description: mgmt('ovirt-host-mgmt offline packager.') }),
 });
 
 export const MgmtPackagesEnv = defineEnv('OMGMT_PACKAGES', {
   packagesUpdateMode: key.str({
     default: 'disabled',
     schema: oneOf(['disabled', 'checkUpdate', 'update']),
-    description: doc('ovirt-host-mgmt package update mode.'),
+    description: mgmt('ovirt-host-mgmt package update mode.'),
   }),
-  packages: key.multiStr({ default: [], description: doc('ovirt-host-mgmt package patterns.') }),
-  packagesInfo: key.multiStr({ default: [], description: doc('ovirt-host-mgmt update list (output).') }),
+  packages: key.multiStr({ default: [], description: mgmt('ovirt-host-mgmt package names.') }),
+  packagesInfo: key.multiStr({ default: [], description: mgmt('ovirt-host-mgmt update list (output).') }),
 });
 
 /** Everything declared here, for the plugin that owns them. */
@@ -144,11 +148,11 @@ export function unsupportedRequests(env: Environment): string[] {
   flag(env.get(VdsmEnv.disableNetworkManager), 'VDSM/disableNetworkManager: disabling NetworkManager');
   flag(
     env.get(MgmtCoreEnv.offlinePackager),
-    'OMGMT_CORE/offlinePackager: ovirt-host-mgmt (use ODEPLOY/offlinePackager)',
+    'OMGMT_CORE/offlinePackager: ovirt-host-mgmt (use ODEPLOY/offlinePackager here, or run ovirt-host-mgmt)',
   );
   flag(
     env.get(MgmtPackagesEnv.packagesUpdateMode) !== 'disabled',
-    'OMGMT_PACKAGES/packagesUpdateMode: ovirt-host-mgmt updates',
+    'OMGMT_PACKAGES/packagesUpdateMode: ovirt-host-mgmt updates (run ovirt-host-mgmt, the host-mgmt group)',
   );
   const families = [...OPENSTACK_FAMILIES, HostedEngineConfigFamily];
   for (const name of env.keys()) {

@@ -88,6 +88,16 @@ export const VdsmEnv = defineEnv('VDSM', {
     description:
       'Make a new host key and install the new certificate even when the installed key and certificate are still good (by default a redeploy keeps them).',
   }),
+  engineCaFingerprint: key.optionalStr({
+    default: null,
+    description:
+      "SHA-256 fingerprint (colon-separated hex) of the engine's CA. With VDSM/certificateNames, a redeploy keeps an installed certificate that this CA issued for the installed key and these names, valid for more than 30 days, without a new request.",
+  }),
+  certificateNames: key.optionalStr({
+    default: null,
+    description:
+      'The names the engine puts in the host certificate, comma-separated: the common name first, then the other subjectAltName entries (see VDSM/engineCaFingerprint).',
+  }),
   keySize: key.int({ default: 2048, schema: range(2048, 8192), description: 'RSA key size of the host key.' }),
   engineHost: key.optionalStr({
     default: null,

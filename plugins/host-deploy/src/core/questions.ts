@@ -127,6 +127,8 @@ async function askFirewall(ctx: HandlerContext): Promise<void> {
 }
 
 export default definePlugin({
+  // The VDSM keys it asks for (the PKI plugin declares only its own).
+  env: [VdsmEnv],
   setup(plugin) {
     plugin.on({
       name: 'ask',

@@ -15,6 +15,7 @@ import {
   type PlanInput,
 } from '../_lib/network/firewall-plan.js';
 import { checkIptablesSsh, parseIptablesRestore, RulesSyntaxError } from '../_lib/network/iptables-rules.js';
+import { stampPath } from '../_lib/network/iptables-stamp.js';
 import { checkNftSsh } from '../_lib/network/nft-check.js';
 import { parseNftRuleset } from '../_lib/network/nft-rules.js';
 import { sshPacketFrom } from '../_lib/network/packet.js';
@@ -151,6 +152,7 @@ export default definePlugin({
           services: manager,
           family: services.get(SYSTEM_INFO).family,
           firewalldRunning: v.firewalldRunning,
+          iptablesStamp: stampPath(),
         };
         if (v.choice.manager === 'iptables')
           plan = await iptablesPlan(input, v.rules, v.iptablesTables, env.get(NetworkEnv.iptablesRulesFile));

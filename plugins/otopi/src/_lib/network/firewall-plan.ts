@@ -21,6 +21,8 @@ export interface PlanInput {
   readonly services: ServiceManager;
   readonly family: OsFamily;
   readonly firewalldRunning: boolean;
+  /** Where iptables keeps the stamp of its last load (`iptables-stamp.ts`); unset: always load. */
+  readonly iptablesStamp?: string;
 }
 
 export interface FirewallPlan {
@@ -66,7 +68,7 @@ export async function iptablesPlan(
       `The iptables rules are saved in ${path}, but nothing will load them at boot: install netfilter-persistent`,
     );
   }
-  const ruleset = new IptablesRuleset(input.sys, rules, tables);
+  const ruleset = new IptablesRuleset(input.sys, rules, tables, input.iptablesStamp ?? null);
   const enabledBefore = await enabledNow(input, steps);
   const elements: TransactionElement[] = [...firewalldOff(input), ...files, ruleset];
   if (steps.length > 0) elements.push(new ServiceChanges(input.services, steps, reload));

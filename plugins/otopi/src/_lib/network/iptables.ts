@@ -2,10 +2,13 @@
  * Loading iptables rules as a transaction element: prepare checks them with
  * `iptables-restore --test` and saves the live rules; commit loads them; abort and
  * rollback load the saved rules back (and empty the tables that did not exist before).
+ * When the live tables are exactly what loading the same rules made of them last time
+ * (`iptables-stamp.ts`), nothing is loaded: a converged host keeps its rules and counters.
  */
-import { OtopiError, type Transaction, type TransactionElement } from '@otopi/core';
+import { OtopiError, errorMessage, type Transaction, type TransactionElement } from '@otopi/core';
 import type { JournalsUndo } from '../journal-undo.js';
 import { need, type SystemAccess } from '../runner.js';
+import { liveIsLoaded, recordLoaded } from './iptables-stamp.js';
 
 /** Built-in chains per table, for emptying a table that was not loaded before. */
 const BUILTIN: Readonly<Record<string, readonly string[]>> = {
@@ -40,6 +43,8 @@ export class IptablesRuleset implements TransactionElement, JournalsUndo {
   private previous: string | undefined;
   private transaction: Transaction | undefined;
   private loaded = false;
+  /** The live tables are what these rules loaded before: commit loads nothing. */
+  private inPlace = false;
   /** Whether loading changed the live rules; known after commit. */
   changed = false;
 
@@ -48,9 +53,16 @@ export class IptablesRuleset implements TransactionElement, JournalsUndo {
     private readonly rules: string,
     /** Tables the rules replace. */
     private readonly tables: readonly string[],
+    /** Where the stamp of the last load is kept (`iptables-stamp.ts`); null: always load. */
+    private readonly stampFile: string | null = null,
   ) {}
 
   async prepare(): Promise<void> {
+    this.previous = (await this.sys.run([need(this.sys, 'iptables-save')], { log: this.sys.log })).stdout;
+    this.inPlace =
+      this.stampFile !== null &&
+      (await liveIsLoaded(this.rules, this.tables, savedTables(this.previous), this.stampFile));
+    if (this.inPlace) return;
     const test = await this.sys.run([need(this.sys, 'iptables-restore'), '--test'], {
       log: this.sys.log,
       input: this.rules,
@@ -65,7 +77,6 @@ export class IptablesRuleset implements TransactionElement, JournalsUndo {
         },
       );
     }
-    this.previous = (await this.sys.run([need(this.sys, 'iptables-save')], { log: this.sys.log })).stdout;
   }
 
   useJournal(transaction: Transaction): void {
@@ -83,6 +94,10 @@ export class IptablesRuleset implements TransactionElement, JournalsUndo {
   }
 
   async commit(): Promise<void> {
+    if (this.inPlace) {
+      this.sys.log.info('iptables: the live rules are the ones these rules loaded before: not reloaded');
+      return;
+    }
     // Journaled first: a run killed after the load is put back by the next run's recovery.
     await this.transaction?.recordUndo(this, {
       description: this.description,
@@ -102,6 +117,12 @@ export class IptablesRuleset implements TransactionElement, JournalsUndo {
     const after = savedTables((await this.sys.run([need(this.sys, 'iptables-save')], { log: this.sys.log })).stdout);
     const before = savedTables(this.previous ?? '');
     this.changed = this.tables.some((t) => before.get(t) !== after.get(t));
+    if (this.stampFile !== null)
+      await recordLoaded(this.rules, this.tables, after, this.stampFile).catch((error: unknown) =>
+        this.sys.log.warn(
+          `Cannot record the loaded iptables rules (the next run reloads them): ${errorMessage(error)}`,
+        ),
+      );
     this.sys.log.info(
       this.changed
         ? `iptables: loaded the rules into ${this.tables.join(', ')}`

@@ -14,6 +14,7 @@ import {
 import type { SystemAccess } from '../runner.js';
 import { forgetAccounts, restoreAccounts, restoreAccountsCommand, saveAccounts } from './accounts.js';
 import { describeChanges, diffInstalled, isEmpty } from './changes.js';
+import { alreadySatisfied } from './satisfied.js';
 import type {
   InstalledSnapshot,
   PackageChanges,
@@ -206,6 +207,10 @@ export class PackagerService implements Packager {
     }
     this.log.info(`Packages (${this.backend.name}): ${summary}`);
     const before = await this.backend.snapshot();
+    if (alreadySatisfied(requests, before.versions)) {
+      this.log.info('Packages: no changes (everything requested is already installed)');
+      return;
+    }
     const marker = await this.backend.undoMarker();
     await element.saveAccounts();
     // Journaled before the change, so a killed run is undone by recovery at the next start.
