@@ -35,6 +35,10 @@ export const HOSTS = {
   // The fault matrix (test/reliability/lab/fault-matrix.test.ts): the SSH connection cut from the
   // engine side on the first, the installer killed on the second; the others are spare.
   reliabilityFaultMatrix: [54, 55, 56, 57],
+  // SIGKILL while dpkg (first) and dnf/rpm (second) run (test/reliability/lab/package-kill.test.ts).
+  reliabilityPackageKill: [58, 59],
+  // Randomized kills of the installer, the engine, the SSH session and the network (random-kill.test.ts).
+  reliabilityRandomKill: [60, 61, 62, 63],
   // Deploys and runs started together, a host whose link goes dead (test/reliability/lab/concurrent-deploys.test.ts).
   reliabilityConcurrentDeploys: [64, 65, 66, 67],
   // otopi's open environment through otopi deploy: other tools' keys pass through, typos are refused before connecting.

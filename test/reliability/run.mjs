@@ -24,6 +24,8 @@ rmSync(figuresFile, { force: true });
 const env = { ...process.env, OTOPI_RELIABILITY_FIGURES: figuresFile };
 if (args.includes('--long')) env.OTOPI_LONG = '1';
 const long = env.OTOPI_LONG === '1' || (env.OTOPI_LONG === undefined && env.CI === 'true');
+// The randomized kill sweeps run here, not in `npm test` (vitest.config.ts).
+env.OTOPI_RANDOM_KILLS ??= long ? '50' : '5';
 
 function run(command, commandArgs) {
   console.log(`== ${command} ${commandArgs.join(' ')}`);
@@ -143,6 +145,16 @@ for (const f of bad) lines.push(`  ${f.line}`);
 
 const fault = of('fault-matrix')[0];
 lines.push(fault === undefined ? notRun('fault matrix') : fault.line);
+
+const packageKill = of('package-kill');
+lines.push(
+  packageKill.length === 0
+    ? notRun('package manager kills')
+    : `package manager kills: ${packageKill.map((f) => f.line).join('; ')}`,
+);
+
+const random = of('random-kill')[0];
+lines.push(random === undefined ? notRun('random kills') : random.line);
 
 const failedTests = [unit, labRun].filter((r) => r !== undefined && r.status !== 0).length;
 const shortOfTotal = figures.filter((f) => f.ok < f.total).length;

@@ -37,7 +37,7 @@ export { FolderAttributes } from './transaction/folder-attributes.js';
 export type { FolderAttrs } from './transaction/folder-attributes.js';
 export type { FileTransactionOptions } from './transaction/file-transaction.js';
 export { recoverJournals } from './transaction/journal.js';
-export type { RecoveryReport, UndoRecord, UndoCommandRunner } from './transaction/journal.js';
+export type { RecoveryReport, UndoRecord, UndoRepair, UndoCommandRunner } from './transaction/journal.js';
 export { RunLock } from './runtime/lock.js';
 export type { LockHolder } from './runtime/lock.js';
 export { ProcessMutex } from './system/mutex.js';

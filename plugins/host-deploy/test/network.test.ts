@@ -1,4 +1,8 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Transaction } from '../../../packages/core/src/transaction/transaction.js';
 import { ManagementBridge } from '../src/_lib/network/bridge-element.js';
 import { describePlan, planBridge, type BridgePlan } from '../src/_lib/network/discover.js';
 import { parseIfcfg, rewriteIfcfg } from '../src/_lib/network/ifcfg.js';
@@ -391,6 +395,33 @@ describe('the bridge element', () => {
     await element.rollback();
     expect(runner.commands()).toEqual(['ip -batch -', 'ip -force -batch -']);
     expect(runner.calls[1]?.input?.trim().split('\n').at(-1)).toBe('link del dev ovirtmgmt');
+  });
+
+  it('journals the live change before making it, so a killed run is put back by recovery', async () => {
+    const { plan } = await planned();
+    const runner = fakeRunner(() => undefined);
+    const sys = fakeSystem(runner.run);
+    const state = mkdtempSync(join(tmpdir(), 'bridge-journal-'));
+    const tx = new Transaction({ journalDir: state });
+    const element = new ManagementBridge(plan, sys, null, tx);
+    await tx.append(element);
+    await tx.prepare();
+    await element.commit();
+    // The run dies here: the journal holds the reverse batch, which recovery runs (no input, no shell of ours).
+    const journal = readdirSync(state).find((n) => n.endsWith('.journal'))!;
+    const body = JSON.parse(readFileSync(join(state, journal), 'utf8')) as { undo: { commands: string[][] }[] };
+    const [command] = body.undo[0]!.commands;
+    expect(command!.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    expect(command!.slice(3, 5)).toEqual(['sh', '/usr/bin/ip']);
+    expect(command!.slice(5)).toEqual(
+      bridgeDownBatch({ bridge: plan.bridge, nic: plan.nic, addresses: plan.addresses, routes: plan.routes }),
+    );
+    expect(command!.at(-1)).toBe('link del dev ovirtmgmt');
+    // An in-process rollback drops the record.
+    await element.rollback();
+    const after = JSON.parse(readFileSync(join(state, journal), 'utf8')) as { undo?: unknown[] };
+    expect(after.undo).toBeUndefined();
+    rmSync(state, { recursive: true, force: true });
   });
 
   it('rolls itself back and fails the commit when the engine stops answering', async () => {

@@ -1,7 +1,7 @@
 // Helpers for the deploy tests: an inventory for lab hosts, and `otopi deploy` run as a user
 // runs it (the built CLI, a child process), with its JSON event stream parsed. Needs
 // `npm run build` first, like the other tests that run the built CLI.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,7 +68,12 @@ export function runDeploy(
   inventory: string,
   args: readonly string[],
   env: Record<string, string> = {},
-  where: { readonly pluginPath?: string; readonly dir?: string } = {},
+  where: {
+    readonly pluginPath?: string;
+    readonly dir?: string;
+    /** Called with the running CLI (a test that kills the engine). */
+    readonly onChild?: (child: ChildProcess) => void;
+  } = {},
 ): Promise<DeployRun> {
   const dir = where.dir ?? mkdtempSync(join(tmpdir(), 'otopi-deploy-run-'));
   const eventsFile = join(dir, 'events.jsonl');
@@ -98,6 +103,7 @@ export function runDeploy(
       ],
       { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    where.onChild?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

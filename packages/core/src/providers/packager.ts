@@ -4,6 +4,7 @@
  * `internal: true`) inside the transaction, by the backend's `apply`.
  */
 import type { VersionScheme } from '../system/version.js';
+import type { UndoRepair } from '../transaction/undo-records.js';
 
 export type PackagerName = 'apt' | 'dnf' | 'yum' | 'offline';
 
@@ -65,6 +66,11 @@ export interface PackagerBackend {
   checkForUpdates(packages: readonly string[]): Promise<UpdateInfo[]>;
   /** Every installed package, for before/after comparisons. */
   snapshot(): Promise<InstalledSnapshot>;
+  /**
+   * For the crash journal: how recovery sees and repairs the package manager itself, left
+   * interrupted by a killed run, before it runs the undo commands.
+   */
+  readonly repair?: UndoRepair;
   /** A marker for undo taken before `apply` (dnf: the last history id). */
   undoMarker(): Promise<string | null>;
   /** Carries the requests out. */
@@ -81,7 +87,11 @@ export interface PackagerBackend {
    * environment of their own) that would undo applying `requests`. Absent, or null, when the
    * backend cannot tell beforehand.
    */
-  plannedUndo?(requests: readonly PackageRequest[], before: InstalledSnapshot): Promise<string[][] | null>;
+  plannedUndo?(
+    requests: readonly PackageRequest[],
+    before: InstalledSnapshot,
+    marker?: string | null,
+  ): Promise<string[][] | null>;
   /**
    * For the crash journal, worked out after `apply`: commands equivalent to `undo` with the
    * same arguments.

@@ -10,8 +10,8 @@ import { OtopiError, errorMessage } from '../errors.js';
 import { definePlugin, type Plugin } from '../plugin/define.js';
 import { Priority } from '../sequence/stages.js';
 import { ProcessMutex, holderAlive, readHolder, type LockHolder } from '../system/mutex.js';
-import { recoverJournals } from '../transaction/journal.js';
 import { CoreEnv } from './keys.js';
+import { recoverInterruptedRuns } from './recover.js';
 
 export type { LockHolder } from '../system/mutex.js';
 
@@ -95,16 +95,7 @@ export function lockPlugin(): Plugin {
             );
           }
           if (dryRun) return;
-          for (const report of await recoverJournals(env.get(CoreEnv.journalDir), { log })) {
-            const what = `${report.outcome} an interrupted transaction (${report.phase} phase)`;
-            if (report.outcome === 'failed') log.error(`Recovery ${what}: ${report.errors.join('; ')}`);
-            else
-              log.warn(
-                `Recovery: ${what}; ${report.undone.length > 0 ? `undid ${report.undone.join(', ')}; ` : ''}` +
-                  `restored ${report.restored.length} and removed ${report.removed.length} files`,
-              );
-            dialog.note(`Recovered from an interrupted earlier run: ${what}.`);
-          }
+          await recoverInterruptedRuns(env.get(CoreEnv.journalDir), log, dialog);
         },
       });
       p.on({ name: 'release', stage: 'terminate', priority: Priority.LAST + 900, run: release });

@@ -41,12 +41,21 @@
  * Per-file progress is not written: the file system already records it (temp gone ⇔
  * renamed), which saves an fsync per file.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errorMessage } from '../errors.js';
 import { errnoCode, fsyncDir, randomToken, removeEmptyDirs, removeFile } from './fs-util.js';
 import { silentLog, type TransactionLog } from './element.js';
+import {
+  isUndoRecord,
+  runUndoCommand,
+  runUndoRecord,
+  type UndoCommandRunner,
+  type UndoRecord,
+} from './undo-records.js';
+
+export type { UndoCommandRunner, UndoRecord, UndoRepair } from './undo-records.js';
+export { runUndoCommand } from './undo-records.js';
 
 export type JournalPhase = 'prepare' | 'commit' | 'committed';
 
@@ -75,14 +84,6 @@ export interface JournalParticipant {
   journalCommit(): Promise<JournalEntry>;
   /** Drops undo data once the whole transaction committed. */
   journalFinish(): Promise<void>;
-}
-
-/** Commands that undo a change made outside the files (packages), for recovery to run. */
-export interface UndoRecord {
-  /** One line naming the change, for logs and reports. */
-  readonly description: string;
-  /** Argv lists, run without a shell, in order; the first word is looked up in PATH. */
-  readonly commands: readonly (readonly string[])[];
 }
 
 export function isJournalParticipant(value: object): value is JournalParticipant {
@@ -159,7 +160,11 @@ export class CommitJournal {
   async setUndo(owner: object, record: UndoRecord): Promise<void> {
     // A new record goes last (newest), so recovery runs it first.
     this.undo.delete(owner);
-    this.undo.set(owner, { description: record.description, commands: record.commands.map((c) => [...c]) });
+    this.undo.set(owner, {
+      description: record.description,
+      commands: record.commands.map((c) => [...c]),
+      ...(record.repair === undefined ? {} : { repair: record.repair }),
+    });
     await this.write(this.phase, this.entries);
   }
 
@@ -223,6 +228,8 @@ export interface RecoveryReport {
   readonly removed: readonly string[];
   /** Undo records whose commands all ran cleanly (their descriptions), newest first. */
   readonly undone: readonly string[];
+  /** Tools the killed run left interrupted, what was found and how they were repaired. */
+  readonly repaired: readonly string[];
   /** What could not be done; the journal is kept so a later run tries again. */
   readonly errors: readonly string[];
 }
@@ -264,29 +271,6 @@ export async function recoverJournals(
   return reports;
 }
 
-/** Runs one undo command; resolves with its exit code (null: killed by a signal) and output tail. */
-export type UndoCommandRunner = (argv: readonly string[]) => Promise<{ code: number | null; output: string }>;
-
-/** Runs `argv` without a shell, output captured (its last lines go into errors). */
-export function runUndoCommand(argv: readonly string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const [cmd, ...args] = argv;
-    if (cmd === undefined) {
-      resolve({ code: 0, output: '' });
-      return;
-    }
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const keep = (chunk: Buffer): void => {
-      output = (output + chunk.toString('utf8')).slice(-4000);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}
-
 async function recoverOne(
   file: string,
   id: string,
@@ -296,13 +280,14 @@ async function recoverOne(
   const restored: string[] = [];
   const removed: string[] = [];
   const undone: string[] = [];
+  const repaired: string[] = [];
   const errors: string[] = [];
   let journal: JournalFile;
   try {
     journal = parseJournal(await readFile(file, 'utf8'));
   } catch (error) {
     errors.push(`cannot read journal ${file}: ${errorMessage(error)}`);
-    return { journal: file, id, phase: undefined, outcome: 'failed', restored, removed, undone, errors };
+    return { journal: file, id, phase: undefined, outcome: 'failed', restored, removed, undone, repaired, errors };
   }
   const attempt = async (what: string, step: () => Promise<void>): Promise<void> => {
     try {
@@ -316,23 +301,10 @@ async function recoverOne(
     // Newest record first; each one that ran cleanly leaves the journal, so a rerun skips it.
     let left = [...(journal.undo ?? [])];
     for (const record of [...left].reverse()) {
-      let ok = true;
-      for (const argv of record.commands) {
-        const shown = argv.join(' ');
-        log.warn(`Recovery: undoing ${record.description}: ${shown}`);
-        try {
-          const r = await runCommand(argv);
-          if (r.code !== 0) {
-            ok = false;
-            const tail = r.output.trim().split('\n').slice(-3).join(' / ');
-            errors.push(`undo of ${record.description}: '${shown}' exited ${String(r.code)}${tail ? `: ${tail}` : ''}`);
-          }
-        } catch (error) {
-          ok = false;
-          errors.push(`undo of ${record.description}: cannot run '${shown}': ${errorMessage(error)}`);
-        }
-      }
-      if (!ok) continue;
+      const outcome = await runUndoRecord(record, log, runCommand);
+      repaired.push(...outcome.repaired);
+      errors.push(...outcome.errors);
+      if (!outcome.ok) continue;
       undone.push(record.description);
       left = left.filter((r) => r !== record);
       const rest = left;
@@ -386,7 +358,7 @@ async function recoverOne(
     });
   }
   const outcome = errors.length > 0 ? 'failed' : rollBack ? 'rolled-back' : 'completed';
-  return { journal: file, id, phase: journal.phase, outcome, restored, removed, undone, errors };
+  return { journal: file, id, phase: journal.phase, outcome, restored, removed, undone, repaired, errors };
 }
 
 function ignoreMissing(error: unknown): void {
@@ -402,14 +374,7 @@ function parseJournal(text: string): JournalFile {
   if (!Array.isArray(j.entries)) throw new Error('no entries');
   if (j.undo !== undefined) {
     if (!Array.isArray(j.undo)) throw new Error('bad undo records');
-    for (const u of j.undo as unknown[]) {
-      const record = u as Partial<UndoRecord>;
-      const ok =
-        typeof record.description === 'string' &&
-        Array.isArray(record.commands) &&
-        record.commands.every((c) => Array.isArray(c) && c.every((w) => typeof w === 'string'));
-      if (!ok) throw new Error('malformed undo record');
-    }
+    if (!(j.undo as unknown[]).every(isUndoRecord)) throw new Error('malformed undo record');
   }
   for (const e of j.entries as unknown[]) {
     const entry = e as Partial<JournalEntry>;

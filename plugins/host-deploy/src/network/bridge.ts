@@ -129,6 +129,7 @@ export default definePlugin({
             p,
             realSystem(log, (n) => commands.find(n)),
             reach,
+            transaction,
           ),
         );
       },

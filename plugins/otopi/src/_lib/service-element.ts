@@ -4,7 +4,8 @@
  * the services it changed right away, before the files go back (rollback runs newest
  * first); a failure after the commit is covered by the services plugin at cleanup.
  */
-import type { TransactionElement } from '@otopi/core';
+import type { Transaction, TransactionElement } from '@otopi/core';
+import type { JournalsUndo } from './journal-undo.js';
 import type { ServiceManager } from './services/types.js';
 
 export interface ServiceStep {
@@ -15,8 +16,9 @@ export interface ServiceStep {
   readonly running?: 'start' | 'stop' | 'restart';
 }
 
-export class ServiceChanges implements TransactionElement {
+export class ServiceChanges implements TransactionElement, JournalsUndo {
   readonly description: string;
+  private transaction: Transaction | undefined;
 
   constructor(
     private readonly services: ServiceManager,
@@ -29,7 +31,35 @@ export class ServiceChanges implements TransactionElement {
 
   prepare(): void {}
 
+  useJournal(transaction: Transaction): void {
+    this.transaction = transaction;
+  }
+
+  /**
+   * systemd only: the commands that put each unit's boot state and running state back, for
+   * recovery after a run killed once the changes were made.
+   */
+  private async undoCommands(): Promise<string[][]> {
+    if (this.services.name !== 'systemd') return [];
+    const lines: string[] = [];
+    for (const step of this.steps) {
+      const s = await this.services.status(step.service);
+      const unit = step.service;
+      if (step.enabled !== undefined) {
+        if (!s.exists || s.bootState === 'disabled') lines.push(`systemctl disable ${unit} || true`);
+        else if (s.bootState === 'enabled') lines.push(`systemctl enable ${unit}`);
+        else if (s.bootState === 'masked') lines.push(`systemctl mask ${unit}`);
+      }
+      if (step.running !== undefined) lines.push(`systemctl ${s.running ? 'start' : 'stop'} ${unit} || true`);
+    }
+    return lines.length === 0 ? [] : [['/bin/sh', '-c', `# put the services back\n${lines.join('\n')}`]];
+  }
+
   async commit(): Promise<void> {
+    if (this.transaction !== undefined) {
+      const commands = await this.undoCommands();
+      if (commands.length > 0) await this.transaction.recordUndo(this, { description: this.description, commands });
+    }
     // Only when systemd has an older copy of one of these units (a new unit needs none).
     if (this.reloadFirst) await this.services.reload(this.steps.map((s) => s.service));
     for (const step of this.steps) {
@@ -42,6 +72,7 @@ export class ServiceChanges implements TransactionElement {
 
   async rollback(): Promise<void> {
     await this.services.restore(this.steps.map((s) => s.service));
+    await this.transaction?.clearUndo(this);
   }
 
   abort(): Promise<void> {

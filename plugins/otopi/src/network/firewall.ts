@@ -21,6 +21,7 @@ import { parseNftRuleset } from '../_lib/network/nft-rules.js';
 import { sshPacketFrom } from '../_lib/network/packet.js';
 import type { SafetyVerdict } from '../_lib/network/iptables-rules.js';
 import type { TableName } from '../_lib/network/nftables.js';
+import { journalsUndo } from '../_lib/journal-undo.js';
 import { systemRunner } from '../_lib/runner.js';
 import { COMMANDS, FIREWALL, PACKAGER, SERVICES, SYSTEM_INFO, type FirewallChoice } from '../_lib/tokens.js';
 
@@ -176,7 +177,10 @@ export default definePlugin({
             env.get(NetworkEnv.firewalldZone),
           );
         }
-        for (const element of plan.elements) await ctx.transaction.append(element);
+        for (const element of plan.elements) {
+          if (journalsUndo(element)) element.useJournal(ctx.transaction);
+          await ctx.transaction.append(element);
+        }
       },
     });
     plugin.on({

@@ -3,7 +3,8 @@
  * published as `PACKAGER`. What plugins queue is carried out at internal_packages and at
  * packages (LAST), inside the internal and main transactions, so a later failure undoes it.
  */
-import { Priority, definePlugin, type Environment, type HandlerContext } from '@otopi/core';
+import { join } from 'node:path';
+import { BaseEnv, CoreEnv, Priority, definePlugin, type Environment, type HandlerContext } from '@otopi/core';
 import { PackagerEnv } from '../_lib/keys.js';
 import { AptBackend, type ToolSettings } from '../_lib/packager/apt.js';
 import { PACKAGER_TOOLS, choosePackager } from '../_lib/packager/detect.js';
@@ -73,9 +74,11 @@ export default definePlugin({
         const sys = providerSystem(log, (n) => commands.find(n));
         const backend = makeBackend(choice.name, sys, settingsFrom(env));
         const undo = (): boolean => env.get(PackagerEnv.rollback);
+        // Copies of the account files live beside the journals, root's only (accounts.ts).
+        const copy = (phase: string) => ({ sys, dir: join(env.get(CoreEnv.journalDir), `accounts-${phase}`) });
         const elements = {
-          internal: new PackagesElement(backend, log, undo, 'internal', ctx.internalTransaction),
-          main: new PackagesElement(backend, log, undo, 'main', ctx.transaction),
+          internal: new PackagesElement(backend, log, undo, 'internal', ctx.internalTransaction, copy('internal')),
+          main: new PackagesElement(backend, log, undo, 'main', ctx.transaction, copy('main')),
         };
         service = new PackagerService(backend, elements, log);
         services.provide(PACKAGER, service);
@@ -91,5 +94,16 @@ export default definePlugin({
       run: carryOut('internal'),
     });
     plugin.on({ name: 'packages', stage: 'packages', priority: Priority.LAST, run: carryOut('main') });
+    // The change stands: the copies of the account files kept for its undo go.
+    plugin.on({
+      name: 'forgetAccounts',
+      stage: 'cleanup',
+      condition: ({ env }) => !env.get(BaseEnv.error),
+      run: async ({ dryRun }) => {
+        if (dryRun || service === undefined) return;
+        await service.elements.internal.forgetAccounts();
+        await service.elements.main.forgetAccounts();
+      },
+    });
   },
 });

@@ -5,7 +5,8 @@
  * When the live tables are exactly what loading the same rules made of them last time
  * (`iptables-stamp.ts`), nothing is loaded: a converged host keeps its rules and counters.
  */
-import { OtopiError, errorMessage, type TransactionElement } from '@otopi/core';
+import { OtopiError, errorMessage, type Transaction, type TransactionElement } from '@otopi/core';
+import type { JournalsUndo } from '../journal-undo.js';
 import { need, type SystemAccess } from '../runner.js';
 import { liveIsLoaded, recordLoaded } from './iptables-stamp.js';
 
@@ -37,9 +38,10 @@ export function savedTables(text: string): Map<string, string> {
   return out;
 }
 
-export class IptablesRuleset implements TransactionElement {
+export class IptablesRuleset implements TransactionElement, JournalsUndo {
   readonly description = 'iptables rules (IPv4, loaded with iptables-restore)';
   private previous: string | undefined;
+  private transaction: Transaction | undefined;
   private loaded = false;
   /** The live tables are what these rules loaded before: commit loads nothing. */
   private inPlace = false;
@@ -77,11 +79,39 @@ export class IptablesRuleset implements TransactionElement {
     }
   }
 
+  useJournal(transaction: Transaction): void {
+    this.transaction = transaction;
+  }
+
+  /** What rollback loads: the saved rules, and empty tables for those that were not there. */
+  private restoreInput(): string {
+    const before = savedTables(this.previous ?? '');
+    // Tables the run loaded that were not there before are emptied, with ACCEPT policies.
+    const empty = this.tables
+      .filter((t) => !before.has(t) && BUILTIN[t] !== undefined)
+      .map((t) => [`*${t}`, ...BUILTIN[t]!.map((c) => `:${c} ACCEPT [0:0]`), 'COMMIT'].join('\n'));
+    return `${this.previous ?? ''}\n${empty.join('\n')}\n`;
+  }
+
   async commit(): Promise<void> {
     if (this.inPlace) {
       this.sys.log.info('iptables: the live rules are the ones these rules loaded before: not reloaded');
       return;
     }
+    // Journaled first: a run killed after the load is put back by the next run's recovery.
+    await this.transaction?.recordUndo(this, {
+      description: this.description,
+      commands: [
+        [
+          '/bin/sh',
+          '-c',
+          `# load the iptables rules of before the run\nprintf '%s' "$2" | "$1"`,
+          'sh',
+          need(this.sys, 'iptables-restore'),
+          this.restoreInput(),
+        ],
+      ],
+    });
     await this.sys.run([need(this.sys, 'iptables-restore')], { log: this.sys.log, input: this.rules });
     this.loaded = true;
     const after = savedTables((await this.sys.run([need(this.sys, 'iptables-save')], { log: this.sys.log })).stdout);
@@ -102,16 +132,9 @@ export class IptablesRuleset implements TransactionElement {
 
   async rollback(): Promise<void> {
     if (!this.loaded || this.previous === undefined) return;
-    const before = savedTables(this.previous);
-    // Tables the run loaded that were not there before are emptied, with ACCEPT policies.
-    const empty = this.tables
-      .filter((t) => !before.has(t) && BUILTIN[t] !== undefined)
-      .map((t) => [`*${t}`, ...BUILTIN[t]!.map((c) => `:${c} ACCEPT [0:0]`), 'COMMIT'].join('\n'));
-    await this.sys.run([need(this.sys, 'iptables-restore')], {
-      log: this.sys.log,
-      input: `${this.previous}\n${empty.join('\n')}\n`,
-    });
+    await this.sys.run([need(this.sys, 'iptables-restore')], { log: this.sys.log, input: this.restoreInput() });
     this.loaded = false;
+    await this.transaction?.clearUndo(this);
     this.sys.log.info('iptables: the previous rules are back');
   }
 

@@ -18,6 +18,7 @@ import {
   type SimulatedAction,
 } from './apt-parse.js';
 import { runTool, type ToolRunOptions } from './progress.js';
+import { DPKG_REPAIR } from './repair.js';
 import type {
   InstalledSnapshot,
   PackageChanges,
@@ -48,6 +49,7 @@ const APT_OPTIONS = [
 export class AptBackend implements PackagerBackend {
   readonly name = 'apt';
   readonly versionScheme = 'deb';
+  readonly repair = DPKG_REPAIR;
   private refreshed = false;
 
   constructor(
@@ -165,6 +167,9 @@ export class AptBackend implements PackagerBackend {
 
   /** From a simulation of `requests`: what `undoCommands` would undo after `apply`. */
   async plannedUndo(requests: readonly PackageRequest[], before: InstalledSnapshot): Promise<string[][] | null> {
+    // The simulation must see the lists apply() will use: with stale ones it found nothing
+    // to install, and the journal got no undo record (a kill then left the packages).
+    await this.refresh();
     const actions = new Map<string, SimulatedAction>();
     for (const [args] of this.commands(requests)) {
       const r = await this.sys.run([need(this.sys, 'apt-get'), '-s', ...args], {

@@ -23,6 +23,7 @@ import {
   updatesFromCheck,
 } from './dnf-parse.js';
 import { runTool, toolFailed } from './progress.js';
+import { RPM_REPAIR } from './repair.js';
 import type { ToolSettings } from './apt.js';
 import type {
   InstalledSnapshot,
@@ -34,8 +35,22 @@ import type {
   UpdateInfo,
 } from './types.js';
 
+/**
+ * `sh -c UNDO_SINCE sh MARKER DNF ARGS…`: `DNF ARGS… history undo <id>` of every history
+ * transaction newer than MARKER, newest first (`history list` lists newest first).
+ */
+const UNDO_SINCE = `# undo every package transaction since the run began
+m=$1; shift
+ids=$("$1" history list 2>/dev/null | awk -v m="$m" '$1 ~ /^[0-9]+$/ && $1 + 0 > m + 0 { print $1 }') || exit 1
+for id in $ids; do
+  echo "undoing package transaction $id"
+  "$@" history undo "$id" || exit 1
+done
+`;
+
 export class DnfBackend implements PackagerBackend {
   readonly versionScheme = 'rpm';
+  readonly repair = RPM_REPAIR;
   private refreshed = false;
   private major: Promise<number | null> | undefined;
 
@@ -139,6 +154,21 @@ export class DnfBackend implements PackagerBackend {
       }
     }
     return problems;
+  }
+
+  /**
+   * Before `apply`, for the crash journal: `history undo` of every transaction newer than the
+   * marker, newest first, found when recovery runs. A run killed while dnf runs leaves an
+   * unfinished transaction in the history (and perhaps duplicates in the rpm database, which
+   * the record's repair finishes first, `repair.ts`); its undo puts the earlier state back.
+   */
+  plannedUndo(
+    _requests: readonly PackageRequest[],
+    _before: InstalledSnapshot,
+    marker?: string | null,
+  ): Promise<string[][] | null> {
+    if (marker === null || marker === undefined) return Promise.resolve(null);
+    return Promise.resolve([['/bin/sh', '-c', UNDO_SINCE, 'sh', marker, this.tool, '-y']]);
   }
 
   /**

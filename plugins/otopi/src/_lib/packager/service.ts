@@ -11,6 +11,8 @@ import {
   type TransactionElement,
   type VersionScheme,
 } from '@otopi/core';
+import type { SystemAccess } from '../runner.js';
+import { forgetAccounts, restoreAccounts, restoreAccountsCommand, saveAccounts } from './accounts.js';
 import { describeChanges, diffInstalled, isEmpty } from './changes.js';
 import { alreadySatisfied } from './satisfied.js';
 import type {
@@ -26,6 +28,12 @@ import type {
 } from './types.js';
 
 export type Phase = 'internal' | 'main';
+
+/** Where the element keeps a copy of the account files while its change may be undone (accounts.ts). */
+export interface AccountsCopy {
+  readonly sys: SystemAccess;
+  readonly dir: string;
+}
 
 /**
  * The transaction element of one phase. Its commit is a no-op (the package manager already
@@ -46,6 +54,7 @@ export class PackagesElement implements TransactionElement {
     private readonly undoEnabled: () => boolean,
     phase: Phase,
     private readonly transaction?: Transaction,
+    private readonly accounts?: AccountsCopy,
   ) {
     this.description = `${phase === 'internal' ? 'internal ' : ''}packages (${backend.name})`;
   }
@@ -62,7 +71,25 @@ export class PackagesElement implements TransactionElement {
   async journalUndo(commands: readonly (readonly string[])[] | null): Promise<void> {
     if (commands === null || this.transaction === undefined || !this.journaled) return;
     if (commands.length === 0) await this.transaction.clearUndo(this);
-    else await this.transaction.recordUndo(this, { description: `${this.description} changes`, commands });
+    else {
+      const repair = this.backend.repair;
+      const accounts = this.accounts === undefined ? [] : [restoreAccountsCommand(this.accounts.dir)];
+      await this.transaction.recordUndo(this, {
+        description: `${this.description} changes`,
+        commands: [...commands, ...accounts],
+        ...(repair === undefined ? {} : { repair }),
+      });
+    }
+  }
+
+  /** Copies the account files before the package manager runs (when undo is on). */
+  async saveAccounts(): Promise<void> {
+    if (this.accounts !== undefined && this.undoEnabled()) await saveAccounts(this.accounts.sys, this.accounts.dir);
+  }
+
+  /** Drops the copy of the account files: the change stands (the run ended without error). */
+  async forgetAccounts(): Promise<void> {
+    if (this.accounts !== undefined) await forgetAccounts(this.accounts.sys, this.accounts.dir);
   }
 
   record(changes: PackageChanges, before: InstalledSnapshot, marker: string | null): void {
@@ -84,7 +111,8 @@ export class PackagesElement implements TransactionElement {
     const changes = this.changes;
     const before = this.before;
     this.changes = undefined;
-    if (changes === undefined || before === undefined || isEmpty(changes)) return;
+    if (changes === undefined || before === undefined) return;
+    if (isEmpty(changes)) return this.forgetAccounts();
     if (!this.undoEnabled()) {
       this.log.warn(
         `The run failed; its package changes stay (PACKAGER/rollback is False): ${describeChanges(changes)}`,
@@ -93,6 +121,11 @@ export class PackagesElement implements TransactionElement {
     }
     this.log.info(`Undoing the package changes of this run: ${describeChanges(changes)}`);
     const notUndone = await this.backend.undo(changes, before, this.marker);
+    if (this.accounts !== undefined) {
+      const { said, problem } = await restoreAccounts(this.accounts.sys, this.accounts.dir);
+      if (said !== '') this.log.info(said);
+      if (problem !== undefined) notUndone.push(problem);
+    }
     if (notUndone.length === 0) this.log.info('Package changes undone');
     else this.log.warn(`Some package changes could not be undone:\n${notUndone.join('\n')}`);
   }
@@ -182,9 +215,10 @@ export class PackagerService implements Packager {
       return;
     }
     const marker = await this.backend.undoMarker();
+    await element.saveAccounts();
     // Journaled before the change, so a killed run is undone by recovery at the next start.
     if (element.journaled && this.backend.plannedUndo !== undefined)
-      await element.journalUndo(await this.backend.plannedUndo(requests, before));
+      await element.journalUndo(await this.backend.plannedUndo(requests, before, marker));
     let failure: unknown;
     try {
       await this.backend.apply(requests);
