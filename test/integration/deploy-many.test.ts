@@ -67,7 +67,7 @@ describe('otopi deploy to ten hosts', () => {
     expect(logs).toHaveLength(10);
     const log = join(
       first.logDir,
-      logs.find((l) => l.startsWith(`${h1}-`))!,
+      logs.find((l) => l.includes(`-${h1}-`))!,
     );
     expect(statSync(log).mode & 0o777).toBe(0o600);
     const text = readFileSync(log, 'utf8');

@@ -59,7 +59,10 @@ describe('password logins', () => {
     expect(run.hosts[wrong.name]!.cause).toMatch(/root@127\.42\.\d+\.\d+ refused the login/);
 
     // Everything the engine wrote or printed, the host log fetched at termination included.
-    const logs = readdirSync(run.logDir).map((f) => readFileSync(join(run.logDir, f), 'utf8'));
+    // The hosts' logs (beside them, the retry file names the host that failed).
+    const logs = readdirSync(run.logDir)
+      .filter((f) => f.endsWith('.log'))
+      .map((f) => readFileSync(join(run.logDir, f), 'utf8'));
     expect(logs).toHaveLength(2);
     expect(logs.join('\n')).toMatch(/---- host log \(\d+ lines\) ----/);
     const everything = [run.stdout, run.stderr, run.eventsText, ...logs];

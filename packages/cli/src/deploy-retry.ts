@@ -35,6 +35,21 @@ export function writeRetry(report: DeployReport, inventory: string, argv: readon
   } catch (error) {
     return [`(the retry file ${file} could not be written: ${(error as Error).message})`];
   }
-  const command = ['otopi', 'deploy', ...withoutLimit(argv), '--limit', `@${file}`].map(shellWord).join(' ');
-  return [`To rerun only the ${failed.length} host${failed.length === 1 ? '' : 's'} that failed:`, `  ${command}`];
+  // A statement's value may be a secret (only the hosts know which keys are sensitive): the
+  // command shows `KEY=…`, and says so, rather than print it.
+  let hidden = 0;
+  const words = withoutLimit(argv).map((word) => {
+    const statement = STATEMENT.exec(word);
+    if (statement === null) return shellWord(word);
+    hidden++;
+    return `${shellWord(statement[1]!)}…`;
+  });
+  const command = ['otopi', 'deploy', ...words, '--limit', shellWord(`@${file}`)].join(' ');
+  return [
+    `To rerun only the ${failed.length} host${failed.length === 1 ? '' : 's'} that failed:`,
+    `  ${command}`,
+    ...(hidden > 0 ? ['  (the values of the KEY=type:value settings are not repeated here: give them again)'] : []),
+  ];
 }
+
+const STATEMENT = /^((?:APPEND:|PREPEND:)?[A-Za-z_][A-Za-z0-9_]*\/[^=\s]*=)/;

@@ -23,4 +23,17 @@ describe('package requests already met by what is installed (no package manager 
     for (const name of ['vdsm=4.50.1-1', 'vdsm:amd64', 'vdsm*', '/tmp/vdsm.deb', 'vdsm >= 4.50'])
       expect(alreadySatisfied([{ action: 'install', packages: [name] }], installed), name).toBe(false);
   });
+
+  it("knows dnf's name.arch keys: an installed vdsm.noarch is vdsm, to update or remove", () => {
+    const dnf = new Map([
+      ['vdsm.noarch', '4.50.1-1'],
+      ['python3.11.x86_64', '3.11.2-1'],
+    ]);
+    expect(alreadySatisfied([{ action: 'update', packages: ['vdsm', 'vdsm-client'] }], dnf)).toBe(false);
+    expect(alreadySatisfied([{ action: 'remove', packages: ['vdsm'] }], dnf)).toBe(false);
+    expect(alreadySatisfied([{ action: 'install', packages: ['vdsm'] }], dnf)).toBe(true);
+    // Only an architecture is taken off: python3.11 is not python3.
+    expect(alreadySatisfied([{ action: 'install', packages: ['python3'] }], dnf)).toBe(false);
+    expect(alreadySatisfied([{ action: 'install', packages: ['python3.11'] }], dnf)).toBe(true);
+  });
 });

@@ -14,11 +14,30 @@ const PLAIN = /^[a-z0-9][a-z0-9+._-]*$/i;
  * is left alone, as apt's `--only-upgrade` and `dnf upgrade` do).
  */
 export function alreadySatisfied(requests: readonly PackageRequest[], installed: ReadonlyMap<string, string>): boolean {
+  const names = installedNames(installed);
   return requests.every((r) =>
     r.packages.every((name) => {
       if (!PLAIN.test(name)) return false;
-      const has = installed.has(name);
+      const has = names.has(name);
       return r.action === 'install' ? has : !has;
     }),
   );
+}
+
+const ARCHES = new Set(['noarch', 'x86_64', 'i686', 'aarch64', 'ppc64le', 's390x', 'armv7hl', 'src']);
+
+/**
+ * The package names of a snapshot, whose keys may carry an architecture: `name.arch` (dnf, which
+ * keys by it for multilib and install-only packages) or `name:arch` (dpkg).
+ */
+function installedNames(installed: ReadonlyMap<string, string>): Set<string> {
+  const names = new Set<string>();
+  for (const key of installed.keys()) {
+    names.add(key);
+    const colon = key.lastIndexOf(':');
+    if (colon > 0) names.add(key.slice(0, colon));
+    const dot = key.lastIndexOf('.');
+    if (dot > 0 && ARCHES.has(key.slice(dot + 1))) names.add(key.slice(0, dot));
+  }
+  return names;
 }
