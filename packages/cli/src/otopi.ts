@@ -44,7 +44,11 @@ async function main(argv: string[]): Promise<number> {
   }
   if (argv[0] === 'deploy') {
     const { deploy } = (await manager('deploy')) as typeof DeployCli;
-    return deploy(argv.slice(1));
+    const code = await deploy(argv.slice(1));
+    // Everything is reported. A connection to a host that stopped answering may still wait for
+    // its peer (or the SSH keepalive) to close: the command does not wait with it. Standard
+    // output and error are synchronous here (files and pipes on Linux), so nothing is lost.
+    process.exit(code);
   }
   if (argv[0] === 'ca') {
     const { ca } = (await manager('deploy-ca')) as typeof CaCli;
