@@ -83,11 +83,17 @@ describe('the lab', () => {
   });
 
   it('records PIDs whose command lines teardown can check', () => {
+    let forwarders = 0;
     for (const h of readHosts()) {
       const dir = dirname(h.rootfs);
       expect(cmdline(join(dir, 'nspawn.pid'))).toContain(`--directory=${h.rootfs}`);
+      // A host behind a bastion (isolate.sh) has no forwarder left, and no PID file for it.
+      if (!existsSync(join(dir, 'forwarder.pid'))) continue;
       expect(cmdline(join(dir, 'forwarder.pid'))).toContain(`bind=${h.address},`);
+      forwarders++;
     }
+    // At most the one host a reach test isolates has none.
+    expect(forwarders).toBeGreaterThanOrEqual(readHosts().length - 1);
   });
 });
 
