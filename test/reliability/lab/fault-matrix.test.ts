@@ -113,6 +113,8 @@ interface Armed {
   readonly onHit: (close: () => void) => Promise<void>;
   hit: 'event' | 'pid file' | 'held dpkg' | undefined;
   close?: () => void;
+  /** Lines the engine has taken and handled (the generator resumed after each). */
+  readonly read: string[];
 }
 const armed = new Map<string, Armed>();
 
@@ -155,6 +157,7 @@ const open: SessionOpener = async (host, request) => {
         await arm.onHit(() => opened.close());
       }
       yield line;
+      armed.get(host.name)?.read.push(line);
     }
   })();
   const wrapped = new Proxy(session, {
@@ -229,6 +232,7 @@ async function runCase(mode: Mode, stage: Case): Promise<Outcome> {
   const arm: Armed = {
     stage,
     hit: undefined,
+    read: [],
     onHit: async (close) => {
       if (mode === 'engine') close();
       else if (mid) {
@@ -253,11 +257,16 @@ async function runCase(mode: Mode, stage: Case): Promise<Outcome> {
   // Boot and init run before the plan is announced, reboot after the dialog closed, and the
   // commit's pauses and dpkg's hold announce nothing: the PID file the pause writes (or the
   // held script) times the cut or kill there.
+  // Only those: where the stage is announced, the event times the cut, so the engine has read
+  // every line before it (a PID file seen first would cut away lines the engine had not read yet).
+  const silent = stage === 'boot' || stage === 'init' || stage === 'reboot' || stage.startsWith('commit:') || mid;
   let deploying = true;
   const watcher = (async () => {
-    while (deploying && arm.hit === undefined) {
+    while (silent && deploying && arm.hit === undefined) {
       const there = mid ? await dpkgHeld(host) : (await labExec(host, ['test', '-s', PID_FILE])).code === 0;
-      if (there && arm.hit === undefined) {
+      // The cut waits until the engine has read the stage it is judged by (none before boot).
+      const heard = stage === 'boot' || arm.read.some((l) => l.includes(expectedStage(stage)));
+      if (there && heard && arm.hit === undefined) {
         arm.hit = mid ? 'held dpkg' : 'pid file';
         await arm.onHit(() => arm.close?.());
         return;
