@@ -2,7 +2,6 @@
 // by a local /bin/sh): password and keyboard-interactive logins, custom port and user, coded
 // errors, time limits, and the one-exec deploy with fake artifacts. The lab tests cover the
 // same paths against a real OpenSSH server.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,7 @@ import { deployBundle } from '../src/deploy/deploy.js';
 import { openLineSession } from '../src/deploy/session.js';
 import { connectSsh, type ConnectOptions } from '../src/ssh/connect.js';
 import { fingerprintOf } from '../src/ssh/fingerprint.js';
+import { serveExecs } from './exec-server.js';
 
 const USER = 'deploy';
 const PASSWORD = 'correct horse';
@@ -43,21 +43,7 @@ beforeAll(async () => {
   fingerprint = fingerprintOf(Buffer.from(keys.public.split(' ')[1] ?? '', 'base64'));
   server = new Server({ hostKeys: [keys.private] }, (client) => {
     client.on('authentication', accept).on('ready', () => {
-      client.on('session', (acceptSession) => {
-        acceptSession().on('exec', (acceptExec, _reject, info) => {
-          const stream = acceptExec();
-          const child = spawn('/bin/sh', ['-c', info.command], { stdio: 'pipe' });
-          stream.pipe(child.stdin);
-          child.stdin.on('error', () => {});
-          child.stdout.pipe(stream, { end: false });
-          child.stderr.pipe(stream.stderr);
-          stream.on('close', () => child.kill('SIGKILL'));
-          child.on('close', (code) => {
-            stream.exit(code ?? 255);
-            stream.end();
-          });
-        });
-      });
+      client.on('session', serveExecs);
     });
     client.on('error', () => {});
   });

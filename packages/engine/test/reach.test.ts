@@ -3,7 +3,6 @@
 // hop, retries of what fails before login and only that, and the host's own reason when it
 // refuses what was shipped. The lab tests (test/integration/deploy-reach.test.ts) do the same
 // against real OpenSSH servers.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server as NetServer } from 'node:net';
@@ -17,6 +16,7 @@ import { treeEntries, writeTar } from '../src/bundle/tar.js';
 import { deployBundle } from '../src/deploy/deploy.js';
 import { fingerprintOf } from '../src/ssh/fingerprint.js';
 import { connectThrough, withConnectRetries, type HopOptions } from '../src/ssh/jump.js';
+import { serveExecs } from './exec-server.js';
 
 const PASSWORD = 'jump-pw';
 let server: Server;
@@ -47,21 +47,7 @@ beforeAll(async () => {
           socket.pipe(channel).pipe(socket);
         });
       });
-      client.on('session', (acceptSession) => {
-        acceptSession().on('exec', (acceptExec, _reject, info) => {
-          const stream = acceptExec();
-          const child = spawn('/bin/sh', ['-c', info.command], { stdio: 'pipe' });
-          stream.pipe(child.stdin);
-          child.stdin.on('error', () => {});
-          child.stdout.pipe(stream, { end: false });
-          child.stderr.pipe(stream.stderr);
-          stream.on('close', () => child.kill('SIGKILL'));
-          child.on('close', (code) => {
-            stream.exit(code ?? 255);
-            stream.end();
-          });
-        });
-      });
+      client.on('session', serveExecs);
     });
     client.on('error', () => {});
   });
