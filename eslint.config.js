@@ -1,4 +1,6 @@
-// Lint: typescript-eslint's recommended rules over the TypeScript sources and tests.
+// Lint: typescript-eslint's recommended rules over the TypeScript sources and tests, and its
+// type-aware promise rules (a promise nobody awaits or catches, a promise where a callback's
+// result is ignored) over the TypeScript files, which the type checker's project covers.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -16,6 +18,21 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
       ],
       '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      parserOptions: {
+        // tsconfig.json covers the sources, tests and the bundle; the two tool configs at the
+        // top are checked on their own.
+        projectService: { allowDefaultProject: ['vitest.config.ts'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
     },
   },
 );
