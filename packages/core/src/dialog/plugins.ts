@@ -7,7 +7,7 @@ import { errorMessage, isOtopiError } from '../errors.js';
 import type { Dialog } from './types.js';
 import { definePlugin, type Plugin } from '../plugin/define.js';
 import type { RunEventListener } from '../runtime/events.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { RuntimeView } from '../runtime/view.js';
 import { Priority } from '../sequence/stages.js';
 import { writeAnswerFile } from './answer-file.js';
 import { runPrompt } from './commands.js';
@@ -21,11 +21,11 @@ export const DIALOG_HANDLERS = {
   answerFile: 'otopi.dialog.answerFile.generate',
 } as const;
 
-export function dialogPlugins(runtime: Runtime): Plugin[] {
+export function dialogPlugins(runtime: RuntimeView): Plugin[] {
   return [miscPlugin(runtime), promptPlugin(runtime), answerFilePlugin()];
 }
 
-function miscPlugin(runtime: Runtime): Plugin {
+function miscPlugin(runtime: RuntimeView): Plugin {
   // Events are forwarded from the handler after the announcement on, and not for the
   // handler that ends the dialog, so every `**%EventStart` has its `**%EventEnd` (otopi's
   // first event line was a lone end, its last a lone start).
@@ -62,7 +62,7 @@ function miscPlugin(runtime: Runtime): Plugin {
   });
 }
 
-function promptPlugin(runtime: Runtime): Plugin {
+function promptPlugin(runtime: RuntimeView): Plugin {
   const host = {
     logText: () => runtime.runLog.text(),
     get error(): unknown {

@@ -8,7 +8,13 @@
  * (`VDSM/engineHots`). The runtime warns about it once, naming the closest declared key, or
  * refuses it when `BASE/strictKeys` is on. A key in a namespace no group owns passes silently.
  */
-import type { EnvRegistry } from './environment.js';
+/** What the check needs of the declared keys (the environment's `EnvRegistry`). */
+export interface DeclaredKeys {
+  /** The declaration or family that governs `key`, if any. */
+  lookup(key: string): unknown;
+  declared(): readonly { readonly key: string }[];
+  familyList(): readonly { readonly prefix: string }[];
+}
 
 /** A well-formed key: a namespace, then one or more `/`-separated parts (`QUESTION/1/DIALOG_CONFIRM/GPG_KEY`). */
 export const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*(?:\/[A-Za-z0-9_.-]+)+$/;
@@ -41,7 +47,7 @@ export interface UndeclaredKey {
  * Checks a key against the declared ones: `undefined` when it is declared (or belongs to a
  * family), or when its namespace belongs to no loaded group.
  */
-export function checkUndeclared(registry: EnvRegistry, key: string): UndeclaredKey | undefined {
+export function checkUndeclared(registry: DeclaredKeys, key: string): UndeclaredKey | undefined {
   if (registry.lookup(key) !== undefined) return undefined;
   const namespace = namespaceOf(key);
   const candidates = [

@@ -14,7 +14,7 @@ import { Priority } from '../sequence/stages.js';
 import { recordChange } from './changes.js';
 import { BaseEnv, CoreEnv } from './keys.js';
 import { lockPlugin } from './lock.js';
-import type { Runtime } from './runtime.js';
+import type { RuntimeView } from './view.js';
 
 export const CORE_HANDLERS = {
   logInit: 'otopi.core.log.init',
@@ -29,7 +29,7 @@ export const CORE_HANDLERS = {
   mainCommit: 'otopi.core.transaction.mainCommit',
 } as const;
 
-export function builtinPlugins(runtime: Runtime): Plugin[] {
+export function builtinPlugins(runtime: RuntimeView): Plugin[] {
   return [
     logPlugin(runtime),
     lockPlugin(),
@@ -40,7 +40,7 @@ export function builtinPlugins(runtime: Runtime): Plugin[] {
   ];
 }
 
-function logPlugin(runtime: Runtime): Plugin {
+function logPlugin(runtime: RuntimeView): Plugin {
   return definePlugin({
     name: 'otopi.core.log',
     setup(p) {
@@ -161,7 +161,7 @@ function configPlugin(): Plugin {
   });
 }
 
-function miscPlugin(runtime: Runtime): Plugin {
+function miscPlugin(runtime: RuntimeView): Plugin {
   return definePlugin({
     name: 'otopi.core.misc',
     setup(p) {
@@ -186,7 +186,7 @@ function miscPlugin(runtime: Runtime): Plugin {
   });
 }
 
-function transactionPlugin(runtime: Runtime): Plugin {
+function transactionPlugin(runtime: RuntimeView): Plugin {
   const commit = async (ctx: HandlerContext, which: 'main' | 'internal'): Promise<void> => {
     const transaction = which === 'main' ? runtime.mainTransaction : runtime.internalTransaction;
     // What the commit changes, worked out before it (after it the files are the new ones).

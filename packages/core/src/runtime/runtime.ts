@@ -20,6 +20,7 @@ import { Services } from './services.js';
 import { NullDialog } from '../dialog/null-dialog.js';
 import { builtinPlugins } from './builtins.js';
 import { undeclaredKeyWarning } from './undeclared-keys.js';
+import type { RuntimeView } from './view.js';
 
 export interface PlannedHandler extends HandlerNode {
   readonly spec: HandlerSpec;
@@ -33,7 +34,7 @@ export interface RuntimeOptions {
   readonly listeners?: readonly RunEventListener[];
 }
 
-export class Runtime {
+export class Runtime implements RuntimeView {
   readonly env: Environment;
   readonly services = new Services();
   readonly redactor: Redactor;
