@@ -5,7 +5,7 @@
 export { ERROR_CODES, OtopiError, AbortError, isOtopiError, errorMessage } from './errors.js';
 export type { ErrorCode, ErrorPlace, OtopiErrorOptions } from './errors.js';
 
-export { STAGES, STAGE_INFO, Priority, isStage } from './sequence/stages.js';
+export { STAGES, STAGE_INFO, Priority } from './sequence/stages.js';
 export type { Stage, StageInfo } from './sequence/stages.js';
 export { buildPlan, compareNodes } from './sequence/plan.js';
 export type { HandlerNode, Plan, PlanOptions, MissingReference } from './sequence/plan.js';
@@ -72,7 +72,6 @@ export type { AnswerFileOptions } from './dialog/answer-file.js';
 export { parseCommand, splitWords } from './dialog/command-line.js';
 export type { ParsedCommand } from './dialog/command-line.js';
 export { DIALOG_HANDLERS } from './dialog/plugins.js';
-export { ConsoleDialog } from './dialog/console-dialog.js';
 export { formatNote, formatRecord } from './dialog/console.js';
 
 export { definePlugin, isPlugin } from './plugin/define.js';

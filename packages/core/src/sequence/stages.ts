@@ -71,10 +71,6 @@ export const STAGE_INFO: Readonly<Record<Stage, StageInfo>> = {
   reboot: info(17, 'reboot', 'Reboot', true),
 };
 
-export function isStage(value: string): value is Stage {
-  return (STAGES as readonly string[]).includes(value);
-}
-
 /** otopi's named priorities; lower runs earlier. Any integer is accepted. */
 export const Priority = {
   FIRST: 1000,
