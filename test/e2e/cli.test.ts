@@ -42,7 +42,7 @@ describe('otopi CLI: running plugin groups', () => {
     const r = runCli(demoArgs(`DEMO/outputFile=str:${out}`, 'DEMO/failAt=str:misc'), { dir });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(
-      "[ ERROR ] Failed to execute stage 'Misc configuration': demo failure requested at misc",
+      "[ ERROR ] Failed to execute stage 'Misc configuration' in demo.greet.fail: demo failure requested at misc",
     );
     expect(r.stdout).not.toContain('Stage: Transaction commit');
     expect(r.stdout).toContain('Stage: Clean up');

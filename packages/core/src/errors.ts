@@ -1,7 +1,13 @@
 /**
  * One error type for the whole runtime. Every failure a user can cause has a code from
- * {@link ERROR_CODES}; the CLI maps codes to exit codes and prints `message` plus `hint`,
- * never a bare stack trace.
+ * {@link ERROR_CODES}; the CLI maps codes to exit codes (`exitCodeFor` in the CLI's
+ * `exit-codes.ts`) and prints `message` plus `hint`, never a bare stack trace.
+ *
+ * A mistake the user must put right has a code of its own, so that it reads apart from a
+ * failure of the host: a value that does not work (`ENV_BAD_VALUE`), something the run needs
+ * that is not there (`PREREQUISITE_MISSING`), a host that cannot do what is asked
+ * (`HOST_UNSUPPORTED`), another run holding the host (`RUN_LOCKED`). `HANDLER_FAILED` is for
+ * what went wrong while doing the work: a command that failed, a service that did not start.
  */
 
 export const ERROR_CODES = [
@@ -44,6 +50,10 @@ export const ERROR_CODES = [
   'HANDLER_FAILED',
   'COMMAND_MISSING',
   'USAGE',
+  // the user's to put right: something the run needs is not there (packages, a file, an earlier
+  // step); the host cannot do what is asked (its distribution, hardware, set-up)
+  'PREREQUISITE_MISSING',
+  'HOST_UNSUPPORTED',
   // the run lock: another run holds it; it cannot be made at all
   'RUN_LOCKED',
   'LOCK_UNAVAILABLE',
@@ -54,6 +64,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Where an error happened; any part may be unknown. */
 export interface ErrorPlace {
+  /** Plugin whose handler failed, e.g. `otopi.core.log`. */
+  plugin?: string;
   /** Full handler name, e.g. `otopi.core.log.init`. */
   handler?: string;
   /** Stage id, e.g. `customization`. */
@@ -101,6 +113,30 @@ export class AbortError extends OtopiError {
   constructor(message = 'Aborted by user', options: OtopiErrorOptions = {}) {
     super('ABORTED', message, options);
   }
+}
+
+/** Where a handler runs: what {@link handlerError} stamps on the error it throws. */
+export interface HandlerPlace {
+  readonly plugin: string;
+  /** Full handler name. */
+  readonly handler: string;
+  readonly stage: string;
+}
+
+/**
+ * The error a handler (or its condition) threw, stamped with the plugin, handler and stage it
+ * came from, once, where handlers are called (as rollup's `logPluginError`). An `OtopiError`
+ * keeps its code, its message and any place it already names; anything else becomes
+ * `HANDLER_FAILED` with the same message and the error as its `cause`.
+ */
+export function handlerError(error: unknown, where: HandlerPlace): OtopiError {
+  if (error instanceof OtopiError) {
+    error.place.plugin ??= where.plugin;
+    error.place.handler ??= where.handler;
+    error.place.stage ??= where.stage;
+    return error;
+  }
+  return new OtopiError('HANDLER_FAILED', errorMessage(error), { cause: error, ...where });
 }
 
 export function errorMessage(error: unknown): string {

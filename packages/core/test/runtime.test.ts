@@ -10,8 +10,12 @@ import {
   definePlugin,
   key,
   Priority,
+  NullDialog,
+  OtopiError,
   Runtime,
   STAGES,
+  isOtopiError,
+  type ConsoleRecord,
   type RunEvent,
   type Stage,
 } from '@otopi/core';
@@ -207,6 +211,59 @@ describe('Runtime stage flow', () => {
     const skipped = events.flatMap((e) => (e.type === 'stage-skip' ? [e.stage] : []));
     expect(skipped).toEqual(['transaction_end', 'closeup', 'reboot']);
     expect(events.at(-1)).toMatchObject({ type: 'run-end', exitCode: 1, error: true, aborted: false });
+  });
+
+  it('stamps the plugin, handler and stage on a failure once, and names the handler to the user', async () => {
+    const { runtime } = newRuntime();
+    const thrown = new Error('boom');
+    const coded = new OtopiError('ENV_BAD_VALUE', 'no such user', { key: 'TEST/user' });
+    const lines: string[] = [];
+    runtime.dialog = Object.assign(new NullDialog(), { log: (r: ConsoleRecord) => void lines.push(r.message) });
+    runtime.register(tracer([], 'misc', thrown));
+    runtime.register(
+      definePlugin({
+        name: 'test.coded',
+        setup(p) {
+          p.on({ name: 'check', stage: 'cleanup', run: () => Promise.reject(coded) });
+        },
+      }),
+    );
+    expect(await runtime.run()).toBe(1);
+    // Anything but a coded error becomes HANDLER_FAILED with the same message, the error kept as its cause.
+    const first = runtime.error as OtopiError;
+    expect(isOtopiError(first, 'HANDLER_FAILED')).toBe(true);
+    expect(first.message).toBe('boom');
+    expect(first.cause).toBe(thrown);
+    expect(first.place).toEqual({ plugin: 'test.trace', handler: 'test.trace.misc', stage: 'misc' });
+    // A coded error keeps its code and its own place, and gains where it was thrown.
+    expect(coded.code).toBe('ENV_BAD_VALUE');
+    expect(coded.place).toEqual({ key: 'TEST/user', plugin: 'test.coded', handler: 'test.coded.check', stage: 'cleanup' });
+    expect(lines).toContain("Failed to execute stage 'Misc configuration' in test.trace.misc: boom");
+    expect(lines).toContain("Failed to execute stage 'Clean up' in test.coded.check: no such user");
+    expect(runtime.env.getRaw('BASE/errorMessages')).toEqual(['boom', 'no such user']);
+  });
+
+  it("binds a handler's logger to its plugin, handler and stage, and shows them on its log lines", async () => {
+    const { runtime } = newRuntime();
+    let bindings: Record<string, unknown> = {};
+    runtime.register(
+      definePlugin({
+        name: 'test.bound',
+        setup(p) {
+          p.on({
+            name: 'say',
+            stage: 'closeup',
+            run: ({ log }) => {
+              bindings = log.bindings();
+              log.info('hello');
+            },
+          });
+        },
+      }),
+    );
+    expect(await runtime.run()).toBe(0);
+    expect(bindings).toEqual({ plugin: 'test.bound', handler: 'say', stage: 'closeup' });
+    expect(readFileSync(runtime.runLog.path!, 'utf8')).toMatch(/ INFO test\.bound say \(closeup\): hello\n/);
   });
 
   it('writes a log file with stage lines, environment changes and redacted secrets', async () => {

@@ -168,10 +168,15 @@ export class RunLog {
   }
 }
 
-/** `plugin.handler: message key=value…` with an error's stack on the lines after. */
+/** `plugin handler (stage): message key=value…` with an error's stack on the lines after. */
 function formatText(record: Record<string, unknown>): string {
   const { level: _level, time: _time, msg, plugin, handler, err, console: _console, ...rest } = record;
-  const where = [plugin, handler].filter((v) => typeof v === 'string' && v.length > 0).join(' ');
+  let where = [plugin, handler].filter((v) => typeof v === 'string' && v.length > 0).join(' ');
+  // A handler's logger is bound to its stage: shown beside its name, not as a field.
+  if (where.length > 0 && typeof rest['stage'] === 'string') {
+    where += ` (${rest['stage']})`;
+    delete rest['stage'];
+  }
   let text = where.length > 0 ? `${where}: ${String(msg ?? '')}` : String(msg ?? '');
   for (const [k, v] of Object.entries(rest)) text += ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`;
   if (err !== undefined && err !== null && typeof err === 'object') {

@@ -3,7 +3,7 @@
  * flow. After an error only the stages that always run (init, cleanup, pre_terminate,
  * terminate) still run, and in a success-only stage the remaining handlers are skipped.
  */
-import { AbortError, OtopiError, errorMessage, isOtopiError } from '../errors.js';
+import { AbortError, OtopiError, errorMessage, handlerError, isOtopiError } from '../errors.js';
 import type { Dialog } from '../dialog/types.js';
 import { keysOf, type EnvFamily, type EnvKey } from '../env/declare.js';
 import { Environment } from '../env/environment.js';
@@ -117,7 +117,7 @@ export class Runtime implements RuntimeView {
           before: toList(spec.before),
           after: toList(spec.after),
           spec,
-          log: pluginLog.child({ handler: spec.name }),
+          log: pluginLog.child({ handler: spec.name, stage: spec.stage }),
         });
       },
     });
@@ -186,7 +186,10 @@ export class Runtime implements RuntimeView {
     return this.env.get(BaseEnv.error);
   }
 
-  /** Marks the run failed (or aborted) and aborts the open transactions right away. */
+  /**
+   * Marks the run failed (or aborted) and aborts the open transactions right away. A failure
+   * is reported with its stage and the handler it happened in.
+   */
   async fail(error: unknown, stage: Stage, handler?: string): Promise<HandlerResult> {
     this.firstError ??= error;
     const aborted = isOtopiError(error, 'ABORTED');
@@ -198,7 +201,8 @@ export class Runtime implements RuntimeView {
       this.env.set(BaseEnv.aborted, true);
       this.log.warn(`Aborted: ${message}${hint}`);
     } else {
-      this.log.error(`Failed to execute stage '${STAGE_INFO[stage].description}': ${message}${hint}`);
+      const where = handler === undefined ? '' : ` in ${handler}`;
+      this.log.error(`Failed to execute stage '${STAGE_INFO[stage].description}'${where}: ${message}${hint}`);
     }
     this.log.debug({ err: error, handler }, 'exception');
     for (const t of [this.internalTransaction, this.mainTransaction]) await t.abort();
@@ -230,7 +234,8 @@ export class Runtime implements RuntimeView {
         } else {
           await handler.spec.run(ctx);
         }
-      } catch (error) {
+      } catch (thrown) {
+        const error = handlerError(thrown, { plugin: handler.plugin, handler: handler.name, stage });
         failure ??= error;
         result = await this.fail(error, stage, handler.name);
       } finally {
