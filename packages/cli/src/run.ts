@@ -33,7 +33,7 @@ import {
   splitStatements,
   type StatementText,
 } from '@otopi/core';
-import { EXIT as CLI_EXIT } from './exit-codes.js';
+import { EXIT as CLI_EXIT, EXIT_FOR_ERROR } from './exit-codes.js';
 
 export interface InstallerOptions {
   readonly statements: readonly string[];
@@ -46,7 +46,7 @@ export interface InstallerOptions {
 
 const STRICT_KEYS = BaseEnv.strictKeys.key;
 
-const EXIT = { ok: CLI_EXIT.ok, error: CLI_EXIT.failed, pluginLoad: CLI_EXIT.notRun } as const;
+const EXIT = { ok: CLI_EXIT.ok, error: CLI_EXIT.failed } as const;
 
 /** Folders searched for plugin groups when BASE/pluginPath is empty: the source tree, then a bundle. */
 export function defaultPluginPath(): string {
@@ -263,7 +263,7 @@ function divert(stream: NodeJS.WriteStream, label: string, runtime: Runtime): ()
  */
 function fail(runtime: Runtime, error: unknown, options: Pick<InstallerOptions, 'events'>): number {
   reportError(runtime, error);
-  const exitCode = isOtopiError(error) && error.code.startsWith('PLUGIN_') ? EXIT.pluginLoad : EXIT.error;
+  const exitCode = isOtopiError(error) ? EXIT_FOR_ERROR[error.code] : EXIT.error;
   const target = options.events ?? eventsFileSet(runtime);
   if (target !== undefined) {
     try {

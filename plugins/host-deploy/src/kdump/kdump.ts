@@ -79,7 +79,7 @@ export default definePlugin({
       run: async ({ env }) => {
         if (!env.get(KdumpEnv.supported))
           throw new OtopiError(
-            'HANDLER_FAILED',
+            'HOST_UNSUPPORTED',
             `Kdump integration was asked for, but this host does not support it: ${why}`,
             {
               key: KdumpEnv.enable.key,
@@ -95,7 +95,7 @@ export default definePlugin({
           await lookup(address);
         } catch (error) {
           throw new OtopiError(
-            'HANDLER_FAILED',
+            'ENV_BAD_VALUE',
             `Cannot resolve the fence_kdump destination '${address}': ${(error as Error).message}`,
             {
               key: KdumpEnv.destinationAddress.key,

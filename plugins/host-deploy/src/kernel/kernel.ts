@@ -100,7 +100,7 @@ export default definePlugin({
           try {
             current = grubCmdline(grubDefault)?.args ?? [];
           } catch (error) {
-            throw new OtopiError('HANDLER_FAILED', (error as Error).message, { key: KernelEnv.cmdlineNew.key });
+            throw new OtopiError('HOST_UNSUPPORTED', (error as Error).message, { key: KernelEnv.cmdlineNew.key });
           }
         }
         const change = argsChange(current, oldArgs, newArgs);

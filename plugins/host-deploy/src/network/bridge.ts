@@ -36,7 +36,7 @@ async function engineAddress(ctx: HandlerContext): Promise<{ address: string; re
     try {
       candidates = (await lookup(host, { all: true })).map((a) => a.address);
     } catch (error) {
-      throw new OtopiError('HANDLER_FAILED', `Cannot resolve the engine host '${host}': ${(error as Error).message}`, {
+      throw new OtopiError('ENV_BAD_VALUE', `Cannot resolve the engine host '${host}': ${(error as Error).message}`, {
         key: VdsmEnv.engineHost.key,
       });
     }

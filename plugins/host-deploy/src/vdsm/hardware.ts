@@ -31,7 +31,7 @@ export default definePlugin({
         const verdict = checkVirtualization(parseCpuinfo(cpuinfo), existsSync('/dev/kvm'));
         for (const warning of verdict.warnings) log.warn(warning);
         if (!verdict.supported)
-          throw new OtopiError('HANDLER_FAILED', `Hardware does not support virtualization: ${verdict.reason}`, {
+          throw new OtopiError('HOST_UNSUPPORTED', `Hardware does not support virtualization: ${verdict.reason}`, {
             key: VdsmEnv.checkVirtHardware.key,
             hint: 'Enable virtualization (VT-x/AMD-V) in the firmware, or, for a test host without KVM, set VDSM/checkVirtHardware=bool:False.',
           });

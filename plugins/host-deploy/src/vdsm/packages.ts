@@ -34,7 +34,7 @@ async function choosePackages(ctx: HandlerContext): Promise<string[]> {
   const minimum = ctx.env.get(VdsmEnv.vdsmMinimumVersion);
   const vdsm = checkMinimum('vdsm', await candidates(packager, 'vdsm', minimum), minimum, compare);
   if (!vdsm.ok)
-    throw new OtopiError('HANDLER_FAILED', vdsm.message, {
+    throw new OtopiError('PREREQUISITE_MISSING', vdsm.message, {
       key: VdsmEnv.vdsmMinimumVersion.key,
       hint:
         packager.name !== 'offline'
@@ -48,7 +48,7 @@ async function choosePackages(ctx: HandlerContext): Promise<string[]> {
   const meta = await candidates(packager, META_PACKAGE, metaMinimum);
   if (meta.length === 0) return [...VDSM_PACKAGES];
   const host = checkMinimum(META_PACKAGE, meta, metaMinimum, compare);
-  if (!host.ok) throw new OtopiError('HANDLER_FAILED', host.message, { key: OvirtHostEnv.minimumVersion.key });
+  if (!host.ok) throw new OtopiError('PREREQUISITE_MISSING', host.message, { key: OvirtHostEnv.minimumVersion.key });
   return [META_PACKAGE];
 }
 

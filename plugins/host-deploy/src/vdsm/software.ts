@@ -11,7 +11,7 @@ export default definePlugin({
       run: ({ services, log }) => {
         const verdict = checkDistribution(services.get(SYSTEM_INFO).os);
         if (!verdict.supported)
-          throw new OtopiError('HANDLER_FAILED', verdict.message, { hint: `Supported: ${supportedList()}.` });
+          throw new OtopiError('HOST_UNSUPPORTED', verdict.message, { hint: `Supported: ${supportedList()}.` });
         log.debug(verdict.message);
       },
     });

@@ -38,6 +38,6 @@ export async function lookupAccount(name: string, sys: SystemAccess): Promise<Ac
   }
   const account = line === undefined ? null : parsePasswdLine(line);
   if (account === null)
-    throw new OtopiError('HANDLER_FAILED', `User '${name}' does not exist`, { key: 'NETWORK/sshUser' });
+    throw new OtopiError('ENV_BAD_VALUE', `User '${name}' does not exist`, { key: 'NETWORK/sshUser' });
   return account;
 }

@@ -4,7 +4,7 @@
  * tool manages it (NetworkManager or iproute2) and which files keep it across reboots
  * (NetworkManager profiles, ifcfg, ifupdown, or none).
  */
-import { OtopiError } from '@otopi/core';
+import { OtopiError, type ErrorCode } from '@otopi/core';
 import type { SystemAccess } from '../system.js';
 import { IFCFG_DIR, rewriteIfcfg } from './ifcfg.js';
 import { interfacesFiles, rewriteInterfaces } from './ifupdown.js';
@@ -59,15 +59,17 @@ export interface PlanInput {
   readonly exists: (path: string) => boolean;
 }
 
-const fail = (message: string, hint?: string): OtopiError =>
-  new OtopiError('HANDLER_FAILED', message, {
+/** A network the bridge cannot be built on is the host's set-up (`HOST_UNSUPPORTED`); `ip` failing is not. */
+const fail = (message: string, hint?: string, code: ErrorCode = 'HOST_UNSUPPORTED'): OtopiError =>
+  new OtopiError(code, message, {
     key: 'VDSM/managementBridgeName',
     ...(hint === undefined ? {} : { hint }),
   });
 
 async function ip(sys: SystemAccess, args: readonly string[]): Promise<string> {
   const r = await sys.run([sys.which('ip') ?? 'ip', ...args], { log: sys.log, allowFailure: true });
-  if (r.code !== 0) throw fail(`ip ${args.join(' ')} failed: ${r.stderr.trim() || `exit code ${r.code}`}`);
+  if (r.code !== 0)
+    throw fail(`ip ${args.join(' ')} failed: ${r.stderr.trim() || `exit code ${r.code}`}`, undefined, 'HANDLER_FAILED');
   return r.stdout;
 }
 

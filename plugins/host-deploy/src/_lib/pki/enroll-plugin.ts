@@ -51,7 +51,7 @@ function hostKey(ctx: HandlerContext, mode: EnrollmentMode, store: string): Prom
     const pending = readText(pendingKeyPath(store));
     if (pending === null)
       throw new OtopiError(
-        'HANDLER_FAILED',
+        'PREREQUISITE_MISSING',
         `VDSM/certificateEnrollment is 'accept', but there is no pending key ${pendingKeyPath(store)}`,
         {
           key: VdsmEnv.certificateEnrollment.key,
@@ -124,7 +124,7 @@ async function chainFor(ctx: HandlerContext, key: HostKey): Promise<readonly str
 function ownerIds(): { vdsm: { uid: number; gid: number } } {
   const ids = resolveOwner('vdsm', 'kvm');
   if (typeof ids === 'string')
-    throw new OtopiError('HANDLER_FAILED', `Cannot install the VDSM certificates: ${ids} (is vdsm installed?)`);
+    throw new OtopiError('PREREQUISITE_MISSING', `Cannot install the VDSM certificates: ${ids} (is vdsm installed?)`);
   return { vdsm: ids };
 }
 
@@ -268,7 +268,7 @@ export function vdsmPkiPlugin(options: VdsmPkiOptions) {
             chain = checkChain(await chainFor(ctx, key), key.privateKey);
           } catch (error) {
             if (!(error instanceof ChainError)) throw error;
-            throw new OtopiError('HANDLER_FAILED', `The VDSM certificate chain was refused: ${error.message}`, {
+            throw new OtopiError('ENV_BAD_VALUE', `The VDSM certificate chain was refused: ${error.message}`, {
               key: VdsmEnv.certificateChain.key,
             });
           }

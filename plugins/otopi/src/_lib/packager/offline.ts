@@ -50,7 +50,7 @@ export class OfflineBackend implements PackagerBackend {
   async apply(requests: readonly PackageRequest[]): Promise<void> {
     const missing = await this.missing(requests);
     if (missing.length > 0) {
-      throw new OtopiError('HANDLER_FAILED', `These packages are needed but not installed: ${missing.join(', ')}`, {
+      throw new OtopiError('PREREQUISITE_MISSING', `These packages are needed but not installed: ${missing.join(', ')}`, {
         hint: 'The offline packager installs nothing: install them in the image first, or choose a packager with PACKAGER/packager.',
       });
     }

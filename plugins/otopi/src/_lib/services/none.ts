@@ -7,7 +7,7 @@ const refuse =
   (service: string): Promise<void> =>
     Promise.reject(
       new OtopiError(
-        'HANDLER_FAILED',
+        'HOST_UNSUPPORTED',
         `Cannot ${verb} service '${service}': no service manager was found on this host`,
         {
           hint: 'Set SERVICES/manager=str:systemd|openrc|sysv if detection was wrong.',

@@ -98,7 +98,7 @@ export class SysvBackend implements ServiceBackend {
       if (serviceCmd !== null) argv = [serviceCmd, service, verb];
       else if (script !== null) argv = [script, verb];
       else
-        throw new OtopiError('HANDLER_FAILED', `Service '${service}' has no init script in ${INIT_DIRS.join(' or ')}`);
+        throw new OtopiError('PREREQUISITE_MISSING', `Service '${service}' has no init script in ${INIT_DIRS.join(' or ')}`);
     }
     const r = await this.sys.run(argv, { log: this.sys.log, allowFailure: true });
     if (r.code !== 0 && !allowFailure) {
