@@ -16,7 +16,7 @@ import type { Environment } from '../env/environment.js';
 import type { Logger } from '../log/logger.js';
 import type { Stage } from '../sequence/stages.js';
 import type { Transaction } from '../transaction/transaction.js';
-import type { Services } from '../runtime/services.js';
+import type { ProviderRegistry } from '../runtime/providers.js';
 
 /** What a handler (and its condition) gets. */
 export interface HandlerContext {
@@ -27,8 +27,8 @@ export interface HandlerContext {
   readonly stage: Stage;
   /** Full name of the running handler. */
   readonly handler: string;
-  /** Shared providers (packager, services manager, command finder, …). */
-  readonly services: Services;
+  /** Shared providers (packager, service manager, command finder, …), by token (`Providers`). */
+  readonly providers: ProviderRegistry;
   /** The main transaction: elements appended here commit together at `transaction_end`. */
   readonly transaction: Transaction;
   /** Transaction for packages the installer itself needs (committed at `internal_packages`). */

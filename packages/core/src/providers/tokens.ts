@@ -1,5 +1,5 @@
 /**
- * The providers the base group `otopi` publishes through `ctx.services`. The contracts live
+ * The providers the base group `otopi` publishes through `ctx.providers`. The contracts live
  * here, in core, so any plugin group can look a provider up and use it typed.
  *
  * | token | provider | available from |
@@ -10,15 +10,15 @@
  * | `SERVICES` | start/stop/enable services, restored on failure | programs |
  * | `FIREWALL` | which firewall manager this run configures | validation |
  */
-import { defineService } from '../runtime/services.js';
+import { defineProvider } from '../runtime/providers.js';
 import type { Packager } from './packager.js';
 import type { ServiceManager } from './services.js';
 import type { Commands, FirewallChoice, SystemInfo } from './system.js';
 
 export const Providers = {
-  COMMANDS: defineService<Commands>('otopi.commands'),
-  SYSTEM_INFO: defineService<SystemInfo>('otopi.system.info'),
-  PACKAGER: defineService<Packager>('otopi.packager'),
-  SERVICES: defineService<ServiceManager>('otopi.services'),
-  FIREWALL: defineService<FirewallChoice>('otopi.firewall'),
+  COMMANDS: defineProvider<Commands>('otopi.commands'),
+  SYSTEM_INFO: defineProvider<SystemInfo>('otopi.system.info'),
+  PACKAGER: defineProvider<Packager>('otopi.packager'),
+  SERVICES: defineProvider<ServiceManager>('otopi.services'),
+  FIREWALL: defineProvider<FirewallChoice>('otopi.firewall'),
 } as const;

@@ -16,7 +16,7 @@ import { Transaction } from '../transaction/transaction.js';
 import { setChangeTarget } from './changes.js';
 import { EVENTS_SCHEMA_VERSION, type HandlerResult, type RunEvent, type RunEventListener } from './events.js';
 import { BaseEnv, CoreEnv } from './keys.js';
-import { Services } from './services.js';
+import { ProviderRegistry } from './providers.js';
 import { NullDialog } from '../dialog/null-dialog.js';
 import { builtinPlugins } from './builtins.js';
 import { undeclaredKeyWarning } from './undeclared-keys.js';
@@ -36,7 +36,7 @@ export interface RuntimeOptions {
 
 export class Runtime implements RuntimeView {
   readonly env: Environment;
-  readonly services = new Services();
+  readonly providers = new ProviderRegistry();
   readonly redactor: Redactor;
   readonly runLog: RunLog;
   readonly log: Logger;
@@ -271,7 +271,7 @@ export class Runtime implements RuntimeView {
       dialog: this.dialog,
       stage,
       handler: handler.name,
-      services: this.services,
+      providers: this.providers,
       transaction: this.mainTransaction,
       internalTransaction: this.internalTransaction,
       dryRun: this.env.get(CoreEnv.dryRun),

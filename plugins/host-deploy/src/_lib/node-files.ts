@@ -10,13 +10,13 @@ import { VdsmEnv } from './keys.js';
 import { COMMANDS } from './tokens.js';
 
 export async function removeHostFile(
-  ctx: Pick<HandlerContext, 'env' | 'log' | 'services'>,
+  ctx: Pick<HandlerContext, 'env' | 'log' | 'providers'>,
   path: string,
 ): Promise<void> {
-  const { env, log, services } = ctx;
+  const { env, log, providers } = ctx;
   // Read raw: host-mgmt carries the enrollment plugin without node detection (then: not a node).
   const node = env.getRaw(VdsmEnv['ovirt-legacy-node'].key) === true;
-  const unpersist = node ? services.get(COMMANDS).find('unpersist') : null;
+  const unpersist = node ? providers.get(COMMANDS).find('unpersist') : null;
   if (unpersist !== null && existsSync(path)) {
     const r = await exec([unpersist, path], { log, allowFailure: true });
     if (r.code !== 0) log.warn(`Cannot unpersist ${path}: ${r.stderr.trim() || `exit code ${r.code}`}`);

@@ -3,7 +3,7 @@
  * `VDSM_CHANGES` collects what vdsm must be restarted for (its configuration, its
  * certificates): the packages plugin restarts vdsmd at closeup only when one changed.
  */
-import { Providers, defineService, type Services } from '@otopi/core';
+import { Providers, defineProvider, type ProviderRegistry } from '@otopi/core';
 
 export const { COMMANDS, SYSTEM_INFO, PACKAGER, SERVICES, FIREWALL } = Providers;
 
@@ -24,13 +24,13 @@ export class VdsmChanges {
   }
 }
 
-const VDSM_CHANGES = defineService<VdsmChanges>('host-deploy.vdsm.changes');
+const VDSM_CHANGES = defineProvider<VdsmChanges>('host-deploy.vdsm.changes');
 
-export function vdsmChanges(services: Services): VdsmChanges {
-  let changes = services.find(VDSM_CHANGES);
+export function vdsmChanges(providers: ProviderRegistry): VdsmChanges {
+  let changes = providers.find(VDSM_CHANGES);
   if (changes === undefined) {
     changes = new VdsmChanges();
-    services.provide(VDSM_CHANGES, changes);
+    providers.provide(VDSM_CHANGES, changes);
   }
   return changes;
 }

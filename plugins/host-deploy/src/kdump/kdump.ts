@@ -40,7 +40,7 @@ export default definePlugin({
       stage: 'customization',
       priority: Priority.HIGH,
       before: BASE_HANDLERS.dialogCustomization,
-      run: async ({ env, log, services }) => {
+      run: async ({ env, log, providers }) => {
         const features = env.get(VdsmEnv.nodePluginVdsmFeatures) ?? '';
         let supported: boolean;
         if (env.get(VdsmEnv['ovirt-legacy-node'])) {
@@ -57,10 +57,10 @@ export default definePlugin({
         } else if (!existsSync(KDUMP_CONF)) {
           [supported, why] = [false, `${KDUMP_CONF} does not exist (kexec-tools' kdump is not installed)`];
         } else {
-          const packager = services.get(PACKAGER);
+          const packager = providers.get(PACKAGER);
           const installed = await packager.queryInstalled(['kexec-tools']);
           const version = installed.find((p) => p.name === 'kexec-tools')?.version ?? null;
-          const os = services.get(SYSTEM_INFO).os;
+          const os = providers.get(SYSTEM_INFO).os;
           const minimum = KEXEC_MINIMUM[os.id === 'fedora' ? 'fedora' : 'rhel']!;
           supported = version !== null && packager.compare(version, minimum) >= 0;
           why =
@@ -140,8 +140,8 @@ export default definePlugin({
       name: 'restart',
       stage: 'closeup',
       condition: ({ env, dryRun }) => env.get(KdumpEnv.enable) && !dryRun,
-      run: async ({ services, log }) => {
-        const manager = services.get(SERVICES);
+      run: async ({ providers, log }) => {
+        const manager = providers.get(SERVICES);
         try {
           const unit = sender === null ? 'kdump' : 'kdump-tools';
           await manager.setEnabled(unit, true);

@@ -59,8 +59,8 @@ export default definePlugin({
     plugin.on({
       name: 'programs',
       stage: 'setup',
-      run: ({ services }) => {
-        for (const p of ['grubby', 'update-grub', 'findmnt']) services.get(COMMANDS).detect(p);
+      run: ({ providers }) => {
+        for (const p of ['grubby', 'update-grub', 'findmnt']) providers.get(COMMANDS).detect(p);
       },
     });
     plugin.on({
@@ -68,12 +68,12 @@ export default definePlugin({
       stage: 'misc',
       condition: ({ env }) =>
         (env.get(KernelEnv.cmdlineNew) ?? '') !== '' || (env.get(KernelEnv.cmdlineOld) ?? '') !== '',
-      run: async ({ env, log, services, transaction }) => {
+      run: async ({ env, log, providers, transaction }) => {
         if (env.get(VdsmEnv['ovirt-legacy-node']) || env.get(VdsmEnv['ovirt-container-node'])) {
           log.info('Kernel arguments are managed by the oVirt Node image; not changed');
           return;
         }
-        const commands = services.get(COMMANDS);
+        const commands = providers.get(COMMANDS);
         const grubby = commands.find('grubby');
         const oldArgs = splitArgs(env.get(KernelEnv.cmdlineOld));
         let newArgs = splitArgs(env.get(KernelEnv.cmdlineNew));

@@ -60,8 +60,8 @@ export default definePlugin({
     plugin.on({
       name: 'programs',
       stage: 'setup',
-      run: ({ services }) => {
-        for (const p of ['ip', 'nmcli']) services.get(COMMANDS).detect(p);
+      run: ({ providers }) => {
+        for (const p of ['ip', 'nmcli']) providers.get(COMMANDS).detect(p);
       },
     });
     plugin.on({
@@ -69,7 +69,7 @@ export default definePlugin({
       stage: 'validation',
       condition: ({ env }) => (env.get(VdsmEnv.managementBridgeName) ?? '') !== '',
       run: async (ctx) => {
-        const { env, log, services } = ctx;
+        const { env, log, providers } = ctx;
         const bridge = env.get(VdsmEnv.managementBridgeName)!;
         if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge))
           throw new OtopiError(
@@ -84,7 +84,7 @@ export default definePlugin({
         }
         env.set(VdsmEnv.engineAddress, engine.address);
         checkAfter = engine.reachable;
-        const commands = services.get(COMMANDS);
+        const commands = providers.get(COMMANDS);
         const sys = realSystem(log, (n) => commands.find(n));
         if (sys.which('ip') === null)
           throw new OtopiError('COMMAND_MISSING', 'The management bridge needs iproute2 (ip)', {
@@ -111,11 +111,11 @@ export default definePlugin({
       name: 'configure',
       stage: 'misc',
       condition: () => plan !== null,
-      run: async ({ env, log, services, transaction }) => {
+      run: async ({ env, log, providers, transaction }) => {
         const p = plan!;
         for (const file of p.files)
           await transaction.append(new FileTransaction({ path: file.path, content: file.content, mode: 0o644, log }));
-        const commands = services.get(COMMANDS);
+        const commands = providers.get(COMMANDS);
         const reach = checkAfter
           ? {
               port: env.get(VdsmEnv.enginePort),

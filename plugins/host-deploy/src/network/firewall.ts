@@ -28,7 +28,7 @@ export default definePlugin({
       priority: Priority.HIGH,
       before: BASE_HANDLERS.firewallValidation,
       condition: ({ env }) => env.get(NetworkCompatEnv.iptablesEnable),
-      run: async ({ env, log, services }) => {
+      run: async ({ env, log, providers }) => {
         const port = Number(env.getRaw('VDSM_CONFIG/addresses/management_port') ?? 54321);
         const input: TemplateInput = {
           vdsmPort: Number.isInteger(port) && port > 0 ? port : 54321,
@@ -45,9 +45,9 @@ export default definePlugin({
           return;
         }
         const firewalldRunning =
-          services.get(COMMANDS).find('firewall-cmd') !== null && (await services.get(SERVICES).isRunning('firewalld'));
+          providers.get(COMMANDS).find('firewall-cmd') !== null && (await providers.get(SERVICES).isRunning('firewalld'));
         if (manager === 'firewalld' || (manager === 'auto' && firewalldRunning)) {
-          const tool = services.get(COMMANDS).find('firewall-cmd');
+          const tool = providers.get(COMMANDS).find('firewall-cmd');
           const listed = tool === null ? null : await exec([tool, '--get-services'], { log, allowFailure: true });
           const known = new Set(listed?.code === 0 ? listed.stdout.split(/\s+/) : []);
           const plan = defaultFirewalld(input, known);

@@ -14,8 +14,8 @@ export default definePlugin({
     plugin.on({
       name: 'programs',
       stage: 'setup',
-      run: ({ services }) => {
-        for (const p of ['persist', 'unpersist']) services.get(COMMANDS).detect(p);
+      run: ({ providers }) => {
+        for (const p of ['persist', 'unpersist']) providers.get(COMMANDS).detect(p);
       },
     });
     plugin.on({
@@ -23,9 +23,9 @@ export default definePlugin({
       stage: 'closeup',
       priority: Priority.LAST,
       condition: ({ env, dryRun }) => env.get(VdsmEnv['ovirt-legacy-node']) && !dryRun,
-      run: async ({ env, log, services }) => {
+      run: async ({ env, log, providers }) => {
         const files = [...new Set([VDSM_ID_FILE, ...env.get(CoreEnv.modifiedFiles)])];
-        const persist = services.get(COMMANDS).find('persist');
+        const persist = providers.get(COMMANDS).find('persist');
         if (persist === null) {
           log.warn(
             `This vintage oVirt Node has no 'persist' command: these files are lost at the next boot: ${files.join(', ')}`,

@@ -56,22 +56,22 @@ export default definePlugin({
     plugin.on({
       name: 'programs',
       stage: 'setup',
-      run: ({ services }) => services.get(COMMANDS).detect('tuned-adm'),
+      run: ({ providers }) => providers.get(COMMANDS).detect('tuned-adm'),
     });
     plugin.on({
       name: 'profile',
       stage: 'misc',
       condition: ({ env }) =>
         !env.get(VdsmEnv['ovirt-legacy-node']) && (env.get(TuneEnv.tunedProfile) !== null || env.get(VirtEnv.enable)),
-      run: async ({ env, log, services, transaction, dryRun }) => {
+      run: async ({ env, log, providers, transaction, dryRun }) => {
         const profile = env.get(TuneEnv.tunedProfile) ?? 'virtual-host';
-        const tool = services.get(COMMANDS).find('tuned-adm');
+        const tool = providers.get(COMMANDS).find('tuned-adm');
         if (tool === null) {
           log.warn(`tuned-adm is not installed: the tuned profile '${profile}' is not set (install tuned to have it)`);
           return;
         }
-        const sys = realSystem(log, (n) => services.get(COMMANDS).find(n));
-        const manager = services.get(SERVICES);
+        const sys = realSystem(log, (n) => providers.get(COMMANDS).find(n));
+        const manager = providers.get(SERVICES);
         if (!dryRun && (await manager.exists('tuned'))) {
           // tuned-adm talks to the daemon; starting it is recorded and undone on failure.
           if (!(await manager.isRunning('tuned'))) await manager.start('tuned');

@@ -21,7 +21,7 @@ export default definePlugin({
       name: 'write',
       stage: 'misc',
       condition: ({ env }) => env.get(VdsmEnv.configOverride),
-      run: async ({ env, log, transaction, services }) => {
+      run: async ({ env, log, transaction, providers }) => {
         const entries = vdsmConfigEntries(env);
         if (entries.length === 0) {
           log.info(`No VDSM_CONFIG keys: ${VDSM_CONF} is left as it is`);
@@ -36,7 +36,7 @@ export default definePlugin({
           log,
         });
         await transaction.append(element);
-        vdsmChanges(services).add({ what: 'vdsm.conf', changed: () => element.changed });
+        vdsmChanges(providers).add({ what: 'vdsm.conf', changed: () => element.changed });
       },
     });
   },

@@ -29,7 +29,7 @@ async function candidates(packager: Packager, name: string, minimum: string | nu
 }
 
 async function choosePackages(ctx: HandlerContext): Promise<string[]> {
-  const packager = ctx.services.get(PACKAGER);
+  const packager = ctx.providers.get(PACKAGER);
   const compare = (a: string, b: string): -1 | 0 | 1 => packager.compare(a, b);
   const minimum = ctx.env.get(VdsmEnv.vdsmMinimumVersion);
   const vdsm = checkMinimum('vdsm', await candidates(packager, 'vdsm', minimum), minimum, compare);
@@ -59,7 +59,7 @@ export default definePlugin({
     plugin.on({
       name: 'programs',
       stage: 'setup',
-      run: ({ services }) => services.get(COMMANDS).detect('vdsm-tool'),
+      run: ({ providers }) => providers.get(COMMANDS).detect('vdsm-tool'),
     });
     plugin.on({
       name: 'validation',
@@ -71,9 +71,9 @@ export default definePlugin({
     plugin.on({
       name: 'install',
       stage: 'packages',
-      run: ({ services, log }) => {
+      run: ({ providers, log }) => {
         log.info(`Installing ${packages.join(', ')}`);
-        services.get(PACKAGER).install(packages);
+        providers.get(PACKAGER).install(packages);
       },
     });
     plugin.on({

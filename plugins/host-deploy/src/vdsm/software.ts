@@ -8,8 +8,8 @@ export default definePlugin({
     plugin.on({
       name: 'distribution',
       stage: 'validation',
-      run: ({ services, log }) => {
-        const verdict = checkDistribution(services.get(SYSTEM_INFO).os);
+      run: ({ providers, log }) => {
+        const verdict = checkDistribution(providers.get(SYSTEM_INFO).os);
         if (!verdict.supported)
           throw new OtopiError('HOST_UNSUPPORTED', verdict.message, { hint: `Supported: ${supportedList()}.` });
         log.debug(verdict.message);

@@ -27,7 +27,7 @@ export default definePlugin({
     plugin.on({
       name: 'programs',
       stage: 'setup',
-      run: ({ services }) => services.get(COMMANDS).detect('dmidecode'),
+      run: ({ providers }) => providers.get(COMMANDS).detect('dmidecode'),
     });
     plugin.on({
       name: 'detect',
@@ -35,8 +35,8 @@ export default definePlugin({
       priority: Priority.HIGH,
       before: BASE_HANDLERS.dialogCustomization,
       condition: ({ env }) => env.get(VdsmEnv.vdsmId) === null,
-      run: async ({ env, log, services }) => {
-        const dmidecode = services.get(COMMANDS).find('dmidecode');
+      run: async ({ env, log, providers }) => {
+        const dmidecode = providers.get(COMMANDS).find('dmidecode');
         const probe: IdProbe = {
           readFile: readText,
           dmidecode: async () =>

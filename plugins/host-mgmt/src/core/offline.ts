@@ -27,8 +27,8 @@ export default definePlugin({
       stage: 'validation',
       priority: Priority.FIRST,
       condition: ({ env }) => env.get(OmgmtCoreEnv.offlinePackager),
-      run: ({ services }) => {
-        const packager = services.get(PACKAGER).name;
+      run: ({ providers }) => {
+        const packager = providers.get(PACKAGER).name;
         if (packager !== 'offline')
           throw new OtopiError(
             'ENV_BAD_VALUE',

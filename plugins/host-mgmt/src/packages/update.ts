@@ -58,8 +58,8 @@ export default definePlugin({
       stage: 'validation',
       condition: (ctx) => mode(ctx) !== 'disabled',
       run: async (ctx) => {
-        const { log, services, env } = ctx;
-        const packager = services.get(PACKAGER);
+        const { log, providers, env } = ctx;
+        const packager = providers.get(PACKAGER);
         const wanted = names(ctx);
         if (wanted.length === 0) {
           log.warn('OMGMT_PACKAGES/packages names no package: nothing to check');
@@ -85,18 +85,18 @@ export default definePlugin({
       name: 'upgrade',
       stage: 'packages',
       condition: (ctx) => mode(ctx) === 'update' && updates.length > 0,
-      run: ({ services, log }) => {
+      run: ({ providers, log }) => {
         conf = readKept(VDSM_CONF);
         log.info(`Upgrading ${updates.map((u) => u.name).join(', ')}`);
-        services.get(PACKAGER).update(updates.map((u) => u.name));
+        providers.get(PACKAGER).update(updates.map((u) => u.name));
       },
     });
     plugin.on({
       name: 'upgraded',
       stage: 'misc',
       condition: (ctx) => mode(ctx) === 'update' && updates.length > 0 && !ctx.dryRun,
-      run: async ({ services, log, transaction }) => {
-        const packager = services.get(PACKAGER);
+      run: async ({ providers, log, transaction }) => {
+        const packager = providers.get(PACKAGER);
         const now = new Map((await packager.queryInstalled([...before.keys()])).map((p) => [p.name, p.version]));
         const upgraded = updates.filter((u) => now.get(u.name) !== before.get(u.name));
         const short = updates.filter(
@@ -108,7 +108,7 @@ export default definePlugin({
             `The upgrade did not reach ${short.map((u) => `${u.name} ${u.available} (now ${now.get(u.name) ?? 'not installed'})`).join(', ')}`,
           );
         for (const u of upgraded) log.info(`Upgraded ${u.name} ${before.get(u.name)} → ${now.get(u.name)}`);
-        vdsmChanges(services).add({ what: 'packages', changed: () => upgraded.length > 0 });
+        vdsmChanges(providers).add({ what: 'packages', changed: () => upgraded.length > 0 });
         const kept = conf;
         const after = readKept(VDSM_CONF);
         if (kept !== null && (after === null || !after.content.equals(kept.content))) {

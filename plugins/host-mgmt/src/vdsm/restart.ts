@@ -12,13 +12,13 @@ export default definePlugin({
     plugin.on({
       name: 'programs',
       stage: 'setup',
-      run: ({ services }) => services.get(COMMANDS).detect('vdsm-tool'),
+      run: ({ providers }) => providers.get(COMMANDS).detect('vdsm-tool'),
     });
     plugin.on({
       name: 'started',
       stage: 'closeup',
       priority: Priority.LOW,
-      condition: ({ services, dryRun }) => !dryRun && vdsmChanges(services).changed().length > 0,
+      condition: ({ providers, dryRun }) => !dryRun && vdsmChanges(providers).changed().length > 0,
       run: startVdsm,
     });
   },

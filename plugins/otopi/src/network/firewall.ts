@@ -55,9 +55,9 @@ function sshVerdict(ctx: HandlerContext, verdict: SafetyVerdict, key: string): v
 }
 
 async function validate(ctx: HandlerContext): Promise<Validated> {
-  const { env, services } = ctx;
-  const commands = services.get(COMMANDS);
-  const manager = services.get(SERVICES);
+  const { env, providers } = ctx;
+  const commands = providers.get(COMMANDS);
+  const manager = providers.get(SERVICES);
   const firewalldRunning = commands.find('firewall-cmd') !== null && (await manager.isRunning('firewalld'));
   const iptablesRules = env.get(NetworkEnv.iptablesRules);
   const nftRules = env.get(NetworkEnv.nftablesRules);
@@ -69,7 +69,7 @@ async function validate(ctx: HandlerContext): Promise<Validated> {
     nftablesRules: nftRules !== null && nftRules.length > 0,
     firewalldSettings: env.get(NetworkEnv.firewalldServices).length + env.get(NetworkEnv.firewalldPorts).length > 0,
   });
-  services.provide(FIREWALL, choice);
+  providers.provide(FIREWALL, choice);
   if (choice.manager === 'none') ctx.log.debug(`Firewall: none (${choice.reason})`);
   else ctx.log.info(`Firewall: ${choice.manager} (${choice.reason})`);
   const packet = sshPacketFrom(process.env['SSH_CONNECTION']);
@@ -93,10 +93,10 @@ async function validate(ctx: HandlerContext): Promise<Validated> {
         key: NetworkEnv.iptablesRules.key,
       });
     sshVerdict(ctx, checkIptablesSsh(tables, packet), NetworkEnv.iptablesRules.key);
-    const info = services.get(SYSTEM_INFO);
+    const info = providers.get(SYSTEM_INFO);
     if (info.family === 'rhel' && !(await manager.exists('iptables'))) {
       ctx.log.info('iptables-services will be installed, to load the rules at boot');
-      services.get(PACKAGER).install(['iptables-services']);
+      providers.get(PACKAGER).install(['iptables-services']);
     }
   } else if (choice.manager === 'nftables') {
     rules = `${(nftRules ?? []).join('\n')}\n`;
@@ -126,8 +126,8 @@ export default definePlugin({
     plugin.on({
       name: 'programs',
       stage: 'setup',
-      run: ({ services }) => {
-        for (const p of PROGRAMS) services.get(COMMANDS).detect(p);
+      run: ({ providers }) => {
+        for (const p of PROGRAMS) providers.get(COMMANDS).detect(p);
       },
     });
     plugin.on({
@@ -143,14 +143,14 @@ export default definePlugin({
       condition: () => validated !== undefined && validated.choice.manager !== 'none',
       run: async (ctx) => {
         const v = validated!;
-        const { env, services, log } = ctx;
-        const commands = services.get(COMMANDS);
-        const manager = services.get(SERVICES);
+        const { env, providers, log } = ctx;
+        const commands = providers.get(COMMANDS);
+        const manager = providers.get(SERVICES);
         const input: PlanInput = {
           sys: { run: systemRunner, log, which: (n) => commands.find(n) },
           log,
           services: manager,
-          family: services.get(SYSTEM_INFO).family,
+          family: providers.get(SYSTEM_INFO).family,
           firewalldRunning: v.firewalldRunning,
           iptablesStamp: stampPath(),
         };

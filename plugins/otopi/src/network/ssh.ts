@@ -21,7 +21,7 @@ export default definePlugin({
       name: 'validation',
       stage: 'validation',
       condition: ({ env }) => env.get(NetworkEnv.sshEnable),
-      run: async ({ env, log, services }) => {
+      run: async ({ env, log, providers }) => {
         const text = env.get(NetworkEnv.sshKey);
         if (text === null || text.trim() === '') {
           throw new OtopiError('ENV_BAD_VALUE', 'NETWORK/sshEnable is True but NETWORK/sshKey is not set', {
@@ -35,7 +35,7 @@ export default definePlugin({
             key: NetworkEnv.sshKey.key,
           });
         }
-        const commands = services.get(COMMANDS);
+        const commands = providers.get(COMMANDS);
         account = await lookupAccount(env.get(NetworkEnv.sshUser), {
           run: systemRunner,
           log,

@@ -62,12 +62,12 @@ export default definePlugin({
       stage: 'setup',
       priority: Priority.HIGH,
       run: async (ctx) => {
-        const { env, log, services } = ctx;
-        const commands = services.get(COMMANDS);
+        const { env, log, providers } = ctx;
+        const commands = providers.get(COMMANDS);
         for (const tool of new Set(Object.values(PACKAGER_TOOLS).flat())) commands.detect(tool);
         const choice = choosePackager(
           env.get(PackagerEnv.packager),
-          services.get(SYSTEM_INFO).os,
+          providers.get(SYSTEM_INFO).os,
           (p) => commands.find(p) !== null,
         );
         log.debug(`Packager: ${choice.name} (${choice.reason})`);
@@ -81,7 +81,7 @@ export default definePlugin({
           main: new PackagesElement(backend, log, undo, 'main', ctx.transaction, copy('main')),
         };
         service = new PackagerService(backend, elements, log);
-        services.provide(PACKAGER, service);
+        providers.provide(PACKAGER, service);
         await ctx.internalTransaction.append(elements.internal);
         await ctx.transaction.append(elements.main);
       },

@@ -37,8 +37,8 @@ export default definePlugin({
     plugin.on({
       name: 'programs',
       stage: 'setup',
-      run: ({ services }) => {
-        const commands = services.get(COMMANDS);
+      run: ({ providers }) => {
+        const commands = providers.get(COMMANDS);
         for (const p of PROGRAMS) commands.detect(p);
       },
     });
@@ -46,13 +46,13 @@ export default definePlugin({
       name: 'detection',
       stage: 'programs',
       after: 'otopi.system.command.detection',
-      run: ({ env, log, services, dryRun }) => {
-        const commands = services.get(COMMANDS);
+      run: ({ env, log, providers, dryRun }) => {
+        const commands = providers.get(COMMANDS);
         const choice = chooseServiceManager(env.get(ServicesEnv.manager), realFs, (p) => commands.find(p) !== null);
         log.debug(`Service manager: ${choice.name} (${choice.reason})`);
         const sys = providerSystem(log, (n) => commands.find(n));
         manager = new RecordingServices(backendFor(choice.name, sys), log, () => dryRun);
-        services.provide(SERVICES, manager);
+        providers.provide(SERVICES, manager);
       },
     });
     plugin.on({

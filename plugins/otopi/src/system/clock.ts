@@ -27,16 +27,16 @@ export default definePlugin({
     plugin.on({
       name: 'programs',
       stage: 'setup',
-      run: ({ services }) => {
-        for (const p of ['chronyc', 'ntpdate', 'hwclock']) services.get(COMMANDS).detect(p);
+      run: ({ providers }) => {
+        for (const p of ['chronyc', 'ntpdate', 'hwclock']) providers.get(COMMANDS).detect(p);
       },
     });
     plugin.on({
       name: 'setClock',
       stage: 'misc',
       condition: ({ env }) => env.get(SystemEnv.clockSet),
-      run: async ({ env, log, services, dryRun }) => {
-        const commands = services.get(COMMANDS);
+      run: async ({ env, log, providers, dryRun }) => {
+        const commands = providers.get(COMMANDS);
         const sys: SystemAccess = { run: systemRunner, log, which: (n) => commands.find(n) };
         const maxWait = env.get(SystemEnv.clockMaxWait);
         const chronyc = commands.find('chronyc');

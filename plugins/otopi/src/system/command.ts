@@ -16,9 +16,9 @@ export default definePlugin({
       stage: 'boot',
       priority: Priority.FIRST,
       after: CORE_HANDLERS.logInit,
-      run: ({ env, services }) => {
+      run: ({ env, providers }) => {
         registry = new CommandRegistry(env);
-        services.provide(COMMANDS, registry);
+        providers.provide(COMMANDS, registry);
       },
     });
     const detect = (what: string) => (ctx: { log: { debug(m: string): void } }) => {

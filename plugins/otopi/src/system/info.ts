@@ -14,10 +14,10 @@ export default definePlugin({
       stage: 'boot',
       priority: Priority.HIGH,
       after: 'otopi.core.log.init',
-      run: ({ log, services }) => {
+      run: ({ log, providers }) => {
         const os = readOsRelease();
         const info: SystemInfo = { os, family: osFamily(os), hostname: hostname() };
-        services.provide(SYSTEM_INFO, info);
+        providers.provide(SYSTEM_INFO, info);
         log.debug(
           `executable ${process.execPath} ${process.argv[1] ?? ''}; node ${process.version}; ` +
             `platform ${process.platform} ${process.arch}; distribution ${os.prettyName} ` +

@@ -24,8 +24,8 @@ export default definePlugin({
     plugin.on({
       name: 'programs',
       stage: 'setup',
-      run: ({ services }) => {
-        for (const p of ['reboot', 'systemd-run']) services.get(COMMANDS).detect(p);
+      run: ({ providers }) => {
+        for (const p of ['reboot', 'systemd-run']) providers.get(COMMANDS).detect(p);
       },
     });
     plugin.on({
@@ -33,8 +33,8 @@ export default definePlugin({
       stage: 'closeup',
       priority: Priority.LAST,
       condition: wanted,
-      run: ({ env, log, services }) => {
-        services.get(COMMANDS).get('reboot'); // fails now, with the key to set, rather than after terminate
+      run: ({ env, log, providers }) => {
+        providers.get(COMMANDS).get('reboot'); // fails now, with the key to set, rather than after terminate
         log.info(`Reboot scheduled: the host reboots ${env.get(SystemEnv.rebootDeferTime)} s after this run ends`);
       },
     });
@@ -43,8 +43,8 @@ export default definePlugin({
       stage: 'reboot',
       condition: wanted,
       run: async (ctx) => {
-        const { env, services, dryRun } = ctx;
-        const commands = services.get(COMMANDS);
+        const { env, providers, dryRun } = ctx;
+        const commands = providers.get(COMMANDS);
         const reboot = commands.get('reboot');
         const seconds = env.get(SystemEnv.rebootDeferTime);
         if (dryRun) {

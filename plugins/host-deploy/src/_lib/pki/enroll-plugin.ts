@@ -286,7 +286,7 @@ export function vdsmPkiPlugin(options: VdsmPkiOptions) {
           }
           ctx.log.info(`Installing the VDSM certificate for ${chain.subject}, valid until ${chain.validTo}`);
           const elements = await install(ctx, store, key, chain);
-          vdsmChanges(ctx.services).add({ what: 'certificates', changed: () => elements.some((e) => e.changed) });
+          vdsmChanges(ctx.providers).add({ what: 'certificates', changed: () => elements.some((e) => e.changed) });
           if (mode === 'accept') pendingToRemove = [pendingKeyPath(store), pendingRequestPath(store)];
         },
       });

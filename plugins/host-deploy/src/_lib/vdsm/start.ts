@@ -12,10 +12,10 @@ export const CERTIFICATE_USERS = ['libvirtd', 'ovirt-imageio'] as const;
 export const VDSM_SERVICE = 'vdsmd';
 
 export async function startVdsm(ctx: HandlerContext): Promise<void> {
-  const { services, log } = ctx;
-  const manager = services.get(SERVICES);
-  const changed = vdsmChanges(services).changed();
-  const tool = services.get(COMMANDS).find('vdsm-tool');
+  const { providers, log } = ctx;
+  const manager = providers.get(SERVICES);
+  const changed = vdsmChanges(providers).changed();
+  const tool = providers.get(COMMANDS).find('vdsm-tool');
   if (tool !== null && changed.length > 0) {
     const r = await exec([tool, 'configure', '--force'], { log, allowFailure: true });
     if (r.code !== 0)
