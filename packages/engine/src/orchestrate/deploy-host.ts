@@ -12,12 +12,14 @@ import { EngineError } from '../errors.js';
 import type { InventoryHost } from '../inventory/inventory.js';
 import { planSettings, type EnvSetting } from '../inventory/settings.js';
 import type { AcceptedHostKey } from '../ssh/host-key-policy.js';
-import type { DeployEventInput, HostReport, HostResultKind, SentBytes } from './events.js';
+import type { DeployEventInput, HostReport } from './events.js';
 import { HostLog, logBaseName } from './host-log.js';
+import { HostProgress } from './host-progress.js';
 import { buildReport, describe, type Finish } from './report.js';
-import { OpenError, type OpenedHost, type SessionOpener } from './open.js';
+import { OpenError, type HostSession, type OpenedHost, type SessionOpener } from './open.js';
 import { baseProgram, composePrograms, type DeployProgramFactory, type GroupProgram } from './program.js';
 import { bootIdOverSsh, waitForReboot, type BootIdProbe } from './reboot-wait.js';
+import { conclude, judgeSession } from './verdict.js';
 
 export interface Timeouts {
   readonly connectMs: number;
@@ -62,36 +64,8 @@ function correlationIdOf(host: InventoryHost, ctx: HostRunContext): string {
   return host.hostDeploy?.correlation_id ?? (setting?.value as string | undefined) ?? ctx.correlationId;
 }
 
-/**
- * Applies the groups' conclusions: their details and facts join the report, and a host that
- * installed becomes `incomplete` or `reboot` when a group says so (incomplete wins).
- */
-function conclude(programs: readonly GroupProgram[], outcome: DialogOutcome | undefined, r: Finish): Finish {
-  let result = r.result;
-  const details: string[] = [];
-  const facts: Record<string, string> = {};
-  for (const program of programs) {
-    let c;
-    try {
-      c = program.conclude?.(outcome, r.result);
-    } catch (error) {
-      details.push(`a group's program failed to conclude: ${describe(error)}`);
-    }
-    if (c === undefined) continue;
-    details.push(...(c.details ?? []));
-    Object.assign(facts, c.facts);
-    if (r.result === 'installed' && c.result !== undefined && result !== 'incomplete') result = c.result;
-  }
-  // A failed host's own reasons come first: the report's cause is the first detail.
-  const merged =
-    result === r.result && r.result !== 'installed' ? [...r.details, ...details] : [...details, ...r.details];
-  return { ...r, result, details: merged, facts };
-}
-
 /** How long a host may take to exit after the dialog ended (or was given up) before it is killed. */
 const EXIT_GRACE_MS = 15_000;
-/** The dialog driver's limits trail the session's, so the session's coded timeout is what gets reported. */
-const DRIVER_SLACK_MS = 5_000;
 
 /** A host that reboots to finish: waits until it is back, and says so; or fails it, as non-responsive. */
 async function awaitReboot(
@@ -165,245 +139,263 @@ export async function deployHost(host: InventoryHost, ctx: HostRunContext): Prom
       },
     );
   }
-  return deployWithLog(host, ctx, log, { started, address, timeouts });
+  return new HostDeployment(host, ctx, log, { started, address, timeouts }).run();
 }
 
-async function deployWithLog(
-  host: InventoryHost,
-  ctx: HostRunContext,
-  log: HostLog,
-  { started, address, timeouts }: { started: number; address: string; timeouts: Timeouts },
-): Promise<HostReport> {
-  let stage = 'SSH connection';
-  /** The stage of the host's first error: a failed run goes on through the clean-up stages, so the last stage would say little. */
-  let failedStage: string | undefined;
-  let failedHandler: string | undefined;
-  let lastHandler: string | undefined;
-  let hostLogFile: string | undefined;
-  let hostKey: AcceptedHostKey | undefined;
-  let opened: OpenedHost | undefined;
-  let changes: { list: readonly string[]; diff: readonly string[] | undefined } | undefined;
-  const hostErrors: string[] = [];
+/**
+ * One host's deploy once its log is open, in steps: the group programs are made, the boot id
+ * read (to see a reboot), the session opened (connect, ship), the dialog driven, the exit
+ * awaited, the end judged, and the report written. Each step that fails ends in `finish`.
+ */
+class HostDeployment {
+  private readonly progress: HostProgress;
+  private readonly plan: ReturnType<typeof planSettings>;
+  private groupPrograms: GroupProgram[] = [];
+  private outcome: DialogOutcome | undefined;
+  private bootBefore: string | undefined;
+  private hostKey: AcceptedHostKey | undefined;
+  private hostLogFile: string | undefined;
+  private changes: { list: readonly string[]; diff: readonly string[] | undefined } | undefined;
+  private opened: OpenedHost | undefined;
 
-  let groupPrograms: GroupProgram[] = [];
-  let outcome: DialogOutcome | undefined;
-  let bootBefore: string | undefined;
-  const finish = async (r: Finish): Promise<HostReport> => {
-    let concluded = conclude(groupPrograms, outcome, r);
-    if (concluded.result === 'reboot' && bootBefore !== undefined)
-      concluded = await awaitReboot(host, ctx, log, concluded, { before: bootBefore, timeouts });
-    return buildReport(
-      { host, address, started, log, emit: ctx.emit },
-      {
-        ...concluded,
-        lastHandler: r.result === 'installed' ? lastHandler : (failedHandler ?? lastHandler),
-        hostKey,
-        hostLogFile,
-        changes,
-      },
-    );
-  };
-
-  const plan = planSettings([...ctx.defaults, ...host.environment, ...ctx.overrides]);
-  try {
-    const programContext = {
-      groups: ctx.groups,
-      dryRun: ctx.dryRun,
-      log: (text: string) => log.note(text),
-      givenKeys: new Set(plan.values.map((v) => v.key)),
-    };
-    for (const group of ctx.groups) {
-      const factory = ctx.programs[group];
-      if (factory !== undefined) groupPrograms.push(await factory(host, programContext));
-    }
-  } catch (error) {
-    groupPrograms = [];
-    return finish({ result: 'failed', stage: 'not started', details: [describe(error)] });
+  constructor(
+    private readonly host: InventoryHost,
+    private readonly ctx: HostRunContext,
+    private readonly log: HostLog,
+    private readonly where: { started: number; address: string; timeouts: Timeouts },
+  ) {
+    this.progress = new HostProgress(host.name, ctx.emit);
+    this.plan = planSettings([...ctx.defaults, ...host.environment, ...ctx.overrides]);
   }
-  const statements = [
-    ...(ctx.groups.length === 0 ? [] : [`APPEND:BASE/pluginGroups=str:${ctx.groups.join(':')}`]),
-    ...(ctx.dryRun ? ['CORE/dryRun=bool:True'] : []),
-    ...plan.statements,
-    ...groupPrograms.flatMap((p) => p.statements ?? []),
-  ];
-  log.note(
-    `deploy to ${host.user}@${address} (${host.name}); bundle ${ctx.bundle.sha256}; groups otopi${ctx.groups.map((g) => `, ${g}`).join('')}${ctx.dryRun ? '; dry run' : ''}`,
-  );
-  log.note(`command-line statements: ${statements.length === 0 ? '(none)' : statements.join(' ')}`);
-  log.note(`settings sent at customization: ${plan.values.map((v) => v.key).join(', ') || '(none)'}`);
 
-  const cancel = (): void => {
-    log.note('the run was cancelled: closing the connection, so the host rolls back');
-    opened?.close();
-  };
-  ctx.signal.addEventListener('abort', cancel, { once: true });
-  try {
-    if (timeouts.rebootMs > 0 && !ctx.dryRun) {
-      // Read now, so a host that comes back from its reboot can be told from one that never went.
-      try {
-        bootBefore = await (ctx.bootId ?? bootIdOverSsh)(host, {
-          connectTimeoutMs: timeouts.connectMs,
-          signal: ctx.signal,
-        });
-        log.note(`boot id before the deploy: ${bootBefore}`);
-      } catch (error) {
-        log.note(`cannot read the boot id (a reboot will not be waited for): ${describe(error)}`);
-      }
-    }
+  async run(): Promise<HostReport> {
     try {
-      opened = await ctx.open(host, {
-        bundle: ctx.bundle,
-        runtime: ctx.runtime,
-        preferRuntime: ctx.preferRuntime,
-        statements,
-        connectTimeoutMs: timeouts.connectMs,
-        connectRetries: ctx.connectRetries,
-        onNote: (text) => log.note(text),
-        inactivityTimeoutMs: timeouts.inactivityMs,
-        hardTimeoutMs: timeouts.hardMs,
-        signal: ctx.signal,
-        onConnected: (key) => {
-          hostKey = key;
-          stage = 'Bundle transfer';
-          log.note(
-            `connected; host key ${key.type} ${key.fingerprint}${key.learnt ? ' (new: recorded in known_hosts)' : ''}`,
-          );
-          ctx.emit({
-            type: 'connected',
-            host: host.name,
-            keyType: key.type,
-            fingerprint: key.fingerprint,
-            learnt: key.learnt,
-          });
-        },
-      });
+      await this.makePrograms();
     } catch (error) {
-      const cause = error instanceof OpenError ? error.error : error;
-      if (error instanceof OpenError) stage = error.stage;
-      const details = [describe(cause)];
-      if (ctx.signal.aborted) details.unshift('the run was cancelled');
-      return finish({ result: ctx.signal.aborted ? 'aborted' : 'failed', stage, details });
+      this.groupPrograms = [];
+      return this.finish({ result: 'failed', stage: 'not started', details: [describe(error)] });
     }
-    const session = opened.session;
-    if (ctx.signal.aborted) opened.close();
-    const shipped = session.shipped;
-    const bytes = (): SentBytes => {
-      const b = session.bytes;
-      return { command: b.command, payload: b.payload, dialog: b.dialog, total: b.command + b.payload + b.dialog };
+    const statements = this.statements();
+    this.noteStart(statements);
+    const cancel = (): void => {
+      this.log.note('the run was cancelled: closing the connection, so the host rolls back');
+      this.opened?.close();
     };
+    this.ctx.signal.addEventListener('abort', cancel, { once: true });
+    try {
+      await this.readBootId();
+      try {
+        this.opened = await this.open(statements);
+      } catch (error) {
+        const cause = error instanceof OpenError ? error.error : error;
+        if (error instanceof OpenError) this.progress.enter(error.stage);
+        const details = [describe(cause)];
+        if (this.ctx.signal.aborted) details.unshift('the run was cancelled');
+        return this.finish({
+          result: this.ctx.signal.aborted ? 'aborted' : 'failed',
+          stage: this.progress.stage,
+          details,
+        });
+      }
+      return await this.runInstaller(this.opened.session);
+    } catch (error) {
+      return this.finish({
+        result: 'failed',
+        stage: this.progress.stage,
+        details: [`internal error: ${describe(error)}`],
+      });
+    } finally {
+      this.ctx.signal.removeEventListener('abort', cancel);
+      this.opened?.close();
+    }
+  }
+
+  /** One program per plugin group that has a factory, made before connecting (its statements reach the command line). */
+  private async makePrograms(): Promise<void> {
+    const programContext = {
+      groups: this.ctx.groups,
+      dryRun: this.ctx.dryRun,
+      log: (text: string) => this.log.note(text),
+      givenKeys: new Set(this.plan.values.map((v) => v.key)),
+    };
+    for (const group of this.ctx.groups) {
+      const factory = this.ctx.programs[group];
+      if (factory !== undefined) this.groupPrograms.push(await factory(this.host, programContext));
+    }
+  }
+
+  private statements(): string[] {
+    const { ctx } = this;
+    return [
+      ...(ctx.groups.length === 0 ? [] : [`APPEND:BASE/pluginGroups=str:${ctx.groups.join(':')}`]),
+      ...(ctx.dryRun ? ['CORE/dryRun=bool:True'] : []),
+      ...this.plan.statements,
+      ...this.groupPrograms.flatMap((p) => p.statements ?? []),
+    ];
+  }
+
+  private noteStart(statements: readonly string[]): void {
+    const { ctx, host, log } = this;
+    log.note(
+      `deploy to ${host.user}@${this.where.address} (${host.name}); bundle ${ctx.bundle.sha256}; groups otopi${ctx.groups.map((g) => `, ${g}`).join('')}${ctx.dryRun ? '; dry run' : ''}`,
+    );
+    log.note(`command-line statements: ${statements.length === 0 ? '(none)' : statements.join(' ')}`);
+    log.note(`settings sent at customization: ${this.plan.values.map((v) => v.key).join(', ') || '(none)'}`);
+  }
+
+  /** Read before the deploy, so a host that comes back from its reboot can be told from one that never went. */
+  private async readBootId(): Promise<void> {
+    const { ctx, where } = this;
+    if (where.timeouts.rebootMs <= 0 || ctx.dryRun) return;
+    try {
+      this.bootBefore = await (ctx.bootId ?? bootIdOverSsh)(this.host, {
+        connectTimeoutMs: where.timeouts.connectMs,
+        signal: ctx.signal,
+      });
+      this.log.note(`boot id before the deploy: ${this.bootBefore}`);
+    } catch (error) {
+      this.log.note(`cannot read the boot id (a reboot will not be waited for): ${describe(error)}`);
+    }
+  }
+
+  /** Connects and ships what the host lacks; the session's time limits are the deploy's. */
+  private open(statements: readonly string[]): Promise<OpenedHost> {
+    const { ctx, host, log } = this;
+    const { timeouts } = this.where;
+    return ctx.open(host, {
+      bundle: ctx.bundle,
+      runtime: ctx.runtime,
+      preferRuntime: ctx.preferRuntime,
+      statements,
+      connectTimeoutMs: timeouts.connectMs,
+      connectRetries: ctx.connectRetries,
+      onNote: (text) => log.note(text),
+      inactivityTimeoutMs: timeouts.inactivityMs,
+      hardTimeoutMs: timeouts.hardMs,
+      signal: ctx.signal,
+      onConnected: (key) => {
+        this.hostKey = key;
+        this.progress.enter('Bundle transfer');
+        log.note(
+          `connected; host key ${key.type} ${key.fingerprint}${key.learnt ? ' (new: recorded in known_hosts)' : ''}`,
+        );
+        ctx.emit({
+          type: 'connected',
+          host: host.name,
+          keyType: key.type,
+          fingerprint: key.fingerprint,
+          learnt: key.learnt,
+        });
+      },
+    });
+  }
+
+  /** The installer runs: the dialog, the exit, the verdict. */
+  private async runInstaller(session: HostSession): Promise<HostReport> {
+    const { ctx, host, log } = this;
+    if (ctx.signal.aborted) this.opened?.close();
+    const shipped = session.shipped;
     if (shipped !== undefined) {
       log.note(
         `shipped: ${shipped.length === 0 ? 'nothing (the host had everything cached)' : shipped.join(', ')}; ${session.bytes.payload} bytes`,
       );
       ctx.emit({ type: 'shipped', host: host.name, artifacts: shipped, bytes: session.bytes.payload });
     }
-    stage = 'Installer start';
+    this.progress.enter('Installer start');
+    const driverError = await this.converse(session);
+    const { result, sessionError } = await this.awaitExit(session);
+    const verdict = judgeSession({
+      outcome: this.outcome,
+      driverError,
+      result,
+      sessionError,
+      stderr: result?.stderr ?? session.stderr,
+      cancelled: ctx.signal.aborted,
+      hostErrors: this.progress.hostErrors,
+    });
+    const b = session.bytes;
+    return this.finish({
+      result: verdict.result,
+      stage: this.progress.reportedStage(verdict.installed),
+      details: verdict.details,
+      exitCode: result?.code ?? null,
+      bytes: { command: b.command, payload: b.payload, dialog: b.dialog, total: b.command + b.payload + b.dialog },
+      shipped,
+      roundTrips: this.outcome?.roundTrips,
+    });
+  }
 
-    const findings: string[] = [];
+  /** Drives the dialog; returns why the engine could not, if it could not. */
+  private async converse(session: HostSession): Promise<string | undefined> {
+    const { ctx, log } = this;
     try {
       const instruments: DialogProgram = {
+        ...this.progress.instruments,
         transcript: (direction, line) => log.transcript(direction, line),
-        onLog: (level, text) => {
-          if (text.startsWith('Stage: ')) {
-            stage = text.slice('Stage: '.length);
-            ctx.emit({ type: 'stage', host: host.name, stage });
-            return;
-          }
-          if (level === 'ERROR' || level === 'CRITICAL' || level === 'FATAL') hostErrors.push(text);
-          if (failedStage === undefined && level !== 'INFO' && (level !== 'WARNING' || text.startsWith('Aborted'))) {
-            failedStage = stage;
-            failedHandler = lastHandler;
-          }
-          ctx.emit({ type: 'log', host: host.name, level, text });
-        },
-        onEvent: (kind, handler) => {
-          if (kind === 'start') lastHandler = `${handler.stage}/${handler.name}`;
-        },
         onHostLog: (lines) => log.hostLog(lines),
       };
       const base = baseProgram({
-        values: plan.values,
-        answers: host.answers,
+        values: this.plan.values,
+        answers: this.host.answers,
         onLogFile: (path) => {
-          hostLogFile = path;
+          this.hostLogFile = path;
           log.note(`the host logs to ${path}`);
         },
         dryRun: ctx.dryRun,
         onChanges: (list, diff) => {
-          changes = { list, diff };
+          this.changes = { list, diff };
           log.note(`${ctx.dryRun ? 'would change' : 'changed'}: ${list.length === 0 ? 'nothing' : list.join('; ')}`);
         },
       });
-      outcome = await driveDialog(
+      // The session's limits end a silent or endless dialog: its lines end, and the driver returns.
+      this.outcome = await driveDialog(
         session,
-        composePrograms([instruments, base, ...groupPrograms], {
-          inactivityMs: timeouts.inactivityMs + DRIVER_SLACK_MS,
-          hardLimitMs: timeouts.hardMs + DRIVER_SLACK_MS,
-          // The host runs the installer this deploy shipped: ours, which takes replies sent ahead.
-          pipeline: true,
-        }),
+        // The host runs the installer this deploy shipped: ours, which takes replies sent ahead.
+        composePrograms([instruments, base, ...this.groupPrograms], { pipeline: true }),
       );
-      findings.push(...outcome.failures);
+      return undefined;
     } catch (error) {
-      findings.push(`the engine failed while driving the dialog: ${describe(error)}`);
       session.end();
+      return `the engine failed while driving the dialog: ${describe(error)}`;
     }
+  }
 
-    let result: SessionResult | undefined;
-    let sessionError: unknown;
+  /** Waits for the host to exit after its dialog, killing it after a grace. */
+  private async awaitExit(session: HostSession): Promise<{ result?: SessionResult; sessionError?: unknown }> {
     try {
-      result = await waitOrKill(session.done, () =>
+      const result = await waitOrKill(session.done, () =>
         session.abort(
           new EngineError(
             'SSH_CLOSED',
-            `${host.name} did not exit ${EXIT_GRACE_MS / 1000} s after its dialog ended; killed`,
-            { host: host.name },
+            `${this.host.name} did not exit ${EXIT_GRACE_MS / 1000} s after its dialog ended; killed`,
+            { host: this.host.name },
           ),
         ),
       );
+      return { result };
     } catch (error) {
-      sessionError = error;
+      return { sessionError: error };
     }
+  }
 
-    const stderr = (result?.stderr ?? session.stderr).trim();
-    const lost = result !== undefined && result.code === null && outcome?.terminated !== true;
-    const details: string[] = [];
-    if (ctx.signal.aborted) details.push('the run was cancelled');
-    if (sessionError !== undefined) details.push(describe(sessionError));
-    if (stderr !== '')
-      details.push(`the host wrote to standard error: ${stderr.length > 500 ? `${stderr.slice(0, 500)}…` : stderr}`);
-    if (lost)
-      details.push(
-        `the SSH session ended without an exit status${result?.signal == null ? ' (connection lost)' : ` (signal ${result.signal})`}`,
-      );
-    details.push(...hostErrors);
-    details.push(...findings.filter((f) => !(lost && f === 'the host closed the session before the dialog ended')));
-    if (outcome?.hostAborted === true) details.push('the host aborted and rolled back');
-    else if (outcome?.hostError === true && hostErrors.length === 0)
-      details.push('the host reported an error (BASE/error)');
-    if (result?.code != null && result.code !== 0) details.push(`the installer exited with code ${result.code}`);
-
-    const installed =
-      details.length === 0 && outcome?.terminated === true && outcome.hostError === false && result?.code === 0;
-    if (!installed && details.length === 0) details.push('the host did not confirm success');
-    const kind: HostResultKind = installed
-      ? 'installed'
-      : ctx.signal.aborted || outcome?.hostAborted === true
-        ? 'aborted'
-        : 'failed';
-    return finish({
-      result: kind,
-      stage: installed ? stage : (failedStage ?? stage),
-      details,
-      exitCode: result?.code ?? null,
-      bytes: bytes(),
-      shipped,
-      roundTrips: outcome?.roundTrips,
-    });
-  } catch (error) {
-    return finish({ result: 'failed', stage, details: [`internal error: ${describe(error)}`] });
-  } finally {
-    ctx.signal.removeEventListener('abort', cancel);
-    opened?.close();
+  /** The groups conclude, a rebooting host is waited for, and the report is written. */
+  private async finish(r: Finish): Promise<HostReport> {
+    const { host, ctx, log } = this;
+    let concluded = conclude(this.groupPrograms, this.outcome, r);
+    if (concluded.result === 'reboot' && this.bootBefore !== undefined)
+      concluded = await awaitReboot(host, ctx, log, concluded, {
+        before: this.bootBefore,
+        timeouts: this.where.timeouts,
+      });
+    return buildReport(
+      { host, address: this.where.address, started: this.where.started, log, emit: ctx.emit },
+      {
+        ...concluded,
+        lastHandler: this.progress.reportedHandler(r.result === 'installed'),
+        hostKey: this.hostKey,
+        hostLogFile: this.hostLogFile,
+        changes: this.changes,
+      },
+    );
   }
 }
