@@ -11,7 +11,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { ClientChannel } from 'ssh2';
 import { EngineError } from '../errors.js';
-import { watchLimits, type SessionLimits } from './limits.js';
+import { watchLimits, type LimitWatch, type SessionLimits } from './limits.js';
 
 export type { SessionLimits } from './limits.js';
 
@@ -138,132 +138,169 @@ class LineQueue {
 type SessionState = 'open' | 'aborting' | 'closed';
 
 export function openLineSession(channel: ClientChannel, options: LineSessionOptions): LineSessionControl {
-  const where = options.where;
-  let state: SessionState = 'open';
-  let failure: EngineError | undefined;
-  let stderr = '';
-  let lastActivity = performance.now();
-  const bytes: ByteCounts = { command: options.commandBytes, payload: 0, dialog: 0 };
-  const touch = (): void => {
-    lastActivity = performance.now();
-  };
-  const closedError = (message: string): EngineError => new EngineError('SSH_CLOSED', message, { host: where });
+  return new ChannelSession(channel, options).control;
+}
 
-  const control: LineSessionControl = {
-    session: undefined as unknown as LineSession,
-    intercept: undefined,
-    writeSecret(text) {
-      if (state !== 'closed') channel.write(text);
-    },
-    async writePayload(chunk) {
-      touch();
-      bytes.payload += chunk.length;
-      if (state === 'closed') throw closedError(`the session with ${where} ended during the transfer`);
-      if (!channel.write(chunk)) await drained(channel);
-    },
-  };
-  const output = new LineQueue((line) => {
-    options.onLine?.(line);
-    return control.intercept?.(line) === true;
-  });
+/** One command's channel as a line session: its state, and a method per thing that can happen to it. */
+class ChannelSession {
+  private state: SessionState = 'open';
+  private failure: EngineError | undefined;
+  private stderr = '';
+  private lastActivity = performance.now();
+  private readonly bytes: ByteCounts;
+  private readonly output: LineQueue;
+  private readonly limits: LimitWatch;
+  private grace: NodeJS.Timeout | undefined;
+  private settle: { resolve: (result: SessionResult) => void; reject: (reason: EngineError) => void } | undefined;
+  private readonly done: Promise<SessionResult>;
+  readonly control: LineSessionControl;
 
-  channel.on('data', (data: Buffer) => {
-    touch();
-    output.write(data);
-  });
-  // Read standard error too: ssh2 emits 'close' only once both streams are consumed.
-  channel.stderr.on('data', (data: Buffer) => {
-    touch();
+  constructor(
+    private readonly channel: ClientChannel,
+    private readonly options: LineSessionOptions,
+  ) {
+    this.bytes = { command: options.commandBytes, payload: 0, dialog: 0 };
+    this.output = new LineQueue((line) => {
+      options.onLine?.(line);
+      return this.control.intercept?.(line) === true;
+    });
+    this.done = new Promise<SessionResult>((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    // The caller may look only at the lines; a rejection is still reported through `done`.
+    this.done.catch(() => {});
+    this.control = this.makeControl();
+
+    channel.on('data', (data: Buffer) => this.read(data));
+    // Read standard error too: ssh2 emits 'close' only once both streams are consumed.
+    channel.stderr.on('data', (data: Buffer) => this.readStderr(data));
+    // The exit status comes with 'close': an 'exit' event can fire before anyone could listen.
+    channel.on('close', (code?: number | null, signal?: string) => this.closed(code ?? null, signal ?? null));
+    // A write on a closed channel would otherwise be an unhandled 'error' event.
+    channel.on('error', (error: Error) =>
+      this.abort(
+        new EngineError('SSH_CLOSED', `the session with ${this.where} failed: ${error.message}`, {
+          host: this.where,
+          cause: error,
+        }),
+      ),
+    );
+    this.limits = watchLimits(options, this.where, () => performance.now() - this.lastActivity, this.abort);
+    options.signal?.addEventListener('abort', this.onSignal, { once: true });
+    if (options.signal?.aborted === true) this.onSignal();
+  }
+
+  private get where(): string {
+    return this.options.where;
+  }
+
+  private touch(): void {
+    this.lastActivity = performance.now();
+  }
+
+  private read(data: Buffer): void {
+    this.touch();
+    this.output.write(data);
+  }
+
+  private readStderr(data: Buffer): void {
+    this.touch();
     const text = data.toString('utf8');
-    stderr += text;
-    options.onStderr?.(text);
-  });
+    this.stderr += text;
+    this.options.onStderr?.(text);
+  }
 
-  let grace: NodeJS.Timeout | undefined;
-  let settleFailure: ((reason: EngineError) => void) | undefined;
-  const abort = (reason: EngineError): void => {
-    if (state !== 'open') return;
-    state = 'aborting';
-    failure = reason;
+  /** Ends the command now; `done` rejects with `reason` once the channel closes, or after a grace. */
+  readonly abort = (reason: EngineError): void => {
+    if (this.state !== 'open') return;
+    this.state = 'aborting';
+    this.failure = reason;
     try {
-      channel.signal('KILL');
+      this.channel.signal('KILL');
     } catch {
       // Not every server takes signals; closing the channel ends the command anyway.
     }
-    channel.close();
+    this.channel.close();
     // A host that stopped answering never confirms the close: its channel would close only when
     // the connection dies (the SSH keepalive, about a minute later). The limit the user set is
     // the one that holds, so the session ends here after a short grace.
-    grace = setTimeout(() => settleFailure?.(reason), ABORT_GRACE_MS).unref();
+    this.grace = setTimeout(() => this.end(() => this.settle?.reject(reason)), ABORT_GRACE_MS).unref();
   };
-  const limits = watchLimits(options, where, () => performance.now() - lastActivity, abort);
-  const onAbort = (): void =>
-    abort(
-      new EngineError('SSH_CLOSED', `the session with ${where} was aborted`, {
-        host: where,
-        cause: options.signal?.reason,
+
+  private readonly onSignal = (): void =>
+    this.abort(
+      new EngineError('SSH_CLOSED', `the session with ${this.where} was aborted`, {
+        host: this.where,
+        cause: this.options.signal?.reason,
       }),
     );
 
-  const done = new Promise<SessionResult>((resolve, reject) => {
-    const close = (): void => {
-      state = 'closed';
-      limits.stop();
-      clearTimeout(grace);
-      options.signal?.removeEventListener('abort', onAbort);
-      output.end();
+  /** The channel closed: the exit status, or the reason the session was ended. */
+  private closed(code: number | null, signal: string | null): void {
+    const failure = this.failure;
+    this.end(() =>
+      failure !== undefined
+        ? this.settle?.reject(failure)
+        : this.settle?.resolve({ code, signal, stderr: this.stderr }),
+    );
+  }
+
+  /** Stops the clock and the lines, then settles `done`. */
+  private end(settle: () => void): void {
+    this.state = 'closed';
+    this.limits.stop();
+    clearTimeout(this.grace);
+    this.options.signal?.removeEventListener('abort', this.onSignal);
+    this.output.end();
+    settle();
+  }
+
+  private send(line: string): void {
+    if (line.includes('\n')) throw new EngineError('USAGE', 'a dialog line cannot contain a line break');
+    if (this.state === 'closed')
+      throw new EngineError('SSH_CLOSED', `the session with ${this.where} has ended`, { host: this.where });
+    this.touch();
+    const data = `${line}\n`;
+    this.bytes.dialog += Buffer.byteLength(data);
+    this.channel.write(data);
+  }
+
+  private async writePayload(chunk: Buffer): Promise<void> {
+    this.touch();
+    this.bytes.payload += chunk.length;
+    if (this.state === 'closed')
+      throw new EngineError('SSH_CLOSED', `the session with ${this.where} ended during the transfer`, {
+        host: this.where,
+      });
+    if (!this.channel.write(chunk)) await drained(this.channel);
+  }
+
+  private makeControl(): LineSessionControl {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getters below read the live session
+    const self = this;
+    const session: LineSession = {
+      send: (line) => this.send(line),
+      end: () => void this.channel.end(),
+      abort: this.abort,
+      done: this.done,
+      get stderr() {
+        return self.stderr;
+      },
+      get lastActivity() {
+        return self.lastActivity;
+      },
+      bytes: this.bytes,
+      lines: this.output.lines,
     };
-    settleFailure = (reason) => {
-      close();
-      reject(reason);
+    return {
+      session,
+      intercept: undefined,
+      writeSecret: (text) => {
+        if (this.state !== 'closed') this.channel.write(text);
+      },
+      writePayload: (chunk) => this.writePayload(chunk),
     };
-    // The exit status comes with 'close': an 'exit' event can fire before anyone could listen.
-    channel.on('close', (code?: number | null, signal?: string) => {
-      close();
-      if (failure !== undefined) reject(failure);
-      else resolve({ code: code ?? null, signal: signal ?? null, stderr });
-    });
-  });
-  // The caller may look only at the lines; a rejection is still reported through `done`.
-  done.catch(() => {});
-
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  if (options.signal?.aborted === true) onAbort();
-
-  // A write on a closed channel would otherwise be an unhandled 'error' event.
-  channel.on('error', (error: Error) =>
-    abort(
-      new EngineError('SSH_CLOSED', `the session with ${where} failed: ${error.message}`, {
-        host: where,
-        cause: error,
-      }),
-    ),
-  );
-
-  control.session = {
-    send(line) {
-      if (line.includes('\n')) throw new EngineError('USAGE', 'a dialog line cannot contain a line break');
-      if (state === 'closed') throw closedError(`the session with ${where} has ended`);
-      touch();
-      const data = `${line}\n`;
-      bytes.dialog += Buffer.byteLength(data);
-      channel.write(data);
-    },
-    end() {
-      channel.end();
-    },
-    abort,
-    done,
-    get stderr() {
-      return stderr;
-    },
-    get lastActivity() {
-      return lastActivity;
-    },
-    bytes,
-    lines: output.lines,
-  };
-  return control;
+  }
 }
 
 /** Waits for room on the channel, or for its end: a closed channel never drains. */
