@@ -224,11 +224,11 @@ describe('deploying the bundle', () => {
     const h1 = labHost(HOSTS.bundle[0]);
     const connection = await connectLabHost(h1);
     try {
-      const session = await deployBundle(connection, { bundle, runtime });
+      // The session owns the time limit; the driver keeps no clock.
+      const session = await deployBundle(connection, { bundle, runtime, inactivityTimeoutMs: 60_000 });
       expect(session.shipped).toEqual([]);
       const outcome = await driveDialog(session, {
         customization: [steps.get('CORE/logFileName')],
-        inactivityMs: 60_000,
       });
       expect(outcome).toMatchObject({ terminated: true, hostError: false, hostAborted: false, failures: [] });
       expect(outcome.displayed.get('CORE/logFileName')?.value).toMatch(/^\/.*\.log$/);

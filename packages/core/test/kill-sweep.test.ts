@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'tsdown';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { recoverJournals } from '../src/transaction/journal.js';
+import { recoverJournals } from '../src/transaction/journal-recovery.js';
 import {
   changes,
   classify,

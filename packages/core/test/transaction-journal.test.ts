@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileTransaction } from '../src/transaction/file-transaction.js';
-import { recoverJournals } from '../src/transaction/journal.js';
+import { recoverJournals } from '../src/transaction/journal-recovery.js';
 import { Transaction, type TransactionElement } from '../src/transaction/transaction.js';
 
 let root: string;

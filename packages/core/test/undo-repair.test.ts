@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { recoverJournals } from '../src/transaction/journal.js';
+import { recoverJournals } from '../src/transaction/journal-recovery.js';
 import { Transaction, type TransactionElement } from '../src/transaction/transaction.js';
 import type { UndoRepair } from '../src/transaction/undo-records.js';
 

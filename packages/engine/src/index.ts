@@ -64,9 +64,11 @@ export {
 export type { OvirtBootstrapOptions, OvirtEntry } from './deploy/ovirt-bootstrap.js';
 export type { LineSession, SessionResult, SessionLimits, ByteCounts } from './deploy/session.js';
 
-export { driveDialog, steps, encodeValue } from './dialog/driver.js';
+export { driveDialog, steps, encodeValue, DIALOG_FAILURE_CODES } from './dialog/driver.js';
 export type {
   DialogChannel,
+  DialogFailure,
+  DialogFailureCode,
   DialogProgram,
   DialogOutcome,
   Displayed,
@@ -83,6 +85,7 @@ export {
   DEFAULT_ABORT_BOUNDARY,
 } from './dialog/parser.js';
 export type { DialogEvent, HandlerRef, QueryInfo } from './dialog/parser.js';
+export { StageTracker } from './dialog/stage-tracker.js';
 
 export { CertificateAuthority } from './pki/ca.js';
 export type { CaOptions, SignOptions } from './pki/ca.js';

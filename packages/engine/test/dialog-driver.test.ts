@@ -1,6 +1,9 @@
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { ClientChannel } from 'ssh2';
+import { openLineSession } from '../src/deploy/session.js';
 import { driveDialog, steps, type DialogChannel } from '../src/dialog/driver.js';
 import { localRun } from './local-run.js';
 import { DialogParser, DialogProtocolError, splitValidValues, DEFAULT_BOUNDARY } from '../src/dialog/parser.js';
@@ -64,7 +67,9 @@ describe('driveDialog against our own machine dialect', () => {
       answers: { DLG_NAME: 'x', DLG_COLOUR: 'Red', DLG_PASSWORD: 'p', DLG_LINES: [] },
     });
     expect(await run.exit).toBe(1);
-    expect(outcome.failures).toEqual(["the host asked 'DLG_NUMBER', which this deploy does not answer"]);
+    expect(outcome.failures).toEqual([
+      { code: 'QUESTION_UNANSWERED', message: "the host asked 'DLG_NUMBER', which this deploy does not answer" },
+    ]);
     expect(outcome.hostError).toBe(true);
     expect(outcome.hostAborted).toBe(true);
     expect(outcome.terminated).toBe(true);
@@ -76,18 +81,33 @@ describe('driveDialog against our own machine dialect', () => {
       customization: [steps.get('CORE/logFileName', (_v, ctx) => ctx.fail('duplicate id')), steps.noop()],
     });
     expect(await run.exit).toBe(1);
-    expect(outcome.failures).toEqual(['duplicate id']);
+    expect(outcome.failures).toEqual([{ code: 'STEP_FAILED', message: 'duplicate id' }]);
     expect(outcome.hostAborted).toBe(true);
   });
 
-  it('gives up after the inactivity limit', async () => {
-    const never: DialogChannel = {
-      lines: { [Symbol.asyncIterator]: () => ({ next: () => new Promise<IteratorResult<string>>(() => {}) }) },
-      send: () => undefined,
+  it('gives up after the inactivity limit: the session ends a silent host, and the dialog is found unfinished', async () => {
+    // A command that never writes a line. The session owns the limit; the driver keeps no clock.
+    const silent = Object.assign(new EventEmitter(), {
+      stderr: new EventEmitter(),
+      write: () => true,
       end: () => undefined,
-    };
-    const outcome = await driveDialog(never, { inactivityMs: 50 });
-    expect(outcome.failures).toEqual(['no output from the host for 0.05 s']);
+      signal: () => undefined,
+      close: () => void silent.emit('close', null, null),
+    });
+    const control = openLineSession(silent as unknown as ClientChannel, {
+      where: 'silent',
+      commandBytes: 0,
+      inactivityTimeoutMs: 50,
+    });
+    const outcome = await driveDialog(control.session, {});
+    await expect(control.session.done).rejects.toMatchObject({
+      code: 'SSH_INACTIVITY_TIMEOUT',
+      message: 'SSH session with silent inactive for 50 ms',
+    });
+    expect(outcome.failures).toEqual([
+      { code: 'SESSION_ENDED', message: 'the host closed the session before the dialog ended' },
+    ]);
+    expect(outcome.terminated).toBe(false);
   });
 });
 
@@ -209,7 +229,10 @@ describe('driveDialog against the original otopi grammar', () => {
   it('reports a line outside the grammar as a protocol error and ends the session', async () => {
     const { channel } = scriptedHost(['< ***L:INFO Stage: Initializing', '< Traceback (most recent call last):']);
     const outcome = await driveDialog(channel, {});
-    expect(outcome.failures[0]).toMatch(/^unexpected line from the host: "Traceback/);
+    expect(outcome.failures[0]).toMatchObject({
+      code: 'PROTOCOL_ERROR',
+      message: expect.stringMatching(/^unexpected line from the host: "Traceback/),
+    });
     expect(outcome.terminated).toBe(false);
   });
 });

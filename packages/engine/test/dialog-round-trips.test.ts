@@ -51,6 +51,9 @@ describe('dialog round trips against our installer', () => {
     const { outcome, exit } = await deploy(3, true, [steps.set('DLGTEST/items', 'x'), steps.set('DLGTEST/note', 'y')]);
     expect(exit).toBe(1);
     expect(outcome.hostAborted).toBe(true);
-    expect(outcome.failures.join('\n')).toMatch(/refused a customization command: .*DLGTEST\/items/);
+    expect(outcome.failures.map((f) => f.message).join('\n')).toMatch(
+      /refused a customization command: .*DLGTEST\/items/,
+    );
+    expect(outcome.failures.map((f) => f.code)).toContain('COMMAND_REFUSED');
   });
 });

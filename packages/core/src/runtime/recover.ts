@@ -6,7 +6,7 @@
  */
 import type { Dialog } from '../dialog/types.js';
 import type { Logger } from '../log/logger.js';
-import { recoverJournals } from '../transaction/journal.js';
+import { recoverJournals } from '../transaction/journal-recovery.js';
 
 export async function recoverInterruptedRuns(journalDir: string, log: Logger, dialog: Dialog): Promise<void> {
   for (const report of await recoverJournals(journalDir, { log })) {

@@ -6,7 +6,7 @@
  * non-eager `steps.dynamic` (kdump's decision, the last check before `install`), and a step
  * after a list value, whose lines follow its own question.
  */
-import type { Step, StepContext } from './steps.js';
+import type { Step, StepContext } from './program.js';
 
 /** A step ready to send; `undefined` is a `noop`. */
 export type ReadyStep = Exclude<Step, { kind: 'dynamic' }> | undefined;

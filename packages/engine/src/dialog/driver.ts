@@ -14,343 +14,223 @@
  * showed (`steps.dynamic`), a list value (its reply follows its question) and `install`,
  * which waits until every command sent before it has had its prompt back, so a refusal is
  * seen before the host installs. `noop`s are not sent. See `burst.ts`.
+ *
+ * The driver keeps no clock: the channel's owner limits the session (a `LineSession`'s
+ * inactivity and hard limits end its lines, and the driver then finds the dialog unfinished).
+ *
+ * The parts: `program.ts` (steps, callbacks, outcome), `prompts.ts` (the command prompts),
+ * `replies.ts` (what goes on the wire, and the failures), `stage-tracker.ts` (the host's stage).
  */
-import { takeBurst, type ReadyStep } from './burst.js';
-import { steps, type Displayed, type Step, type StepContext, type WireValue } from './steps.js';
-import { DialogParser, DialogProtocolError, type DialogEvent, type HandlerRef, type LogLevel } from './parser.js';
+import { DialogParser, DialogProtocolError, type DialogEvent } from './parser.js';
+import {
+  steps,
+  type Answer,
+  type DialogChannel,
+  type DialogOutcome,
+  type DialogProgram,
+  type Displayed,
+  type QuestionEvent,
+  type StepContext,
+  type WireValue,
+} from './program.js';
+import { CommandPrompts } from './prompts.js';
+import { FailureLog, Replier } from './replies.js';
+import { StageTracker, isStageBanner } from './stage-tracker.js';
 
-export { steps, type Displayed, type Step, type StepContext, type WireValue } from './steps.js';
-
-/** The host side of a session: its output lines, and a way to answer. */
-export interface DialogChannel {
-  readonly lines: AsyncIterable<string>;
-  send(line: string): void;
-  /** Closes the host's standard input. */
-  end(): void;
-}
-
-export type Answer = string | boolean | WireValue;
-
-export interface DialogProgram {
-  /** One step per customization prompt; `install` follows the last. */
-  readonly customization?: readonly Step[];
-  /** Termination steps before the standard ones (outcome, log, quit). */
-  readonly termination?: readonly Step[];
-  /** Answers to host questions by name (string, multi-string, value, confirm). */
-  readonly answers?: Readonly<Record<string, Answer>>;
-  /** Asked for questions not in `answers`; return undefined to refuse the question. */
-  readonly answer?: (
-    event: Extract<DialogEvent, { kind: `query-${string}` | 'confirm' }>,
-    ctx: StepContext,
-  ) => Answer | undefined;
-  /** Called for every `***D:` display (e.g. a certificate request to sign). */
-  readonly onDisplay?: (name: string, value: Displayed, ctx: StepContext) => void | Promise<void>;
-  readonly onLog?: (level: LogLevel, text: string) => void;
-  readonly onEvent?: (kind: 'start' | 'end', handler: HandlerRef) => void;
-  /** Receives the host's log (the `log` command's block), line by line at the end. */
-  readonly onHostLog?: (lines: readonly string[]) => void | Promise<void>;
-  /** Every line sent and received; hidden answers are replaced by `(hidden)`. */
-  readonly transcript?: (direction: 'in' | 'out', line: string) => void;
-  /** No line from the host for this long fails the session. Default 300 s. */
-  readonly inactivityMs?: number;
-  /** The whole session may take at most this long. Default 1800 s. */
-  readonly hardLimitMs?: number;
-  /** Send the steps up to the next barrier at once (a host that runs our installer); see above. */
-  readonly pipeline?: boolean;
-}
-
-export interface DialogOutcome {
-  /** `BASE/error` as the host reported it; undefined if it never said. */
-  readonly hostError: boolean | undefined;
-  readonly hostAborted: boolean | undefined;
-  /** Problems the driver found (unexpected questions, failed steps, timeouts, protocol errors). */
-  readonly failures: readonly string[];
-  /** Whether `***TERMINATE` arrived. */
-  readonly terminated: boolean;
-  /** The last stage the host announced (`Stage: <description>`), for reporting where a run stopped. */
-  readonly lastStage: string | undefined;
-  readonly displayed: ReadonlyMap<string, Displayed>;
-  /** Lines of the host log fetched with `log`, or undefined if not fetched. */
-  readonly hostLogLines: number | undefined;
-  /**
-   * Round trips of the dialog: how often the engine sent after waiting for the host's output
-   * (each group of lines sent together counts once).
-   */
-  readonly roundTrips: number;
-}
+export { encodeValue, steps, DIALOG_FAILURE_CODES } from './program.js';
+export type {
+  Answer,
+  DialogChannel,
+  DialogFailure,
+  DialogFailureCode,
+  DialogOutcome,
+  DialogProgram,
+  Displayed,
+  QuestionEvent,
+  Step,
+  StepContext,
+  WireValue,
+} from './program.js';
 
 const CUSTOMIZATION = 'CUSTOMIZATION_COMMAND';
 const TERMINATION = 'TERMINATION_COMMAND';
 
-export async function driveDialog(channel: DialogChannel, program: DialogProgram): Promise<DialogOutcome> {
-  const parser = new DialogParser();
-  const displayed = new Map<string, Displayed>();
-  const failures: string[] = [];
-  let failedStep = false;
-  const ctx: StepContext = {
-    displayed,
-    fail: (message) => {
-      failures.push(message);
-      failedStep = true;
-    },
-  };
-  const pendingValues = new Map<string, WireValue>();
-  const receivers = new Map<string, (value: Displayed, ctx: StepContext) => void>();
-  const customization = [...(program.customization ?? [])];
-  const termination: Step[] = [
-    ...(program.termination ?? []),
-    steps.get('BASE/error'),
-    steps.get('BASE/aborted'),
-    steps.command('log'),
-    steps.set('CORE/logRemoveAtExit', true),
-  ];
-  let customizationDone = false;
-  let terminationDone = false;
-  let terminated = false;
-  let lastStage: string | undefined;
-  let hostLogLines: number | undefined;
-  const pipeline = program.pipeline === true;
-  /** Prompts that commands already sent will answer (pipelined): nothing is sent for them. */
-  const outstanding = { customization: 0, termination: 0 };
-  /** Values sent ahead with their `env-query`, by key: their question gets no reply. */
-  const sentAhead = new Map<string, number>();
-  let roundTrips = 0;
-  let heardSinceSend = false;
+/** What the driver asks at termination after the program's own steps. */
+const STANDARD_TERMINATION = [
+  steps.get('BASE/error'),
+  steps.get('BASE/aborted'),
+  steps.command('log'),
+  steps.set('CORE/logRemoveAtExit', true),
+];
 
-  /** Sends a line; the transcript gets `shown` (a hidden answer's placeholder) instead. */
-  const send = (line: string, shown: string = line): void => {
-    if (heardSinceSend) roundTrips += 1;
-    heardSinceSend = false;
-    program.transcript?.('out', shown);
-    channel.send(line);
-  };
-  /**
-   * A value: a hidden answer is `(hidden)` in the transcript; a setting's value is not shown
-   * either, since only the host knows which of its keys are secret (a sensitive key named
-   * nothing like a password).
-   */
-  const sendValue = (
-    name: string,
-    value: WireValue,
-    multi: { boundary: string } | undefined,
-    how: 'plain' | 'hidden' | 'setting',
-  ): void => {
-    const mask = how === 'hidden' ? '(hidden)' : '(not shown)';
-    if (multi !== undefined) {
-      const lines = Array.isArray(value) ? value : value === null ? [] : String(value).split('\n');
-      for (const line of lines) send(line, how === 'plain' ? line : mask);
-      send(multi.boundary);
-    } else {
-      const line = `VALUE ${name}=${encodeValue(value)}`;
-      const type = line.slice(`VALUE ${name}=`.length).split(':')[0]!;
-      send(line, how === 'plain' ? line : how === 'hidden' ? mask : `VALUE ${name}=${type}:${mask}`);
+/** Where a dialog is: reading the host, or over (the host terminated, or the session ended or broke). */
+type DriverState = 'reading' | 'terminated' | 'ended';
+
+export async function driveDialog(channel: DialogChannel, program: DialogProgram): Promise<DialogOutcome> {
+  return new DialogDriver(channel, program).run();
+}
+
+class DialogDriver {
+  private state: DriverState = 'reading';
+  private readonly parser = new DialogParser();
+  private readonly displayed = new Map<string, Displayed>();
+  private readonly failures = new FailureLog();
+  private readonly stages = new StageTracker();
+  private readonly replier: Replier;
+  private readonly prompts: CommandPrompts;
+  private readonly ctx: StepContext;
+  private hostLogLines: number | undefined;
+
+  constructor(
+    private readonly channel: DialogChannel,
+    private readonly program: DialogProgram,
+  ) {
+    this.ctx = {
+      displayed: this.displayed,
+      fail: (message, code = 'STEP_FAILED') => this.failures.fail(code, message),
+    };
+    this.replier = new Replier(channel, program.transcript);
+    this.prompts = new CommandPrompts(this.replier, this.failures, this.ctx, program.pipeline === true, {
+      customization: program.customization ?? [],
+      termination: [...(program.termination ?? []), ...STANDARD_TERMINATION],
+    });
+  }
+
+  async run(): Promise<DialogOutcome> {
+    const iterator = this.channel.lines[Symbol.asyncIterator]();
+    try {
+      while (this.state === 'reading') {
+        const next = await iterator.next();
+        if (next.done === true) this.state = 'ended';
+        else await this.take(next.value);
+      }
+    } finally {
+      void iterator.return?.();
     }
-  };
-  /** Sends a step's command (and, pipelined, a scalar value right after it). */
-  const sendStep = (step: ReadyStep): void => {
-    if (step === undefined) return send('noop');
-    switch (step.kind) {
-      case 'command':
-        return send(step.command);
-      case 'get':
-        if (step.receive !== undefined) receivers.set(step.key, step.receive);
-        return send(`env-get -k ${step.key}`);
-      case 'set':
-        if (Array.isArray(step.value)) {
-          pendingValues.set(step.key, step.value);
-          return send(`env-query-multi -k ${step.key}`);
-        }
-        send(`env-query -k ${step.key}`);
-        if (!pipeline) return void pendingValues.set(step.key, step.value);
-        sentAhead.set(step.key, (sentAhead.get(step.key) ?? 0) + 1);
-        return sendValue(step.key, step.value, undefined, 'setting');
-    }
-  };
-  /**
-   * A command prompt. Pipelined, a prompt that a command already sent answers gets nothing;
-   * a fresh one gets the next burst, `final` (install, quit) once the steps are done.
-   */
-  const prompt = (phase: 'customization' | 'termination', queue: Step[], final: string): void => {
-    if (outstanding[phase] > 0) {
-      outstanding[phase] -= 1;
+    return this.outcome();
+  }
+
+  /** One line from the host: parsed, and each event it completes handled in order. */
+  private async take(line: string): Promise<void> {
+    this.replier.heard(line);
+    let events: DialogEvent[];
+    try {
+      events = this.parser.push(line);
+    } catch (error) {
+      if (!(error instanceof DialogProtocolError)) throw error;
+      this.failures.note('PROTOCOL_ERROR', error.message);
+      this.channel.end();
+      this.state = 'ended';
       return;
     }
-    if (phase === 'customization' && failedStep) return send('abort');
-    const done = phase === 'customization' ? customizationDone : terminationDone;
-    if (done) return send(final);
-    // A failure stops a customization burst (the next prompt aborts); termination goes on.
-    const burst = takeBurst(queue, ctx, pipeline, () => phase === 'customization' && failedStep);
-    if (burst.length === 0) {
-      if (phase === 'customization' && failedStep) return send('abort');
-      if (phase === 'customization') customizationDone = true;
-      else terminationDone = true;
-      return send(final);
-    }
-    for (const step of burst) sendStep(step);
-    let sent = burst.length;
-    // Nothing to check before `quit`: it goes with the last termination steps.
-    if (pipeline && phase === 'termination' && queue.length === 0) {
-      terminationDone = true;
-      send(final);
-      sent += 1;
-    }
-    outstanding[phase] = sent - 1;
-  };
-  const refuse = (event: DialogEvent & { name: string }, reply: string): void => {
-    failures.push(`the host asked '${event.name}', which this deploy does not answer`);
-    failedStep = true;
-    send(reply);
-  };
+    for (const event of events) await this.handle(event);
+  }
 
-  const handle = async (event: DialogEvent): Promise<void> => {
+  private async handle(event: DialogEvent): Promise<void> {
+    const moved = this.stages.take(event);
+    if (moved !== undefined) this.program.onStage?.(moved);
     switch (event.kind) {
       case 'log':
-        if (event.text.startsWith('Stage: ')) lastStage = event.text.slice('Stage: '.length);
-        program.onLog?.(event.level, event.text);
+        if (!isStageBanner(event)) this.program.onLog?.(event.level, event.text);
         return;
       case 'event-start':
-        program.onEvent?.('start', event.handler);
-        return;
       case 'event-end':
-        program.onEvent?.('end', event.handler);
+        this.program.onEvent?.(event.kind === 'event-start' ? 'start' : 'end', event.handler);
         return;
       case 'display-value':
-      case 'display-multi-string': {
-        const value: Displayed =
-          event.kind === 'display-value'
-            ? { type: event.type, value: event.value }
-            : { type: 'multi-str', value: event.lines };
-        if (event.name === 'LOG' && event.kind === 'display-multi-string') {
-          hostLogLines = event.lines.length;
-          await program.onHostLog?.(event.lines);
-          return;
-        }
-        displayed.set(event.name, value);
-        const receive = receivers.get(event.name);
-        receivers.delete(event.name);
-        receive?.(value, ctx);
-        await program.onDisplay?.(event.name, value, ctx);
-        return;
-      }
-      case 'query-string': {
-        if (event.name === CUSTOMIZATION) return prompt('customization', customization, 'install');
-        if (event.name === TERMINATION) return prompt('termination', termination, 'quit');
-        const answer = program.answers?.[event.name] ?? program.answer?.(event, ctx);
-        if (answer === undefined) {
-          // A string question has no ABORT reply; ending our side makes the host stop cleanly.
-          failures.push(`the host asked '${event.name}', which this deploy does not answer`);
-          channel.end();
-          return;
-        }
-        const text =
-          typeof answer === 'string' ? answer : typeof answer === 'boolean' ? (answer ? 'yes' : 'no') : String(answer);
-        send(text, event.info.hidden === true ? '(hidden)' : text);
-        return;
-      }
+        return this.display(event.name, { type: event.type, value: event.value });
+      case 'display-multi-string':
+        if (event.name === 'LOG') return this.hostLog(event.lines);
+        return this.display(event.name, { type: 'multi-str', value: event.lines });
+      case 'query-string':
+        if (event.name === CUSTOMIZATION) return this.prompts.prompt('customization');
+        if (event.name === TERMINATION) return this.prompts.prompt('termination');
+        return this.answerString(event);
       case 'query-value':
-      case 'query-multi-string': {
-        const multi = event.kind === 'query-multi-string' ? { boundary: event.boundary } : undefined;
-        const ahead = sentAhead.get(event.name) ?? 0;
-        if (multi === undefined && ahead > 0) {
-          if (ahead === 1) sentAhead.delete(event.name);
-          else sentAhead.set(event.name, ahead - 1);
-          return;
-        }
-        if (pendingValues.has(event.name)) {
-          const value = pendingValues.get(event.name)!;
-          pendingValues.delete(event.name);
-          return sendValue(event.name, value, multi, 'setting');
-        }
-        const answer = program.answers?.[event.name] ?? program.answer?.(event, ctx);
-        if (answer === undefined) {
-          return refuse(event, event.kind === 'query-multi-string' ? event.abortBoundary : `ABORT ${event.name}`);
-        }
-        return sendValue(event.name, answer as WireValue, multi, event.info.hidden === true ? 'hidden' : 'plain');
-      }
-      case 'confirm': {
-        const answer = program.answers?.[event.name] ?? program.answer?.(event, ctx);
-        if (typeof answer !== 'boolean') return refuse(event, `CONFIRM ${event.name}=no`);
-        return send(`CONFIRM ${event.name}=${answer ? 'yes' : 'no'}`);
-      }
+      case 'query-multi-string':
+        if (this.prompts.answerSet(event)) return;
+        return this.answerValue(event);
+      case 'confirm':
+        return this.answerConfirm(event);
       case 'terminate':
-        terminated = true;
+        this.state = 'terminated';
         return;
       case 'note':
       case 'events-list':
         return;
     }
-  };
+  }
 
-  const inactivityMs = program.inactivityMs ?? 300_000;
-  const hardLimitMs = program.hardLimitMs ?? 1_800_000;
-  const started = Date.now();
-  const iterator = channel.lines[Symbol.asyncIterator]();
-  try {
-    for (;;) {
-      const next = await withTimeout(iterator.next(), Math.min(inactivityMs, hardLimitMs - (Date.now() - started)));
-      if (next === TIMEOUT) {
-        const hard = Date.now() - started >= hardLimitMs;
-        failures.push(
-          hard
-            ? `the session exceeded its hard limit of ${hardLimitMs / 1000} s`
-            : `no output from the host for ${inactivityMs / 1000} s`,
-        );
-        channel.end();
-        break;
-      }
-      if (next.done === true) break;
-      heardSinceSend = true;
-      program.transcript?.('in', next.value);
-      let events: DialogEvent[];
-      try {
-        events = parser.push(next.value);
-      } catch (error) {
-        if (!(error instanceof DialogProtocolError)) throw error;
-        failures.push(error.message);
-        channel.end();
-        break;
-      }
-      for (const event of events) await handle(event);
-      if (terminated) break;
+  private async display(name: string, value: Displayed): Promise<void> {
+    this.displayed.set(name, value);
+    this.prompts.takeReceiver(name)?.(value, this.ctx);
+    await this.program.onDisplay?.(name, value, this.ctx);
+  }
+
+  private async hostLog(lines: readonly string[]): Promise<void> {
+    this.hostLogLines = lines.length;
+    await this.program.onHostLog?.(lines);
+  }
+
+  private answerFor(event: QuestionEvent): Answer | undefined {
+    return this.program.answers?.[event.name] ?? this.program.answer?.(event, this.ctx);
+  }
+
+  private unanswered(name: string): string {
+    return `the host asked '${name}', which this deploy does not answer`;
+  }
+
+  private answerString(event: Extract<DialogEvent, { kind: 'query-string' }>): void {
+    const answer = this.answerFor(event);
+    if (answer === undefined) {
+      // A string question has no ABORT reply; ending our side makes the host stop cleanly.
+      this.failures.note('QUESTION_UNANSWERED', this.unanswered(event.name));
+      this.channel.end();
+      return;
     }
-  } finally {
-    void iterator.return?.();
+    const text =
+      typeof answer === 'string' ? answer : typeof answer === 'boolean' ? (answer ? 'yes' : 'no') : String(answer);
+    this.replier.send(text, event.info.hidden === true ? '(hidden)' : text);
   }
-  const flag = (name: string): boolean | undefined => {
-    const v = displayed.get(name);
-    return v === undefined || typeof v.value !== 'string' ? undefined : /^(true|1|yes)$/i.test(v.value);
-  };
-  if (!terminated && failures.length === 0) failures.push('the host closed the session before the dialog ended');
-  return {
-    hostError: flag('BASE/error'),
-    hostAborted: flag('BASE/aborted'),
-    failures,
-    terminated,
-    lastStage,
-    displayed,
-    hostLogLines,
-    roundTrips,
-  };
-}
 
-/** `type:value` as the run reads it in a `VALUE` reply; lists go as `multi-str` blocks instead. */
-export function encodeValue(value: WireValue): string {
-  if (value === null) return 'none:None';
-  if (typeof value === 'boolean') return `bool:${value ? 'True' : 'False'}`;
-  if (typeof value === 'number') return `int:${value}`;
-  if (typeof value === 'string') {
-    if (/[\r\n]/.test(value)) throw new Error('a VALUE reply cannot hold a line break; send it as a list');
-    return `str:${value}`;
+  private answerValue(event: Extract<DialogEvent, { kind: 'query-value' | 'query-multi-string' }>): void {
+    const answer = this.answerFor(event);
+    if (answer === undefined) {
+      return this.refuse(event.name, event.kind === 'query-multi-string' ? event.abortBoundary : `ABORT ${event.name}`);
+    }
+    const multi = event.kind === 'query-multi-string' ? { boundary: event.boundary } : undefined;
+    this.replier.sendValue(event.name, answer as WireValue, multi, event.info.hidden === true ? 'hidden' : 'plain');
   }
-  throw new Error('a list is sent with env-query-multi, not as a VALUE reply');
-}
 
-const TIMEOUT = Symbol('timeout');
+  private answerConfirm(event: Extract<DialogEvent, { kind: 'confirm' }>): void {
+    const answer = this.answerFor(event);
+    if (typeof answer !== 'boolean') return this.refuse(event.name, `CONFIRM ${event.name}=no`);
+    this.replier.send(`CONFIRM ${event.name}=${answer ? 'yes' : 'no'}`);
+  }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof TIMEOUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMEOUT), Math.max(0, ms));
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  /** Refuses a question nobody answers; the customization then aborts. */
+  private refuse(name: string, reply: string): void {
+    this.failures.fail('QUESTION_UNANSWERED', this.unanswered(name));
+    this.replier.send(reply);
+  }
+
+  private outcome(): DialogOutcome {
+    const flag = (name: string): boolean | undefined => {
+      const v = this.displayed.get(name);
+      return v === undefined || typeof v.value !== 'string' ? undefined : /^(true|1|yes)$/i.test(v.value);
+    };
+    const terminated = this.state === 'terminated';
+    if (!terminated && this.failures.list.length === 0)
+      this.failures.note('SESSION_ENDED', 'the host closed the session before the dialog ended');
+    return {
+      hostError: flag('BASE/error'),
+      hostAborted: flag('BASE/aborted'),
+      failures: this.failures.list,
+      terminated,
+      lastStage: this.stages.description,
+      displayed: this.displayed,
+      hostLogLines: this.hostLogLines,
+      roundTrips: this.replier.roundTrips,
+    };
+  }
 }

@@ -15,7 +15,7 @@ export interface HostDeployResult {
   readonly logFile: string | null;
   /** ODEPLOY/installIncompleteReasons, when incomplete. */
   readonly incompleteReasons: readonly string[];
-  /** What went wrong: the driver's failures, or the host's error. */
+  /** What went wrong: the driver's failures (their messages), or the host's error. */
   readonly errors: readonly string[];
 }
 
@@ -33,7 +33,7 @@ const list = (d: Displayed | undefined): string[] =>
 
 export function hostDeployResult(outcome: DialogOutcome): HostDeployResult {
   const shown = outcome.displayed;
-  const errors = [...outcome.failures];
+  const errors = outcome.failures.map((f) => f.message);
   if (outcome.hostError === true && errors.length === 0)
     errors.push('Installation failed, please refer to installation logs');
   const failed = errors.length > 0 || outcome.hostError !== false || !outcome.terminated;

@@ -108,7 +108,7 @@ export function hostMgmtResult(outcome: DialogOutcome): HostMgmtResult {
     info === undefined || info.type === 'none'
       ? []
       : (Array.isArray(info.value) ? [...info.value] : [String(info.value)]).filter((l) => l !== '');
-  const errors = [...outcome.failures];
+  const errors = outcome.failures.map((f) => f.message);
   if (outcome.hostError === true && errors.length === 0) errors.push('The host reported an error; see its log');
   return {
     ok: errors.length === 0 && outcome.hostError === false && outcome.terminated,

@@ -10,10 +10,10 @@ import {
   type Answer,
   type DialogOutcome,
   type DialogProgram,
+  type QuestionEvent,
   type Step,
   type StepContext,
 } from '../dialog/driver.js';
-import type { DialogEvent } from '../dialog/parser.js';
 import type { InventoryHost } from '../inventory/inventory.js';
 import type { HostResultKind } from './events.js';
 
@@ -67,8 +67,6 @@ export type DeployProgramFactory = (
   host: InventoryHost,
   ctx: DeployProgramContext,
 ) => GroupProgram | Promise<GroupProgram>;
-
-type QuestionEvent = Extract<DialogEvent, { kind: `query-${string}` | 'confirm' }>;
 
 /** Turns an inventory answer (text) into what the question needs; undefined refuses it. */
 export function answerFromText(text: string, event: QuestionEvent): Answer | undefined {
@@ -159,7 +157,7 @@ export function baseProgram(options: BaseProgramOptions): DialogProgram {
  */
 export function composePrograms(
   programs: readonly DialogProgram[],
-  limits: Pick<DialogProgram, 'inactivityMs' | 'hardLimitMs' | 'pipeline'> = {},
+  options: Pick<DialogProgram, 'pipeline'> = {},
 ): DialogProgram {
   const refused: string[] = [];
   let inCustomization = false;
@@ -167,7 +165,7 @@ export function composePrograms(
   const check = (step: Step) => (ctx: StepContext) => {
     if (refused.length > reported) {
       reported = refused.length;
-      ctx.fail(`the host refused a customization command: ${refused.join('; ')}`);
+      ctx.fail(`the host refused a customization command: ${refused.join('; ')}`, 'COMMAND_REFUSED');
       return undefined;
     }
     return step;
@@ -191,9 +189,12 @@ export function composePrograms(
     onDisplay: async (name, value, ctx) => {
       for (const p of programs) await p.onDisplay?.(name, value, ctx);
     },
+    onStage: (stage) => {
+      inCustomization = stage === 'customization';
+      for (const p of programs) p.onStage?.(stage);
+    },
     onLog: (level, text) => {
-      if (text.startsWith('Stage: ')) inCustomization = text === 'Stage: Environment customization';
-      else if (inCustomization && (level === 'ERROR' || level === 'CRITICAL' || level === 'FATAL')) refused.push(text);
+      if (inCustomization && (level === 'ERROR' || level === 'CRITICAL' || level === 'FATAL')) refused.push(text);
       for (const p of programs) p.onLog?.(level, text);
     },
     onEvent: (kind, handler) => {
@@ -205,7 +206,7 @@ export function composePrograms(
     transcript: (direction, line) => {
       for (const p of programs) p.transcript?.(direction, line);
     },
-    ...limits,
+    ...options,
   };
   return composed;
 }

@@ -8,7 +8,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { InventoryHost } from '../inventory/inventory.js';
 import { connectThrough, type HopOptions } from '../ssh/jump.js';
+import type { DeployEventInput } from './events.js';
+import type { HostLog } from './host-log.js';
 import { sshAuth } from './open.js';
+import type { Finish } from './report.js';
 
 /** Reads the host's current boot id; rejects when the host cannot be reached. */
 export type BootIdProbe = (
@@ -87,4 +90,44 @@ export async function waitForReboot(host: InventoryHost, wait: RebootWait): Prom
     await sleep(Math.min(wait.intervalMs ?? 2_000, Math.max(0, wait.timeoutMs - (performance.now() - started))));
   }
   return { back: false, seconds: seconds(), last: wait.signal.aborted ? 'the run was cancelled' : last };
+}
+
+/** A host that reboots to finish: waits until it is back, and says so; or fails it, as non-responsive. */
+export async function awaitReboot(
+  host: InventoryHost,
+  ctx: {
+    readonly emit: (event: DeployEventInput) => void;
+    readonly signal: AbortSignal;
+    readonly probe: BootIdProbe | undefined;
+  },
+  log: HostLog,
+  r: Finish,
+  timeouts: { readonly before: string; readonly rebootMs: number; readonly connectMs: number },
+): Promise<Finish> {
+  const say = (text: string): void => {
+    log.note(text);
+    ctx.emit({ type: 'log', host: host.name, level: 'INFO', text });
+  };
+  ctx.emit({ type: 'stage', host: host.name, stage: 'Reboot' });
+  say(`Waiting up to ${timeouts.rebootMs / 1000} s for the host to come back from its reboot`);
+  const w = await waitForReboot(host, {
+    before: timeouts.before,
+    timeoutMs: timeouts.rebootMs,
+    connectTimeoutMs: timeouts.connectMs,
+    signal: ctx.signal,
+    probe: ctx.probe ?? bootIdOverSsh,
+  });
+  if (!w.back) {
+    const why = `the host did not come back within ${timeouts.rebootMs / 1000} s of its reboot (last: ${w.last})`;
+    log.note(why);
+    return { ...r, result: 'failed', stage: 'Reboot', details: [why, ...r.details] };
+  }
+  say(`The host is back from its reboot after ${w.seconds} s (boot id ${w.bootId})`);
+  return {
+    ...r,
+    result: 'installed',
+    stage: 'Reboot',
+    details: [`rebooted, and back after ${w.seconds} s`, ...r.details],
+    facts: { ...r.facts, bootId: w.bootId },
+  };
 }
