@@ -213,7 +213,7 @@ export function vdsmPkiPlugin(options: VdsmPkiOptions) {
         priority: Priority.LOW,
         condition: ({ env }) => env.get(VdsmEnv.certificateEnrollment) !== 'none',
         run: async (ctx) => {
-          const mode = ctx.env.get(VdsmEnv.certificateEnrollment) as EnrollmentMode;
+          const mode = ctx.env.get(VdsmEnv.certificateEnrollment);
           const store = storeOf(ctx);
           if (ctx.dryRun) {
             dryRunEnrollment(ctx, mode, store);

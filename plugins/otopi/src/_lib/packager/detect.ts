@@ -24,10 +24,10 @@ export interface PackagerChoice {
   readonly reason: string;
 }
 
-export function choosePackager(requested: string, os: OsRelease, has: (program: string) => boolean): PackagerChoice {
+export function choosePackager(requested: PackagerName | 'auto', os: OsRelease, has: (program: string) => boolean): PackagerChoice {
   const usable = (name: PackagerName): boolean => PACKAGER_TOOLS[name].every(has);
   if (requested !== 'auto') {
-    const name = requested as PackagerName;
+    const name = requested;
     const missing = PACKAGER_TOOLS[name].filter((p) => !has(p));
     if (missing.length > 0) {
       throw new OtopiError(
