@@ -67,8 +67,7 @@ function spec<T>(type: TypeTag, nullable: boolean, base: z.ZodType<T>, options: 
  */
 export const key = {
   // Without a schema T is `string`, so the base schema is exactly the key's.
-  str: <T extends string = string>(o: KeyOptions<T>) =>
-    spec<T>('str', false, z.string() as unknown as z.ZodType<T>, o),
+  str: <T extends string = string>(o: KeyOptions<T>) => spec<T>('str', false, z.string() as unknown as z.ZodType<T>, o),
   bool: (o: KeyOptions<boolean>) => spec('bool', false, z.boolean(), o),
   int: (o: KeyOptions<number>) => spec('int', false, z.number().int(), o),
   multiStr: (o: KeyOptions<readonly string[]>) => spec('multi-str', false, z.array(z.string()).readonly(), o),

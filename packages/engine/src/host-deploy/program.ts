@@ -24,7 +24,14 @@ import {
   VirtEnv,
 } from '../../../../plugins/host-deploy/src/_lib/contract.js';
 import { NetworkEnv, SystemEnv } from '../../../../plugins/otopi/src/_lib/keys.js';
-import { steps, type Answer, type DialogProgram, type Displayed, type Step, type StepContext } from '../dialog/driver.js';
+import {
+  steps,
+  type Answer,
+  type DialogProgram,
+  type Displayed,
+  type Step,
+  type StepContext,
+} from '../dialog/driver.js';
 import { asks, keySteps, shown } from '../dialog/tokens.js';
 import { signedChain } from '../pki/sign-chain.js';
 import type { HostDeployConfig } from './config.js';

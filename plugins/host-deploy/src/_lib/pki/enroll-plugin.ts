@@ -31,7 +31,6 @@ import { vdsmChanges } from '../tokens.js';
 import { markIncomplete } from '../incomplete.js';
 import { removeHostFile } from '../node-files.js';
 
-
 const readText = (path: string): string | null => {
   try {
     return readFileSync(path, 'utf8');
