@@ -93,18 +93,14 @@ export interface GroupProgramsRun {
   readonly note: (text: string) => void;
 }
 
-/** The groups' options as their programs read them, by long name; only those given. */
-export function groupOptions(
-  run: Pick<GroupProgramsRun, 'caDir' | 'idRegistryFile' | 'mgmt' | 'groups'>,
-): GroupRun['options'] {
+/** The groups' options as their programs read them, by long name (`--mgmt-action` with its default). */
+export function groupOptions(run: Pick<GroupProgramsRun, 'caDir' | 'idRegistryFile' | 'mgmt'>): GroupRun['options'] {
   const options: Record<string, string | boolean | readonly string[]> = {};
   if (run.caDir !== undefined) options['ca-dir'] = run.caDir;
   if (run.idRegistryFile !== undefined) options['vdsm-id-registry'] = run.idRegistryFile;
-  if (run.groups.includes('host-mgmt')) {
-    options['mgmt-action'] = run.mgmt.action;
-    if (run.mgmt.packages !== undefined) options['mgmt-packages'] = run.mgmt.packages;
-    if (run.mgmt.newKey === true) options['mgmt-new-key'] = true;
-  }
+  options['mgmt-action'] = run.mgmt.action;
+  if (run.mgmt.packages !== undefined) options['mgmt-packages'] = run.mgmt.packages;
+  if (run.mgmt.newKey === true) options['mgmt-new-key'] = true;
   return options;
 }
 
