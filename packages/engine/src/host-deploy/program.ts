@@ -4,7 +4,9 @@
  * kdump, kernel and firewall steps, then `install`. It checks the host's unique id through a
  * callback, signs the host's certificate request with the engine CA and answers the chain,
  * and at termination reads whether the install is incomplete or needs a reboot.
- * `hostDeployResult` turns the dialog's outcome into the deploy's result.
+ * `hostDeployResult` turns the dialog's outcome into the deploy's result. Every key and dialog
+ * name is a token of the group that declares it (host-deploy's contract, the base group's keys),
+ * so a misspelt one does not compile.
  */
 import { X509Certificate } from 'node:crypto';
 import { CoreEnv, dialogName } from '@otopi/core';
