@@ -39,10 +39,26 @@ function pluginGroup(name: string, extra: UserConfig = {}): UserConfig {
   };
 }
 
+/**
+ * A group's engine-side program (`plugins/<name>/engine/program.ts`, declared in the group's
+ * package.json as `otopi.engineProgram`), which `otopi deploy` loads from the group's folder: one
+ * small module beside the group, never in its `dist/` (host bundles do not carry it). It imports
+ * only types of the engine, which hands itself to the program, and its group's contract, whose
+ * `@otopi/core` is the one the group's plugins load.
+ */
+function engineProgram(name: string): UserConfig {
+  return {
+    ...common,
+    entry: { program: `plugins/${name}/engine/program.ts` },
+    outDir: `plugins/${name}/engine/dist`,
+    deps: { neverBundle: ['@otopi/core', '@otopi/engine'] },
+  };
+}
+
 // The outputs:
 //  - @otopi/core: one ESM file with zod and pino inlined, shared by the CLI and all plugins;
 //  - the CLI entries, which import @otopi/core at run time (one instance per process);
-//  - the plugin groups;
+//  - the plugin groups, and the engine-side programs of those that have one;
 //  - @otopi/engine, the manager side.
 export default defineConfig([
   {
@@ -91,6 +107,8 @@ export default defineConfig([
   // host-mgmt shares host-deploy's vdsm code (PKI, vdsmd): it is bundled into its own chunks,
   // as ovirt-host-common was shared by both programs.
   pluginGroup('host-mgmt'),
+  engineProgram('host-deploy'),
+  engineProgram('host-mgmt'),
   {
     ...common,
     entry: { index: 'packages/engine/src/index.ts' },

@@ -32,8 +32,19 @@ mkdirSync(pkgDir, { recursive: true });
 // The same layout as a host bundle (bin/ beside plugins/, @otopi/core in node_modules), which
 // the CLI already finds its plugin groups in; plus the manager's front ends.
 cpSync(join(root, 'packages/cli/dist'), join(pkgDir, 'bin'), { recursive: true });
-for (const group of ['otopi', 'host-deploy'])
+for (const group of ['otopi', 'host-deploy']) {
   cpSync(join(root, 'plugins', group, 'dist'), join(pkgDir, 'plugins', group), { recursive: true });
+  // A group's engine program (docs/plugins.md), which otopi deploy finds in the group's folder:
+  // in _engine/, which neither the plugin loader nor a bundle made from the folder takes.
+  const program = join(root, 'plugins', group, 'engine/dist/program.js');
+  if (existsSync(program)) {
+    cpSync(program, join(pkgDir, 'plugins', group, '_engine/program.js'));
+    writeFileSync(
+      join(pkgDir, 'plugins', group, 'package.json'),
+      `${JSON.stringify({ type: 'module', otopi: { engineProgram: './_engine/program.js' } }, null, 2)}\n`,
+    );
+  }
+}
 const core = join(pkgDir, 'node_modules/@otopi/core');
 mkdirSync(core, { recursive: true });
 cpSync(join(root, 'packages/core/dist/index.js'), join(core, 'index.js'));

@@ -55,6 +55,12 @@ describe('a newcomer', () => {
     for (const w of WORKSPACES) {
       cpSync(join(ROOT, w, 'src'), join(dir, w, 'src'), { recursive: true });
       cpSync(join(ROOT, w, 'package.json'), join(dir, w, 'package.json'));
+      // A group's engine program (docs/plugins.md) is a source folder of its own.
+      if (existsSync(join(ROOT, w, 'engine')))
+        cpSync(join(ROOT, w, 'engine'), join(dir, w, 'engine'), {
+          recursive: true,
+          filter: (src) => !/\/engine\/dist(\/|$)/.test(src),
+        });
     }
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     const r = spawnSync('npm', ['run', 'build', '--silent'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });

@@ -43,6 +43,8 @@ export const HOSTS = {
   reliabilityConcurrentDeploys: [64, 65, 66, 67],
   // otopi's open environment through otopi deploy: other tools' keys pass through, typos are refused before connecting.
   deployOpenEnv: [68],
+  // A plugin group that brings its own engine program (the 'stamp' fixture), through otopi deploy.
+  deployGroupProgram: [69],
   // oVirt's own bootstrap command with a plain tar of the engine layout, on a host without Node.js.
   engineBootstrap: [70],
   // otopi deploy --group host-mgmt on hosts deployed first: check and upgrade, a failed upgrade

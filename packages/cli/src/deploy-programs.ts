@@ -1,46 +1,25 @@
 /**
- * The dialog programs `otopi deploy` runs for plugin groups beyond the base group, by group
- * name. A group without an entry gets only the base program (its settings, then `install`, and
- * the standard termination). A group that talks to the engine during the deploy registers a
- * maker here: it checks what the group needs of the inventory before any host is contacted,
- * and returns the group's `DeployProgramFactory`, called once per host when that host's
- * deploy starts.
- *
- * - `host-deploy`: the engine's host-deploy program (docs/host-deploy.md): the inventory's
- *   host-deploy fields, the CA that signs the hosts' certificates (`--ca-dir`), and the vdsm ids
- *   of the run and of `--vdsm-id-registry`, each id held by one host.
- * - `host-mgmt`: ovirt-host-mgmt's program (docs/host-mgmt.md): one action for every host
- *   (`--mgmt-action`), the packages (`--mgmt-packages`), and for a re-enrollment the CA of the
- *   hosts' deploy (`--ca-dir` or the inventory's `ca_dir`) and `--mgmt-new-key`.
+ * The groups' part of `otopi deploy`: the options it takes for the groups' engine-side programs
+ * (`--ca-dir`, `--vdsm-id-registry` for host-deploy; `--mgmt-*` for host-mgmt), checked before
+ * anything is read or contacted, and the programs themselves, which each group brings in its
+ * folder (its package.json's `otopi.engineProgram`; `@otopi/engine`'s `prepareGroupPrograms`).
+ * A group without one gets only the base program (its settings, then `install`, and the
+ * standard termination). A program checks what its group needs of the inventory before any host
+ * is contacted, and returns the group's `DeployProgramFactory`, called once per host when that
+ * host's deploy starts.
  */
 import type { Argv } from 'yargs';
 import {
+  ENGINE_API,
   DEFAULT_CA_DIR,
   DEFAULT_MGMT_PACKAGES,
   HOST_MGMT_ACTIONS,
-  prepareHostDeploy,
-  prepareHostMgmt,
+  prepareGroupPrograms,
   type DeployProgramFactory,
+  type GroupRun,
   type HostMgmtAction,
   type InventoryHost,
 } from '@otopi/engine';
-
-export interface ProgramOptions {
-  /** The hosts about to be deployed. */
-  readonly hosts: readonly InventoryHost[];
-  /** `--ca-dir`: the CA for hosts whose inventory names none. */
-  readonly caDir?: string | undefined;
-  /** `--vdsm-id-registry`: ids registered by earlier runs. */
-  readonly idRegistryFile?: string | undefined;
-  /** host-mgmt's settings (`--mgmt-*`). */
-  readonly mgmt?: {
-    readonly action: HostMgmtAction;
-    readonly packages?: readonly string[] | undefined;
-    readonly newKey?: boolean | undefined;
-  };
-  /** Shows a line to the user (where the CA is, ...). */
-  readonly note: (text: string) => void;
-}
 
 /** The options of the groups' programs (`host-deploy: ...`, `host-mgmt: ...`) on `otopi deploy`'s parser. */
 export function withGroupOptions<T>(parser: Argv<T>) {
@@ -69,7 +48,11 @@ export function withGroupOptions<T>(parser: Argv<T>) {
     });
 }
 
-export type MgmtSettings = NonNullable<ProgramOptions['mgmt']>;
+export interface MgmtSettings {
+  readonly action: HostMgmtAction;
+  readonly packages?: readonly string[] | undefined;
+  readonly newKey?: boolean | undefined;
+}
 
 /**
  * host-mgmt's settings from the `--mgmt-*` options, checked against the groups before anything
@@ -95,36 +78,39 @@ export function mgmtSettings(
   return { action: action as HostMgmtAction, packages, newKey: values.newKey === true };
 }
 
-type ProgramMaker = (options: ProgramOptions) => Promise<DeployProgramFactory>;
+export interface GroupProgramsRun {
+  /** Every group of the run besides the base group. */
+  readonly groups: readonly string[];
+  /** Each group's folder (`groupFolders`). */
+  readonly folders: Readonly<Record<string, string>>;
+  /** The hosts about to be deployed. */
+  readonly hosts: readonly InventoryHost[];
+  /** `--ca-dir`, `--vdsm-id-registry` (absolute) and host-mgmt's settings. */
+  readonly caDir?: string | undefined;
+  readonly idRegistryFile?: string | undefined;
+  readonly mgmt: MgmtSettings;
+  /** Shows a line to the user (where the CA is, ...). */
+  readonly note: (text: string) => void;
+}
 
-const MAKERS: Readonly<Record<string, ProgramMaker>> = {
-  'host-deploy': async (o) =>
-    (
-      await prepareHostDeploy(o.hosts, {
-        caDir: o.caDir,
-        idRegistryFile: o.idRegistryFile,
-        onNote: (text) => o.note(`host-deploy: ${text}`),
-      })
-    ).factory,
-  'host-mgmt': (o) =>
-    prepareHostMgmt(o.hosts, {
-      action: o.mgmt?.action ?? 'check-updates',
-      packages: o.mgmt?.packages,
-      newKey: o.mgmt?.newKey,
-      caDir: o.caDir,
-      onNote: (text) => o.note(`host-mgmt: ${text}`),
-    }),
-};
+/** The groups' options as their programs read them, by long name (`--mgmt-action` with its default). */
+export function groupOptions(run: Pick<GroupProgramsRun, 'caDir' | 'idRegistryFile' | 'mgmt'>): GroupRun['options'] {
+  const options: Record<string, string | boolean | readonly string[]> = {};
+  if (run.caDir !== undefined) options['ca-dir'] = run.caDir;
+  if (run.idRegistryFile !== undefined) options['vdsm-id-registry'] = run.idRegistryFile;
+  options['mgmt-action'] = run.mgmt.action;
+  if (run.mgmt.packages !== undefined) options['mgmt-packages'] = run.mgmt.packages;
+  if (run.mgmt.newKey === true) options['mgmt-new-key'] = true;
+  return options;
+}
 
-/** The program factories of `groups`, made (and their inventory needs checked) before anything connects. */
-export async function deployPrograms(
-  groups: readonly string[],
-  options: ProgramOptions,
-): Promise<Readonly<Record<string, DeployProgramFactory>>> {
-  const programs: Record<string, DeployProgramFactory> = {};
-  for (const group of groups) {
-    const make = MAKERS[group];
-    if (make !== undefined) programs[group] = await make(options);
-  }
-  return programs;
+/** The program factories of the groups, made (and their inventory needs checked) before anything connects. */
+export function deployPrograms(run: GroupProgramsRun): Promise<Readonly<Record<string, DeployProgramFactory>>> {
+  return prepareGroupPrograms(run.folders, {
+    groups: run.groups,
+    hosts: run.hosts,
+    options: groupOptions(run),
+    note: run.note,
+    engine: ENGINE_API,
+  });
 }

@@ -9,11 +9,16 @@
  * answer file); 3 none failed, but a host is incomplete
  * (needs a manual step) or reboots to finish; 64 usage error (a likely typo of a key on the
  * command line included); 130 interrupted twice.
+ *
+ * A run goes through named steps: `readCommandLine` (help, usage errors, the groups and their
+ * options), `prepareDeploy` (settings, inventory, passphrases, the key check, the bundle, the
+ * groups' programs: nothing is contacted until it is done), `runDeploy` (the hosts, with
+ * progress, events and interrupts) and `exitCodeOf` (the report); `failureExitCode` turns what
+ * stopped it into an exit code.
  */
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import {
   deployMany,
   isEngineError,
@@ -22,14 +27,19 @@ import {
   parseSettings,
   readAnswerFile,
   resolveBundle,
+  type BundleChoice,
   type DeployEvent,
+  type DeployProgramFactory,
+  type DeployReport,
   type EnvSetting,
+  type InventoryHost,
 } from '@otopi/engine';
 import { normalizeArgv, parseArguments, UsageError } from './deploy-args.js';
+import { findGroupDirs, groupFolders, sourceRoot } from './deploy-groups.js';
 import { checkKeysBeforeConnecting } from './deploy-keys.js';
 import { askPassphrases, PassphraseCancelled } from './deploy-passphrase.js';
 import { createProgress, type ProgressMode } from './deploy-progress.js';
-import { deployPrograms, mgmtSettings } from './deploy-programs.js';
+import { deployPrograms, mgmtSettings, type MgmtSettings } from './deploy-programs.js';
 import { writeRetry } from './deploy-retry.js';
 import { formatHostList, formatSummary } from './deploy-summary.js';
 import { WarningFold } from './deploy-warnings.js';
@@ -44,34 +54,46 @@ export const DEPLOY_EXIT = {
   interrupted: EXIT.interrupted,
 } as const;
 
-/** The source tree this CLI was built in (`<root>/packages/cli/{src,dist/manager}`), when it is one. */
-function sourceRoot(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let up = 0; up < 4; up++) {
-    dir = dirname(dir);
-    if (existsSync(join(dir, 'bundle', 'launcher.sh')) && existsSync(join(dir, 'packages', 'cli'))) return dir;
-  }
-  return undefined;
+type Args = Awaited<ReturnType<ReturnType<typeof parseArguments>['parseAsync']>>;
+
+/** What the command line asks for, once read and checked. */
+interface CommandLine {
+  readonly argv: readonly string[];
+  readonly args: Args;
+  /** The groups besides the base group. */
+  readonly groups: readonly string[];
+  readonly mgmt: MgmtSettings;
+  /** The JSON events go to standard output, the rest to standard error. */
+  readonly toJson: boolean;
+  readonly human: NodeJS.WriteStream;
+  readonly mode: ProgressMode;
+  /** The source tree this CLI was built in. */
+  readonly root: string | undefined;
 }
 
-/** `--plugin-path` folders searched for `<folder>/<group>`, for groups outside `plugins/<group>/dist`. */
-function findGroupDirs(
-  groups: readonly string[],
-  pluginPath: string | undefined,
-  root: string | undefined,
-): Record<string, string> {
-  const dirs: Record<string, string> = {};
-  const folders = (pluginPath ?? '').split(delimiter).filter((d) => d !== '');
-  for (const group of groups) {
-    if (root !== undefined && existsSync(join(root, 'plugins', group, 'dist'))) continue;
-    const found = folders.map((f) => resolve(f, group)).find((d) => existsSync(d));
-    if (found !== undefined) dirs[group] = found;
-  }
-  return dirs;
+/** Everything the deploy needs, read and checked before any host is contacted. */
+interface PreparedDeploy {
+  readonly hosts: readonly InventoryHost[];
+  readonly defaults: readonly EnvSetting[];
+  readonly overrides: readonly EnvSetting[];
+  readonly bundle: BundleChoice;
+  readonly programs: Readonly<Record<string, DeployProgramFactory>>;
 }
 
-export async function deploy(argv: readonly string[]): Promise<number> {
-  let args;
+/** What a run leaves to clean up, whatever step it stops at. */
+interface Leftovers {
+  buildDir?: string;
+  eventsFd?: number;
+}
+
+const usage = (message: string): number => {
+  process.stderr.write(`otopi deploy: ${message}\nTry 'otopi deploy --help'.\n`);
+  return DEPLOY_EXIT.usage;
+};
+
+/** Step 1: the options, the help, the groups and their options; an exit code when the run ends here. */
+async function readCommandLine(argv: readonly string[]): Promise<CommandLine | number> {
+  let args: Args;
   let helpShown = false;
   try {
     const joined = normalizeArgv(argv);
@@ -83,8 +105,7 @@ export async function deploy(argv: readonly string[]): Promise<number> {
       }
     });
   } catch (error) {
-    process.stderr.write(`otopi deploy: ${(error as Error).message}\nTry 'otopi deploy --help'.\n`);
-    return DEPLOY_EXIT.usage;
+    return usage((error as Error).message);
   }
   if (helpShown || args.help === true) return DEPLOY_EXIT.ok;
 
@@ -102,111 +123,133 @@ export async function deploy(argv: readonly string[]): Promise<number> {
     { action: args['mgmt-action'], packages: args['mgmt-packages'], newKey: args['mgmt-new-key'] },
     groups,
   );
-  if (typeof mgmt === 'string') {
-    process.stderr.write(`otopi deploy: ${mgmt}\nTry 'otopi deploy --help'.\n`);
+  if (typeof mgmt === 'string') return usage(mgmt);
+  return { argv, args, groups, mgmt, toJson, human, mode, root: sourceRoot() };
+}
+
+/**
+ * Step 2: the settings, the inventory (and `--list-hosts`), the passphrases, the key check, the
+ * bundle and the groups' programs. Nothing is contacted; an exit code when the run ends here.
+ */
+async function prepareDeploy(cli: CommandLine, leftovers: Leftovers): Promise<PreparedDeploy | number> {
+  const { args, groups, human, root } = cli;
+  let overrides: EnvSetting[];
+  try {
+    overrides = parseSettings(args._.map(String));
+  } catch (error) {
+    process.stderr.write(
+      `otopi deploy: ${(error as Error).message}\n${isEngineError(error) && error.hint ? `  ${error.hint}\n` : ''}`,
+    );
     return DEPLOY_EXIT.usage;
   }
-  const root = sourceRoot();
-  let buildDir: string | undefined;
-  let eventsFd: number | undefined;
+  const inventory = loadInventory(args.inventory, {
+    acceptNewHostKeys: args['accept-new-host-keys'],
+    ...(args['ssh-config'] === undefined ? {} : { sshConfig: args['ssh-config'] }),
+  });
+  const chosen = args.limit === undefined ? inventory.hosts : limitHosts(inventory, [args.limit]);
+  if (args['list-hosts']) {
+    process.stdout.write(formatHostList(chosen, inventory.groups));
+    return DEPLOY_EXIT.ok;
+  }
+  const hosts = await askPassphrases(chosen, { input: process.stdin, output: process.stderr });
+  const defaults = args.answers === undefined ? [] : readAnswerFile(args.answers);
+  // The hosts refuse such keys too: BASE/ settings go on the installer's command line.
+  if (args['strict-keys']) overrides.push({ op: 'set', key: 'BASE/strictKeys', value: true, source: '--strict-keys' });
 
-  try {
-    let overrides: EnvSetting[];
-    let defaults: EnvSetting[] = [];
-    try {
-      overrides = parseSettings(args._.map(String));
-    } catch (error) {
+  // Likely typos of the deployed groups' keys are refused here, before any host is contacted.
+  const refused = await checkKeysBeforeConnecting({
+    groups,
+    root,
+    groupDirs: findGroupDirs(['otopi', ...groups], args['plugin-path'], root),
+    commandLine: overrides,
+    files: [...defaults, ...hosts.flatMap((h) => h.environment)],
+    strict: args['strict-keys'],
+    write: (text) => human.write(text),
+  });
+  if (refused !== undefined) return refused === 'commandLine' ? DEPLOY_EXIT.usage : DEPLOY_EXIT.notDeployed;
+
+  if (args.bundle === undefined && root === undefined) {
+    throw new UsageError('no bundle folder: give it with --bundle (the folder npm run bundle writes)');
+  }
+  leftovers.buildDir = mkdtempSync(join(tmpdir(), 'otopi-deploy-bundle-'));
+  const bundle = await resolveBundle({
+    dir: resolve(args.bundle ?? join(root!, 'bundle', 'dist')),
+    root: args.bundle === undefined ? root : undefined,
+    groups,
+    groupDirs: findGroupDirs(groups, args['plugin-path'], root),
+    buildDir: leftovers.buildDir,
+  });
+  for (const note of bundle.notes) human.write(`note: ${note}\n`);
+
+  const programs = await deployPrograms({
+    groups,
+    folders: groupFolders(groups, args['plugin-path'], root),
+    hosts,
+    mgmt: cli.mgmt,
+    caDir: args['ca-dir'] === undefined ? undefined : resolve(args['ca-dir']),
+    idRegistryFile: args['vdsm-id-registry'] === undefined ? undefined : resolve(args['vdsm-id-registry']),
+    note: (text) => human.write(`note: ${text}\n`),
+  });
+  return { hosts, defaults, overrides, bundle, programs };
+}
+
+/** Runs `work` with SIGINT/SIGTERM closing the connections, and a second one leaving at once. */
+async function withInterrupts<T>(
+  human: NodeJS.WriteStream,
+  closeProgress: () => void,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupts++;
+    if (interrupts > 1) {
+      closeProgress();
       process.stderr.write(
-        `otopi deploy: ${(error as Error).message}\n${isEngineError(error) && error.hint ? `  ${error.hint}\n` : ''}`,
+        `otopi deploy: ${signal} again: leaving now; hosts still running will notice the closed connections\n`,
       );
-      return DEPLOY_EXIT.usage;
+      process.exit(DEPLOY_EXIT.interrupted);
     }
-    const inventory = loadInventory(args.inventory, {
-      acceptNewHostKeys: args['accept-new-host-keys'],
-      ...(args['ssh-config'] === undefined ? {} : { sshConfig: args['ssh-config'] }),
-    });
-    const chosen = args.limit === undefined ? inventory.hosts : limitHosts(inventory, [args.limit]);
-    if (args['list-hosts']) {
-      process.stdout.write(formatHostList(chosen, inventory.groups));
-      return DEPLOY_EXIT.ok;
-    }
-    const hosts = await askPassphrases(chosen, { input: process.stdin, output: process.stderr });
-    if (args.answers !== undefined) defaults = readAnswerFile(args.answers);
-    // The hosts refuse such keys too: BASE/ settings go on the installer's command line.
-    if (args['strict-keys'])
-      overrides.push({ op: 'set', key: 'BASE/strictKeys', value: true, source: '--strict-keys' });
+    human.write(`\n${signal}: closing the connections; running hosts roll back (again to leave at once)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await work(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
 
-    // Likely typos of the deployed groups' keys are refused here, before any host is contacted.
-    const refused = await checkKeysBeforeConnecting({
-      groups,
-      root,
-      groupDirs: findGroupDirs(['otopi', ...groups], args['plugin-path'], root),
-      commandLine: overrides,
-      files: [...defaults, ...hosts.flatMap((h) => h.environment)],
-      strict: args['strict-keys'],
-      write: (text) => human.write(text),
-    });
-    if (refused !== undefined) return refused === 'commandLine' ? DEPLOY_EXIT.usage : DEPLOY_EXIT.notDeployed;
-
-    if (args.bundle === undefined && root === undefined) {
-      throw new UsageError('no bundle folder: give it with --bundle (the folder npm run bundle writes)');
-    }
-    buildDir = mkdtempSync(join(tmpdir(), 'otopi-deploy-bundle-'));
-    const choice = await resolveBundle({
-      dir: resolve(args.bundle ?? join(root!, 'bundle', 'dist')),
-      root: args.bundle === undefined ? root : undefined,
-      groups,
-      groupDirs: findGroupDirs(groups, args['plugin-path'], root),
-      buildDir,
-    });
-    for (const note of choice.notes) human.write(`note: ${note}\n`);
-
-    const programs = await deployPrograms(groups, {
-      hosts,
-      mgmt,
-      caDir: args['ca-dir'] === undefined ? undefined : resolve(args['ca-dir']),
-      idRegistryFile: args['vdsm-id-registry'] === undefined ? undefined : resolve(args['vdsm-id-registry']),
-      note: (text) => human.write(`note: ${text}\n`),
-    });
-
-    if (args.events !== undefined && !toJson) eventsFd = openSync(args.events, 'w', 0o600);
-    const writeEvent = (event: DeployEvent): void => {
-      const line = `${JSON.stringify(event)}\n`;
-      if (toJson) process.stdout.write(line);
-      else if (eventsFd !== undefined) writeSync(eventsFd, line);
-    };
-    const warnings = new WarningFold();
-    const progress = createProgress(mode, human, { verbosity: args.verbose, warnings });
-
-    const controller = new AbortController();
-    let interrupts = 0;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      interrupts++;
-      if (interrupts > 1) {
-        progress.close();
-        process.stderr.write(
-          `otopi deploy: ${signal} again: leaving now; hosts still running will notice the closed connections\n`,
-        );
-        process.exit(DEPLOY_EXIT.interrupted);
-      }
-      human.write(`\n${signal}: closing the connections; running hosts roll back (again to leave at once)\n`);
-      controller.abort();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    try {
-      const report = await deployMany({
-        hosts,
-        bundle: choice.bundle,
-        runtime: choice.runtime,
+/** Step 3: the hosts, with progress, the event stream and interrupts; then the summary. */
+async function runDeploy(cli: CommandLine, ready: PreparedDeploy, leftovers: Leftovers): Promise<DeployReport> {
+  const { args, human, toJson } = cli;
+  if (args.events !== undefined && !toJson) leftovers.eventsFd = openSync(args.events, 'w', 0o600);
+  const writeEvent = (event: DeployEvent): void => {
+    const line = `${JSON.stringify(event)}\n`;
+    if (toJson) process.stdout.write(line);
+    else if (leftovers.eventsFd !== undefined) writeSync(leftovers.eventsFd, line);
+  };
+  const warnings = new WarningFold();
+  const progress = createProgress(cli.mode, human, { verbosity: args.verbose, warnings });
+  const report = await withInterrupts(
+    human,
+    () => progress.close(),
+    (signal) =>
+      deployMany({
+        hosts: ready.hosts,
+        bundle: ready.bundle.bundle,
+        runtime: ready.bundle.runtime,
         preferRuntime: args['prefer-runtime'],
-        groups,
+        groups: cli.groups,
         dryRun: args['dry-run'],
-        defaults,
-        overrides,
+        defaults: ready.defaults,
+        overrides: ready.overrides,
         parallel: args.parallel,
         connectRetries: args['connect-retries'],
-        programs,
+        programs: ready.programs,
         logDir: args['log-dir'],
         timeouts: {
           connectMs: args['connect-timeout'] * 1000,
@@ -214,41 +257,55 @@ export async function deploy(argv: readonly string[]): Promise<number> {
           hardMs: args['hard-timeout'] * 1000,
           rebootMs: args['reboot-timeout'] * 1000,
         },
-        signal: controller.signal,
+        signal,
         ...(args['correlation-id'] === undefined ? {} : { correlationId: args['correlation-id'] }),
         onEvent: (event) => {
           progress.event(event);
           writeEvent(event);
         },
-      });
-      progress.close();
-      human.write(`\n${formatSummary(report, { dryRun: args['dry-run'], warnings: warnings.lines() })}`);
-      for (const line of writeRetry(report, args.inventory, argv)) human.write(`${line}\n`);
-      if (report.ok) return DEPLOY_EXIT.ok;
-      const unfinished = report.counts.incomplete + report.counts.reboot;
-      return unfinished > 0 && unfinished === report.hosts.length - report.counts.installed
-        ? DEPLOY_EXIT.unfinished
-        : DEPLOY_EXIT.hostFailed;
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
+      }),
+  );
+  progress.close();
+  human.write(`\n${formatSummary(report, { dryRun: args['dry-run'], warnings: warnings.lines() })}`);
+  for (const line of writeRetry(report, args.inventory, cli.argv)) human.write(`${line}\n`);
+  return report;
+}
+
+/** Step 4: 0 all installed; 3 none failed but some are incomplete or reboot; else 1. */
+function exitCodeOf(report: DeployReport): number {
+  if (report.ok) return DEPLOY_EXIT.ok;
+  const unfinished = report.counts.incomplete + report.counts.reboot;
+  return unfinished > 0 && unfinished === report.hosts.length - report.counts.installed
+    ? DEPLOY_EXIT.unfinished
+    : DEPLOY_EXIT.hostFailed;
+}
+
+/** What stopped the run before or while deploying, shown, as an exit code; anything else is rethrown. */
+function failureExitCode(error: unknown): number {
+  if (error instanceof UsageError) return usage(error.message);
+  if (error instanceof PassphraseCancelled) {
+    process.stderr.write(`otopi deploy: nothing deployed: ${error.message}\n`);
+    return DEPLOY_EXIT.notDeployed;
+  }
+  if (!isEngineError(error)) throw error;
+  process.stderr.write(
+    `otopi deploy: ${error.code}: ${error.message}\n${error.hint === undefined ? '' : `  ${error.hint}\n`}`,
+  );
+  return error.code === 'USAGE' ? DEPLOY_EXIT.usage : DEPLOY_EXIT.notDeployed;
+}
+
+export async function deploy(argv: readonly string[]): Promise<number> {
+  const cli = await readCommandLine(argv);
+  if (typeof cli === 'number') return cli;
+  const leftovers: Leftovers = {};
+  try {
+    const ready = await prepareDeploy(cli, leftovers);
+    if (typeof ready === 'number') return ready;
+    return exitCodeOf(await runDeploy(cli, ready, leftovers));
   } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`otopi deploy: ${error.message}\nTry 'otopi deploy --help'.\n`);
-      return DEPLOY_EXIT.usage;
-    }
-    if (error instanceof PassphraseCancelled) {
-      process.stderr.write(`otopi deploy: nothing deployed: ${error.message}\n`);
-      return DEPLOY_EXIT.notDeployed;
-    }
-    if (!isEngineError(error)) throw error;
-    process.stderr.write(
-      `otopi deploy: ${error.code}: ${error.message}\n${error.hint === undefined ? '' : `  ${error.hint}\n`}`,
-    );
-    return error.code === 'USAGE' ? DEPLOY_EXIT.usage : DEPLOY_EXIT.notDeployed;
+    return failureExitCode(error);
   } finally {
-    if (eventsFd !== undefined) closeSync(eventsFd);
-    if (buildDir !== undefined) rmSync(buildDir, { recursive: true, force: true });
+    if (leftovers.eventsFd !== undefined) closeSync(leftovers.eventsFd);
+    if (leftovers.buildDir !== undefined) rmSync(leftovers.buildDir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,7 @@
-// host-mgmt's options of otopi deploy, checked before anything is read or contacted.
+// host-mgmt's options of otopi deploy, checked before anything is read or contacted, and the
+// groups' options as their engine programs read them.
 import { describe, expect, it } from 'vitest';
-import { mgmtSettings } from '../src/deploy-programs.js';
+import { groupOptions, mgmtSettings } from '../src/deploy-programs.js';
 
 describe('mgmtSettings', () => {
   it('defaults to a check for updates of the default packages', () => {
@@ -26,5 +27,24 @@ describe('mgmtSettings', () => {
 
   it('leaves runs without host-mgmt alone', () => {
     expect(mgmtSettings({}, ['host-deploy'])).toEqual({ action: 'check-updates', packages: undefined, newKey: false });
+  });
+});
+
+describe('groupOptions', () => {
+  it('gives the programs the options by long name, only those given', () => {
+    expect(groupOptions({ mgmt: { action: 'check-updates' } })).toEqual({ 'mgmt-action': 'check-updates' });
+    expect(
+      groupOptions({
+        caDir: '/srv/ca',
+        idRegistryFile: '/srv/ids',
+        mgmt: { action: 'upgrade', packages: ['vdsm'], newKey: true },
+      }),
+    ).toEqual({
+      'ca-dir': '/srv/ca',
+      'vdsm-id-registry': '/srv/ids',
+      'mgmt-action': 'upgrade',
+      'mgmt-packages': ['vdsm'],
+      'mgmt-new-key': true,
+    });
   });
 });

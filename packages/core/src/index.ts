@@ -16,8 +16,10 @@ export { TYPE_TAGS, parseTypedValue, formatTypedValue, typeTagOf } from './env/c
 export type { TypeTag, EnvValue } from './env/codec.js';
 export { parseStatements, splitStatements, parseStatementValue, applyListOp } from './env/statements.js';
 export type { Statement, StatementOp, StatementText } from './env/statements.js';
-export { defineEnv, defineEnvFamily, key, keySchema, keysOf } from './env/declare.js';
-export type { EnvKey, EnvFamily, KeyOptions, KeySpec } from './env/declare.js';
+export { defineEnv, defineEnvFamily, isEnvFamily, key, keySchema, keysOf } from './env/declare.js';
+export type { EnvDeclaration, EnvKeySet, EnvKey, EnvFamily, KeyOptions, KeySpec } from './env/declare.js';
+export { DIALOG_NAME_KINDS, dialogName } from './dialog/names.js';
+export type { DialogName, DialogNameKind } from './dialog/names.js';
 export { Environment, EnvRegistry, renderValue, describeSource } from './env/environment.js';
 export type { ValueSource } from './env/environment.js';
 export { environmentReference, keyReference } from './env/reference.js';

@@ -39,6 +39,8 @@ export const ENGINE_ERROR_CODES = [
   'ANSWERS_INVALID',
   'SETTING_UNKNOWN_KEY',
   'SETTING_INVALID',
+  // a plugin group's engine-side program (its package.json's otopi.engineProgram)
+  'GROUP_PROGRAM_INVALID',
   // host-deploy: the engine CA and the registry of vdsm ids
   'CA_UNAVAILABLE',
   'VDSM_ID_REGISTRY',

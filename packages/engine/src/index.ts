@@ -65,6 +65,7 @@ export type { OvirtBootstrapOptions, OvirtEntry } from './deploy/ovirt-bootstrap
 export type { LineSession, SessionResult, SessionLimits, ByteCounts } from './deploy/session.js';
 
 export { driveDialog, steps, encodeValue, DIALOG_FAILURE_CODES } from './dialog/driver.js';
+export { keySteps, asks, shown } from './dialog/tokens.js';
 export type {
   DialogChannel,
   DialogFailure,
@@ -97,6 +98,8 @@ export {
   DEPLOY_PROCEED,
   CERTIFICATE_REQUEST,
   CERTIFICATE_CHAIN,
+  OTOPI_TIME,
+  OTOPI_GPG_KEY,
 } from './host-deploy/program.js';
 export { hostDeployResult } from './host-deploy/result.js';
 export type { HostDeployResult, HostDeployStatus } from './host-deploy/result.js';
@@ -159,6 +162,15 @@ export type {
   GroupProgram,
   GroupConclusion,
 } from './orchestrate/program.js';
+export {
+  prepareGroupPrograms,
+  loadGroupProgram,
+  groupProgramEntry,
+  engineOnlyPaths,
+} from './orchestrate/group-engine.js';
+export type { GroupEngineProgram, GroupRun } from './orchestrate/group-engine.js';
+export { ENGINE_API } from './orchestrate/engine-api.js';
+export type { EngineApi } from './orchestrate/engine-api.js';
 export { openOverSsh, OpenError } from './orchestrate/open.js';
 export type { SessionOpener, OpenRequest, OpenedHost, HostSession } from './orchestrate/open.js';
 export { DEFAULT_LOG_DIR } from './orchestrate/host-log.js';

@@ -1,6 +1,8 @@
 // The host-deploy dialog program against a simulated host that speaks the machine dialect's
 // command prompt (env-get, env-query, env-query-multi, install, log, quit) and enrolls a
-// certificate with the host-deploy group's own key and request code.
+// certificate with the host-deploy group's own key and request code. The host refuses a key
+// the base and host-deploy groups do not declare (a real host only warns), so a misspelt key
+// fails here.
 import { X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkChain } from '../../../plugins/host-deploy/src/_lib/pki/chain.js';
@@ -11,6 +13,7 @@ import type { HostDeployConfig } from '../src/host-deploy/config.js';
 import { hostDeployProgram, hostDeployStatements } from '../src/host-deploy/program.js';
 import { hostDeployResult } from '../src/host-deploy/result.js';
 import { CertificateAuthority } from '../src/pki/ca.js';
+import { declaredKeys } from './declared-keys.js';
 
 type Value = string | boolean | number | null | string[];
 
@@ -19,6 +22,8 @@ interface Host {
   /** Commands the engine sent at the customization prompt. */
   readonly commands: string[];
   readonly env: Map<string, Value>;
+  /** Keys the engine named that no loaded group declares. */
+  readonly refused: string[];
   chain: string | undefined;
   aborted: boolean;
 }
@@ -44,6 +49,7 @@ function simulatedHost(key: HostKey, initial: Record<string, Value>): Host {
   const host: Host = {
     commands: [],
     env: new Map(Object.entries(initial)),
+    refused: [],
     chain: undefined,
     aborted: false,
     channel: {
@@ -84,7 +90,12 @@ function simulatedHost(key: HostKey, initial: Record<string, Value>): Host {
         host.aborted = true;
         return;
       }
-      if (verb === 'env-get') show(k!);
+      if (verb?.startsWith('env-') === true && !isDeclared(k!)) {
+        // As the host's strict keys (BASE/strictKeys) do: refused, and the run fails.
+        host.refused.push(k!);
+        host.env.set('BASE/error', true);
+        say(`***L:ERROR Environment key '${k!}' is not declared by the loaded plugin groups`);
+      } else if (verb === 'env-get') show(k!);
       else if (verb === 'env-query') {
         say(`***Q:VALUE ${k!}`);
         const m = /^VALUE ([^=]+)=([a-z-]+):(.*)$/.exec(await reply())!;
@@ -133,8 +144,13 @@ function simulatedHost(key: HostKey, initial: Record<string, Value>): Host {
 
 let ca: CertificateAuthority;
 let key: HostKey;
+let isDeclared: (key: string) => boolean;
 beforeAll(async () => {
-  [ca, key] = await Promise.all([CertificateAuthority.create({ organization: 'Lab' }), generateHostKey(2048)]);
+  [ca, key, isDeclared] = await Promise.all([
+    CertificateAuthority.create({ organization: 'Lab' }),
+    generateHostKey(2048),
+    declaredKeys(['host-deploy']),
+  ]);
 }, 60_000);
 
 const base = (over: Partial<HostDeployConfig> = {}): HostDeployConfig => ({
@@ -226,6 +242,7 @@ describe('the host-deploy program', () => {
     });
     expect(audit).toContain("INFO Logs at host located at: '/tmp/ovirt-host-deploy-1.log'");
     expect(audit).toContain('WARNING Disabling Kdump integration: the host does not support it');
+    expect(host.refused).toEqual([]);
   });
 
   it('enables kdump only when the host supports it, and sends the engine rules', async () => {
@@ -331,5 +348,27 @@ describe('the host-deploy program', () => {
     const result = hostDeployResult(await driveDialog(host.channel, hostDeployProgram(base())));
     expect(result.errors).toEqual(['Cannot acquire node id']);
     expect(host.aborted).toBe(true);
+  });
+
+  it('sends only keys the groups declare: a misspelt key is refused and the deploy fails', async () => {
+    // Every key of a full customization (kdump supported, rules, kernel, every cluster setting).
+    const full = simulatedHost(key, { ...HOST_ENV, 'KDUMP/supported': true });
+    const config = base({
+      firewall: { iptablesRules: ['*filter', 'COMMIT'] },
+      kernel: { cmdlineNew: 'a=1', cmdlineOld: 'b=2' },
+      reboot: true,
+      connection: { timeoutS: 5, retries: 3 },
+      cluster: { tunedProfile: 'virtual-host', sslCiphers: 'HIGH', nmstate: true, vdsmConfig: { 'vars/x': '1' } },
+      settings: [{ key: 'ODEPLOY/forceFailStage', value: 'misc' }],
+    });
+    await driveDialog(full.channel, hostDeployProgram(config));
+    expect(full.refused).toEqual([]);
+    const misspelt = simulatedHost(key, HOST_ENV);
+    const outcome = await driveDialog(
+      misspelt.channel,
+      hostDeployProgram(base({ settings: [{ key: 'VDSM/engineHots', value: 'engine.lab' }] })),
+    );
+    expect(misspelt.refused).toEqual(['VDSM/engineHots']);
+    expect(hostDeployResult(outcome).status).toBe('failed');
   });
 });

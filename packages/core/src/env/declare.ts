@@ -18,8 +18,12 @@ import type { TypeTag } from './codec.js';
 export interface KeyOptions<T> {
   /** What the key means, in a sentence; it ends up in docs/environment.md. */
   readonly description: string;
-  /** Value the key holds until something sets it; a function is called when the key is declared. */
-  readonly default: T | (() => T);
+  /**
+   * Value the key holds until something sets it; a function is called when the key is declared.
+   * It never decides the key's type (a default `'none'` does not make the key take only
+   * `'none'`): `schema` does, else the builder's own type.
+   */
+  readonly default: NoInfer<T> | (() => NoInfer<T>);
   /** Narrower schema than the type's own (an enum, a range). */
   readonly schema?: z.ZodType<T>;
   /** Secret: its value is redacted from logs, dialogs, answer files and errors. */
@@ -57,9 +61,13 @@ function spec<T>(type: TypeTag, nullable: boolean, base: z.ZodType<T>, options: 
   };
 }
 
-/** Key builders, one per serialisable type, plus nullable variants. */
+/**
+ * Key builders, one per serialisable type, plus nullable variants. A `str` key whose schema is
+ * `keySchema.oneOf([...])` holds the union of those strings (`env.get` returns it, no cast).
+ */
 export const key = {
-  str: (o: KeyOptions<string>) => spec('str', false, z.string(), o),
+  // Without a schema T is `string`, so the base schema is exactly the key's.
+  str: <T extends string = string>(o: KeyOptions<T>) => spec<T>('str', false, z.string() as unknown as z.ZodType<T>, o),
   bool: (o: KeyOptions<boolean>) => spec('bool', false, z.boolean(), o),
   int: (o: KeyOptions<number>) => spec('int', false, z.number().int(), o),
   multiStr: (o: KeyOptions<readonly string[]>) => spec('multi-str', false, z.array(z.string()).readonly(), o),
@@ -77,10 +85,15 @@ export const key = {
  * (hosts have only `@otopi/core`): `key.str({ ..., schema: keySchema.oneOf(['a', 'b']) })`.
  */
 export const keySchema = {
-  /** A string out of a fixed list; `options` lets the environment reference list the choices. */
-  oneOf(values: readonly [string, ...string[]]): z.ZodType<string> {
-    const refined = z.string().refine((v) => values.includes(v), { message: `expected one of ${values.join(', ')}` });
-    return Object.assign(refined, { options: values });
+  /**
+   * A string out of a fixed list, typed as their union; `options` lets the environment reference
+   * list the choices.
+   */
+  oneOf<const V extends readonly [string, ...string[]]>(values: V): z.ZodType<V[number]> {
+    const refined = z
+      .string()
+      .refine((v): v is V[number] => values.includes(v), { message: `expected one of ${values.join(', ')}` });
+    return Object.assign(refined, { options: values }) as unknown as z.ZodType<V[number]>;
   },
   /** Integers from `min` to `max`. */
   between(min: number, max: number): z.ZodType<number> {
@@ -103,6 +116,19 @@ type Declared<G extends string, S extends Record<string, KeySpec<unknown>>> = {
 } & { readonly [GROUP]: G };
 
 export const GROUP = Symbol('otopi.envGroup');
+
+/** Typed tokens by name: what `defineEnv` returns, or a selection of its tokens. */
+export interface EnvKeySet {
+  readonly [name: string]: EnvKey<unknown>;
+}
+
+/** What a plugin may list in its `env`: `defineEnv` results (or selections of them) and families. */
+export type EnvDeclaration = EnvKeySet | EnvFamily<unknown>;
+
+/** Whether a declaration is a family (`defineEnvFamily`). */
+export function isEnvFamily(declared: EnvDeclaration): declared is EnvFamily<unknown> {
+  return typeof declared === 'function' && 'prefix' in declared;
+}
 
 const GROUP_RE = /^[A-Z][A-Z0-9_]*$/;
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_./-]*$/;

@@ -11,7 +11,7 @@
  * ```
  */
 import type { Dialog } from '../dialog/types.js';
-import type { EnvFamily } from '../env/declare.js';
+import type { EnvDeclaration } from '../env/declare.js';
 import type { Environment } from '../env/environment.js';
 import type { Logger } from '../log/logger.js';
 import type { Stage } from '../sequence/stages.js';
@@ -71,7 +71,7 @@ export interface PluginDefinition {
   /** Full plugin name. Default: the group plus the module's path, e.g. `otopi.system.info`. */
   readonly name?: string;
   /** Environment declarations (`defineEnv` results and families) this plugin owns. */
-  readonly env?: readonly (object | EnvFamily<unknown>)[];
+  readonly env?: readonly EnvDeclaration[];
   /** Registers handlers. Runs once, when the group is loaded; must not do work. */
   setup(plugin: PluginSetup): void;
 }

@@ -5,7 +5,7 @@
  */
 import { AbortError, OtopiError, errorMessage, handlerError, isOtopiError } from '../errors.js';
 import type { Dialog } from '../dialog/types.js';
-import { keysOf, type EnvFamily, type EnvKey } from '../env/declare.js';
+import { isEnvFamily, keysOf } from '../env/declare.js';
 import { Environment } from '../env/environment.js';
 import { RunLog, setCurrentHandlerLog, type ConsoleRecord, type Logger } from '../log/logger.js';
 import { Redactor } from '../log/redact.js';
@@ -100,9 +100,8 @@ export class Runtime implements RuntimeView {
     if (this.plugins.has(name)) throw new OtopiError('PLUGIN_INVALID', `plugin '${name}' is registered twice`);
     this.plugins.add(name);
     for (const declared of plugin.env ?? []) {
-      if (typeof declared === 'function' && 'prefix' in declared)
-        this.env.declareFamily(declared as EnvFamily<unknown>);
-      else this.env.declare(keysOf(declared) as EnvKey<unknown>[]);
+      if (isEnvFamily(declared)) this.env.declareFamily(declared);
+      else this.env.declare(keysOf(declared));
     }
     const pluginLog = this.log.child({ plugin: name });
     plugin.setup({

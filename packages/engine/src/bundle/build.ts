@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { gzip, constants as zlib } from 'node:zlib';
 import { EngineError } from '../errors.js';
 import { sha256Hex, writeFileAtomic, type BundleArtifact } from './artifact.js';
+import { engineOnlyPaths } from '../orchestrate/group-engine.js';
 import { MIN_NODE_VERSION, NODE_CHECK_SH } from './node-check.js';
 import { treeEntries, writeTar } from './tar.js';
 
@@ -52,8 +53,9 @@ function need(path: string, what: string): void {
   }
 }
 
-function addTree(files: FileMap, from: string, to: string): void {
+function addTree(files: FileMap, from: string, to: string, leaveOut: readonly string[] = []): void {
   for (const name of readdirSync(from).sort()) {
+    if (leaveOut.includes(name)) continue;
     const path = join(from, name);
     if (statSync(path).isDirectory()) addTree(files, path, `${to}/${name}`);
     else files.set(`${to}/${name}`, { data: readFileSync(path), mode: 0o644 });
@@ -120,7 +122,8 @@ export function collectBundleFiles(options: BuildBundleOptions): { files: FileMa
       throw new EngineError('USAGE', `not a plugin group name: '${group}'`);
     const dist = options.groupDirs?.[group] ?? join(root, 'plugins', group, 'dist');
     need(dist, `the build of plugin group '${group}'`);
-    addTree(files, dist, `plugins/${group}`);
+    // A group folder's package.json and engine-side program are the engine's (orchestrate/group-engine.ts).
+    addTree(files, dist, `plugins/${group}`, engineOnlyPaths(group, dist));
   }
 
   // "type": "module" makes every .js file in the bundle ESM; `otopi` records what is inside.

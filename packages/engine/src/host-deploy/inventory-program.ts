@@ -20,8 +20,9 @@ import type { FirewallSetting, HostDeployConfig } from './config.js';
 import { VdsmIdRegistry } from './id-registry.js';
 import { DEPLOY_PROCEED, hostDeployProgram, hostDeployStatements } from './program.js';
 
-const PROCEED_ANSWER_KEY = `QUESTION/1/DIALOG_CONFIRM/${DEPLOY_PROCEED}`;
 import { hostDeployResult } from './result.js';
+
+const PROCEED_ANSWER_KEY = `QUESTION/1/DIALOG_CONFIRM/${DEPLOY_PROCEED.name}`;
 
 /** Where the engine CA lives unless told: root's state folder, else beside the fallback log folder. */
 export const DEFAULT_CA_DIR = '/var/lib/otopi-deploy/ca';
@@ -210,7 +211,7 @@ export async function prepareHostDeploy(
         ...hostDeployStatements(config).filter((s) => !s.startsWith('APPEND:BASE/pluginGroups=')),
         // The proceed question answered up front (our installer looks for answers in the
         // environment first), saving its round trip, unless the inventory answers it itself.
-        ...(host.answers[DEPLOY_PROCEED] === undefined && !ctx.givenKeys.has(PROCEED_ANSWER_KEY)
+        ...(host.answers[DEPLOY_PROCEED.name] === undefined && !ctx.givenKeys.has(PROCEED_ANSWER_KEY)
           ? [`${PROCEED_ANSWER_KEY}=str:yes`]
           : []),
       ],

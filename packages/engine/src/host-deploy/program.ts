@@ -4,9 +4,28 @@
  * kdump, kernel and firewall steps, then `install`. It checks the host's unique id through a
  * callback, signs the host's certificate request with the engine CA and answers the chain,
  * and at termination reads whether the install is incomplete or needs a reboot.
- * `hostDeployResult` turns the dialog's outcome into the deploy's result.
+ * `hostDeployResult` turns the dialog's outcome into the deploy's result. Every key and dialog
+ * name is a token of the group that declares it (host-deploy's contract, the base group's keys),
+ * so a misspelt one does not compile.
  */
 import { X509Certificate } from 'node:crypto';
+import { CoreEnv, dialogName } from '@otopi/core';
+import {
+  CERTIFICATE_CHAIN,
+  CERTIFICATE_REQUEST,
+  DEPLOY_PROCEED,
+  GlusterEnv,
+  KdumpEnv,
+  KernelEnv,
+  NetworkCompatEnv,
+  OdeployEnv,
+  OvirtEngineEnv,
+  TuneEnv,
+  VdsmConfigFamily,
+  VdsmEnv,
+  VirtEnv,
+} from '../../../../plugins/host-deploy/src/_lib/contract.js';
+import { NetworkEnv, SystemEnv } from '../../../../plugins/otopi/src/_lib/keys.js';
 import {
   steps,
   type Answer,
@@ -14,21 +33,19 @@ import {
   type Displayed,
   type Step,
   type StepContext,
-  type WireValue,
 } from '../dialog/driver.js';
+import { asks, keySteps, shown } from '../dialog/tokens.js';
 import { signedChain } from '../pki/sign-chain.js';
 import type { HostDeployConfig } from './config.js';
 
-export const DEPLOY_PROCEED = 'DEPLOY_PROCEED';
-export const CERTIFICATE_REQUEST = 'VDSM_CERTIFICATE_REQUEST';
-export const CERTIFICATE_CHAIN = 'VDSM_CERTIFICATE_CHAIN';
+export { CERTIFICATE_CHAIN, CERTIFICATE_REQUEST, DEPLOY_PROCEED };
+/** Questions of Python otopi's own plugins (the clock, the packager), which an engine answers too. */
+export const OTOPI_TIME = dialogName.queryValue('TIME');
+export const OTOPI_GPG_KEY = dialogName.confirm('GPG_KEY');
 export const DEFAULT_SSL_EXCLUDES = 'OP_NO_TLSv1,OP_NO_TLSv1_1';
 export const DEFAULT_MINIMUM_VDSM = '4.9';
 
-const set = (key: string, value: WireValue): Step => steps.set(key, value);
-/** A step that sends `noop` when its value is null or undefined, as the engine's conditional steps did. */
-const setIf = (key: string, value: WireValue | undefined): Step =>
-  value === undefined || value === null ? steps.noop() : set(key, value);
+const { set, setIf } = keySteps;
 
 const text = (d: Displayed | undefined): string | null =>
   d === undefined || typeof d.value !== 'string' || d.type === 'none' ? null : d.value;
@@ -53,7 +70,7 @@ export function engineTime(now = new Date()): string {
 function customization(config: HostDeployConfig, state: { id: string | null }): Step[] {
   const c = config.cluster ?? {};
   const virt = c.virt ?? true;
-  const vdsmConfig = Object.entries(c.vdsmConfig ?? {}).map(([k, v]) => set(`VDSM_CONFIG/${k}`, v));
+  const vdsmConfig = Object.entries(c.vdsmConfig ?? {}).map(([k, v]) => set(VdsmConfigFamily(k), v));
   const kdump = config.kdump;
   const rules =
     config.firewall === undefined || config.firewall === 'default' ? undefined : [...config.firewall.iptablesRules];
@@ -61,83 +78,85 @@ function customization(config: HostDeployConfig, state: { id: string | null }): 
     ...(config.prolog === false
       ? []
       : [
-          steps.get('CORE/logFileName', (v) => config.onLog?.('INFO', `Logs at host located at: '${text(v) ?? ''}'`)),
-          setIf('OVIRT_ENGINE/correlationId', config.correlationId),
+          keySteps.get(CoreEnv.logFileName, (v) =>
+            config.onLog?.('INFO', `Logs at host located at: '${text(v) ?? ''}'`),
+          ),
+          setIf(OvirtEngineEnv.correlationId, config.correlationId),
         ]),
     // Misc
-    set('SYSTEM/clockSet', config.clockSet ?? true),
-    setIf('NETWORK/sshEnable', config.engine.sshPublicKey === undefined ? undefined : true),
-    setIf('NETWORK/sshUser', config.engine.sshPublicKey === undefined ? undefined : (config.host.sshUser ?? 'root')),
-    setIf('NETWORK/sshKey', config.engine.sshPublicKey),
-    setIf('TUNE/tunedProfile', c.tunedProfile),
-    set('GLUSTER/enable', c.gluster ?? false),
-    setIf('ODEPLOY/forceReboot', config.reboot === true ? true : undefined),
+    set(SystemEnv.clockSet, config.clockSet ?? true),
+    setIf(NetworkEnv.sshEnable, config.engine.sshPublicKey === undefined ? undefined : true),
+    setIf(NetworkEnv.sshUser, config.engine.sshPublicKey === undefined ? undefined : (config.host.sshUser ?? 'root')),
+    setIf(NetworkEnv.sshKey, config.engine.sshPublicKey),
+    setIf(TuneEnv.tunedProfile, c.tunedProfile),
+    set(GlusterEnv.enable, c.gluster ?? false),
+    setIf(OdeployEnv.forceReboot, config.reboot === true ? true : undefined),
     // Vdsm
-    steps.get('VDSM/ovirt-node', (v) => {
+    keySteps.get(VdsmEnv['ovirt-node'], (v) => {
       if (flag(v)) config.onLog?.('INFO', 'Host is an oVirt Node');
     }),
-    steps.get('VDSM/ovirt-legacy-node', (v) => {
+    keySteps.get(VdsmEnv['ovirt-legacy-node'], (v) => {
       if (flag(v)) config.onLog?.('INFO', 'Host is a vintage oVirt Node (read-only root)');
     }),
-    steps.get('VDSM/vdsmId', (v, ctx) => {
+    keySteps.get(VdsmEnv.vdsmId, (v, ctx) => {
       state.id = text(v);
       if (state.id === null || state.id === '') ctx.fail('Cannot acquire node id');
     }),
-    set('VDSM_CONFIG/vars/ssl', String(c.encryptHostCommunication ?? true)),
-    setIf('VDSM_CONFIG/vars/ssl_excludes', c.sslExcludes === undefined ? DEFAULT_SSL_EXCLUDES : c.sslExcludes),
+    set(VdsmConfigFamily('vars/ssl'), String(c.encryptHostCommunication ?? true)),
+    setIf(VdsmConfigFamily('vars/ssl_excludes'), c.sslExcludes === undefined ? DEFAULT_SSL_EXCLUDES : c.sslExcludes),
     setIf(
-      'VDSM_CONFIG/vars/net_nmstate_enabled',
+      VdsmConfigFamily('vars/net_nmstate_enabled'),
       c.nmstate === undefined || c.nmstate === null ? null : String(c.nmstate),
     ),
-    setIf('VDSM_CONFIG/vars/ssl_ciphers', c.sslCiphers),
-    set('VDSM_CONFIG/addresses/management_port', String(c.vdsmPort ?? 54321)),
+    setIf(VdsmConfigFamily('vars/ssl_ciphers'), c.sslCiphers),
+    set(VdsmConfigFamily('addresses/management_port'), String(c.vdsmPort ?? 54321)),
     ...vdsmConfig,
-    set('VDSM/engineHost', config.engine.fqdn),
-    setIf('VDSM/engineAddress', config.engine.address),
-    set('VDSM/enginePort', config.engine.port ?? 80),
-    set('VDSM/managementBridgeName', c.managementBridge === undefined ? 'ovirtmgmt' : c.managementBridge),
-    setIf('VDSM/connectionTimeout', config.connection?.timeoutS),
-    setIf('VDSM/connectionRetries', config.connection?.retries),
-    setIf('VDSM/vdsmMinimumVersion', c.vdsmMinimumVersion === undefined ? DEFAULT_MINIMUM_VDSM : c.vdsmMinimumVersion),
-    set('VDSM/checkVirtHardware', c.checkVirtHardware ?? virt),
-    set('VIRT/enable', virt),
+    set(VdsmEnv.engineHost, config.engine.fqdn),
+    setIf(VdsmEnv.engineAddress, config.engine.address),
+    set(VdsmEnv.enginePort, config.engine.port ?? 80),
+    set(VdsmEnv.managementBridgeName, c.managementBridge === undefined ? 'ovirtmgmt' : c.managementBridge),
+    setIf(VdsmEnv.connectionTimeout, config.connection?.timeoutS),
+    setIf(VdsmEnv.connectionRetries, config.connection?.retries),
+    setIf(VdsmEnv.vdsmMinimumVersion, c.vdsmMinimumVersion === undefined ? DEFAULT_MINIMUM_VDSM : c.vdsmMinimumVersion),
+    set(VdsmEnv.checkVirtHardware, c.checkVirtHardware ?? virt),
+    set(VirtEnv.enable, virt),
     // PKI. What this engine would issue, so a redeploy keeps a certificate that already is
     // that without a request (the host-deploy group of otopi-ts; reference §3.1 has no such keys).
-    setIf('VDSM/certificateEnrollment', config.pki === undefined ? undefined : 'inline'),
-    setIf('VDSM/engineCaFingerprint', config.pki === undefined ? undefined : caFingerprint(config.pki.ca.pem)),
-    setIf('VDSM/certificateNames', config.pki === undefined ? undefined : certificateNames(config).join(',')),
+    setIf(VdsmEnv.certificateEnrollment, config.pki === undefined ? undefined : 'inline'),
+    setIf(VdsmEnv.engineCaFingerprint, config.pki === undefined ? undefined : caFingerprint(config.pki.ca.pem)),
+    setIf(VdsmEnv.certificateNames, config.pki === undefined ? undefined : certificateNames(config).join(',')),
     // Kdump: enabled only when the host says it can.
     ...(kdump === undefined
       ? []
       : [
-          steps.get('KDUMP/supported'),
+          keySteps.get(KdumpEnv.supported),
           steps.dynamic((ctx) => {
-            const supported = flag(ctx.displayed.get('KDUMP/supported'));
+            const supported = flag(shown(ctx, KdumpEnv.supported));
             if (!supported) config.onLog?.('WARNING', 'Disabling Kdump integration: the host does not support it');
-            return set('KDUMP/enable', supported);
+            return set(KdumpEnv.enable, supported);
           }),
           steps.dynamic((ctx) =>
-            flag(ctx.displayed.get('KDUMP/supported'))
-              ? set('KDUMP/destinationAddress', kdump.destinationAddress ?? config.engine.fqdn)
+            flag(shown(ctx, KdumpEnv.supported))
+              ? set(KdumpEnv.destinationAddress, kdump.destinationAddress ?? config.engine.fqdn)
               : undefined,
           ),
           steps.dynamic((ctx) =>
-            flag(ctx.displayed.get('KDUMP/supported')) ? set('KDUMP/destinationPort', kdump.port ?? 7410) : undefined,
+            flag(shown(ctx, KdumpEnv.supported)) ? set(KdumpEnv.destinationPort, kdump.port ?? 7410) : undefined,
           ),
           steps.dynamic((ctx) =>
-            flag(ctx.displayed.get('KDUMP/supported')) ? set('KDUMP/messageInterval', kdump.interval ?? 5) : undefined,
+            flag(shown(ctx, KdumpEnv.supported)) ? set(KdumpEnv.messageInterval, kdump.interval ?? 5) : undefined,
           ),
         ]),
     // Kernel
-    setIf('KERNEL/cmdlineNew', config.kernel?.cmdlineNew),
-    setIf('KERNEL/cmdlineOld', config.kernel?.cmdlineOld),
+    setIf(KernelEnv.cmdlineNew, config.kernel?.cmdlineNew),
+    setIf(KernelEnv.cmdlineOld, config.kernel?.cmdlineOld),
     // Firewall: as the engine did, not on a vintage node, whose firewall is the image's own (a
     // ruleset and an enabled unit written there would not survive its next boot).
     ...(config.firewall === undefined
       ? []
       : [
           steps.dynamic((ctx) => {
-            if (!flag(ctx.displayed.get('VDSM/ovirt-legacy-node'))) return set('NETWORK/iptablesEnable', true);
+            if (!flag(shown(ctx, VdsmEnv['ovirt-legacy-node']))) return set(NetworkCompatEnv.iptablesEnable, true);
             config.onLog?.('WARNING', 'The host firewall is not configured on a vintage oVirt Node');
             return undefined;
           }),
@@ -145,11 +164,12 @@ function customization(config: HostDeployConfig, state: { id: string | null }): 
             ? []
             : [
                 steps.dynamic((ctx) =>
-                  flag(ctx.displayed.get('VDSM/ovirt-legacy-node')) ? undefined : set('NETWORK/iptablesRules', rules),
+                  flag(shown(ctx, VdsmEnv['ovirt-legacy-node'])) ? undefined : set(NetworkEnv.iptablesRules, rules),
                 ),
               ]),
         ]),
-    ...(config.settings ?? []).map((s) => set(s.key, s.value)),
+    // The user's own settings: keys of any group, named as given.
+    ...(config.settings ?? []).map((s) => steps.set(s.key, s.value)),
   ];
 }
 
@@ -161,8 +181,8 @@ function customization(config: HostDeployConfig, state: { id: string | null }): 
 export function hostDeployStatements(config: Pick<HostDeployConfig, 'offlinePackager' | 'correlationId'>): string[] {
   return [
     'APPEND:BASE/pluginGroups=str:host-deploy',
-    ...(config.offlinePackager === true ? ['ODEPLOY/offlinePackager=bool:True'] : []),
-    ...(config.correlationId === undefined ? [] : [`OVIRT_ENGINE/correlationId=str:${config.correlationId}`]),
+    ...(config.offlinePackager === true ? [`${OdeployEnv.offlinePackager.key}=bool:True`] : []),
+    ...(config.correlationId === undefined ? [] : [`${OvirtEngineEnv.correlationId.key}=str:${config.correlationId}`]),
   ];
 }
 
@@ -182,33 +202,33 @@ function leaveGiven(list: readonly Step[], given: ReadonlySet<string> | undefine
 export function hostDeployProgram(config: HostDeployConfig): DialogProgram {
   const state: { id: string | null } = { id: null };
   let chain: readonly string[] | undefined;
-  const answers: Record<string, Answer> = { [DEPLOY_PROCEED]: true };
+  const answers: Record<string, Answer> = { [DEPLOY_PROCEED.name]: true };
   return {
     customization: leaveGiven(customization(config, state), config.given),
     termination: [
-      steps.get('ODEPLOY/installIncomplete'),
-      steps.get('SYSTEM/reboot', (v) => {
+      keySteps.get(OdeployEnv.installIncomplete),
+      keySteps.get(SystemEnv.reboot, (v) => {
         if (flag(v)) config.onLog?.('INFO', 'Reboot scheduled');
       }),
       // Asked whatever the first says (the engine asked only for an incomplete install), so
       // the three go in one round trip when pipelined.
-      steps.get('ODEPLOY/installIncompleteReasons'),
+      keySteps.get(OdeployEnv.installIncompleteReasons),
     ],
     answers,
     answer: (event) => {
-      if (event.kind === 'query-value' && event.name === 'TIME') {
+      if (asks(event, OTOPI_TIME)) {
         config.onLog?.('INFO', 'Setting time');
         return engineTime();
       }
-      if (event.kind === 'query-multi-string' && event.name === CERTIFICATE_CHAIN) return chain;
-      if (event.kind === 'confirm' && event.name === 'GPG_KEY') {
+      if (asks(event, CERTIFICATE_CHAIN)) return chain;
+      if (asks(event, OTOPI_GPG_KEY)) {
         config.onLog?.('WARNING', `Importing a package signing key: ${event.description}`);
         return true;
       }
       return undefined;
     },
     onDisplay: async (name, value, ctx: StepContext) => {
-      if (name === 'VDSM/vdsmId') {
+      if (name === VdsmEnv.vdsmId.key) {
         const id = text(value);
         if (id === null || config.checkUniqueId === undefined) return;
         const other = await config.checkUniqueId(id);
@@ -216,9 +236,9 @@ export function hostDeployProgram(config: HostDeployConfig): DialogProgram {
           ctx.fail(`Host ${config.host.name} reports unique id ${id} which already registered for ${other}`);
         return;
       }
-      if (name !== CERTIFICATE_REQUEST) return;
+      if (name !== CERTIFICATE_REQUEST.name) return;
       // A host given its chain (accept with VDSM/certificateChain) still shows its request.
-      if (config.pki === undefined && config.given?.has('VDSM/certificateChain') === true) return;
+      if (config.pki === undefined && config.given?.has(VdsmEnv.certificateChain.key) === true) return;
       if (config.pki === undefined) return ctx.fail('The host asked for a certificate, but this deploy has no CA');
       try {
         chain = await signedChain(config.pki, value.value, config.host);

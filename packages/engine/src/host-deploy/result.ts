@@ -3,6 +3,9 @@
  * host reported an error or the dialog broke, else `reboot` when the host reboots, else
  * `incomplete` when it needs a manual step, else `installed`.
  */
+import { CoreEnv } from '@otopi/core';
+import { OdeployEnv, VdsmEnv } from '../../../../plugins/host-deploy/src/_lib/contract.js';
+import { SystemEnv } from '../../../../plugins/otopi/src/_lib/keys.js';
 import type { DialogOutcome, Displayed } from '../dialog/driver.js';
 
 export type HostDeployStatus = 'installed' | 'incomplete' | 'failed' | 'reboot';
@@ -37,19 +40,19 @@ export function hostDeployResult(outcome: DialogOutcome): HostDeployResult {
   if (outcome.hostError === true && errors.length === 0)
     errors.push('Installation failed, please refer to installation logs');
   const failed = errors.length > 0 || outcome.hostError !== false || !outcome.terminated;
-  const incomplete = flag(shown.get('ODEPLOY/installIncomplete'));
+  const incomplete = flag(shown.get(OdeployEnv.installIncomplete.key));
   const status: HostDeployStatus = failed
     ? 'failed'
-    : flag(shown.get('SYSTEM/reboot'))
+    : flag(shown.get(SystemEnv.reboot.key))
       ? 'reboot'
       : incomplete
         ? 'incomplete'
         : 'installed';
   return {
     status,
-    vdsmId: text(shown.get('VDSM/vdsmId')),
-    logFile: text(shown.get('CORE/logFileName')),
-    incompleteReasons: incomplete ? list(shown.get('ODEPLOY/installIncompleteReasons')) : [],
+    vdsmId: text(shown.get(VdsmEnv.vdsmId.key)),
+    logFile: text(shown.get(CoreEnv.logFileName.key)),
+    incompleteReasons: incomplete ? list(shown.get(OdeployEnv.installIncompleteReasons.key)) : [],
     errors,
   };
 }

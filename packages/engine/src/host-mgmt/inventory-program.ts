@@ -7,6 +7,7 @@
  * `organization`, `certificate_days`) from the same inventory as the deploy, so the new
  * certificate has the same names and CA; its CAs are loaded before any host is contacted.
  */
+import { OmgmtCoreEnv } from '../../../../plugins/host-mgmt/src/_lib/contract.js';
 import type { InventoryHost } from '../inventory/inventory.js';
 import type { DeployProgramFactory, GroupProgram } from '../orchestrate/program.js';
 import { CertificateAuthority } from '../pki/ca.js';
@@ -74,7 +75,7 @@ export async function prepareHostMgmt(
       ...rest,
       // The inventory's offline_packager, as for host-deploy: on the command line, since the
       // packager is chosen at setup, before the dialog.
-      statements: host.hostDeploy?.offline_packager === true ? ['OMGMT_CORE/offlinePackager=bool:True'] : [],
+      statements: host.hostDeploy?.offline_packager === true ? [`${OmgmtCoreEnv.offlinePackager.key}=bool:True`] : [],
       conclude: (outcome, result) => {
         if (outcome === undefined) return undefined;
         const r = hostMgmtResult(outcome);

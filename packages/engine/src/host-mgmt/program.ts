@@ -5,6 +5,15 @@
  * PKI unit: `VDSM/certificateEnrollment=str:inline`, the request signed by the engine CA and
  * the chain answered). `hostMgmtResult` turns the dialog's outcome into what was found or done.
  */
+import { CoreEnv } from '@otopi/core';
+import {
+  CERTIFICATE_CHAIN,
+  CERTIFICATE_REQUEST,
+  OmgmtPackagesEnv,
+  SharedOdeployKeys,
+  VdsmEnv,
+} from '../../../../plugins/host-mgmt/src/_lib/contract.js';
+import { OvirtEngineEnv } from '../../../../plugins/host-deploy/src/_lib/contract.js';
 import {
   steps,
   type Answer,
@@ -14,7 +23,8 @@ import {
   type Step,
 } from '../dialog/driver.js';
 import type { LogLevel } from '../dialog/parser.js';
-import { CERTIFICATE_CHAIN, CERTIFICATE_REQUEST, engineTime } from '../host-deploy/program.js';
+import { asks, keySteps } from '../dialog/tokens.js';
+import { engineTime, OTOPI_TIME } from '../host-deploy/program.js';
 import { signedChain, type ChainSigning } from '../pki/sign-chain.js';
 
 export const HOST_MGMT_ACTIONS = ['check-updates', 'upgrade', 'enroll-certificate'] as const;
@@ -46,21 +56,21 @@ function customization(config: HostMgmtConfig): Step[] {
     config.prolog === false
       ? []
       : [
-          steps.get('CORE/logFileName', (v) => config.onLog?.('INFO', `Logs at host located at: '${text(v) ?? ''}'`)),
-          config.correlationId === undefined
-            ? steps.noop()
-            : steps.set('OVIRT_ENGINE/correlationId', config.correlationId),
+          keySteps.get(CoreEnv.logFileName, (v) =>
+            config.onLog?.('INFO', `Logs at host located at: '${text(v) ?? ''}'`),
+          ),
+          keySteps.setIf(OvirtEngineEnv.correlationId, config.correlationId),
         ];
   if (config.action === 'enroll-certificate')
     return [
       ...prolog,
-      steps.set('VDSM/certificateEnrollment', 'inline'),
-      config.newKey === true ? steps.set('VDSM/certificateRenew', true) : steps.noop(),
+      keySteps.set(VdsmEnv.certificateEnrollment, 'inline'),
+      config.newKey === true ? keySteps.set(VdsmEnv.certificateRenew, true) : steps.noop(),
     ];
   return [
     ...prolog,
-    steps.set('OMGMT_PACKAGES/packagesUpdateMode', config.action === 'upgrade' ? 'update' : 'checkUpdate'),
-    steps.set('OMGMT_PACKAGES/packages', [...(config.packages ?? DEFAULT_MGMT_PACKAGES)]),
+    keySteps.set(OmgmtPackagesEnv.packagesUpdateMode, config.action === 'upgrade' ? 'update' : 'checkUpdate'),
+    keySteps.set(OmgmtPackagesEnv.packages, [...(config.packages ?? DEFAULT_MGMT_PACKAGES)]),
   ];
 }
 
@@ -70,16 +80,16 @@ export function hostMgmtProgram(config: HostMgmtConfig): DialogProgram {
   return {
     customization: customization(config),
     termination: [
-      ...(config.action === 'enroll-certificate' ? [] : [steps.get('OMGMT_PACKAGES/packagesInfo')]),
-      steps.get('ODEPLOY/installIncomplete'),
+      ...(config.action === 'enroll-certificate' ? [] : [keySteps.get(OmgmtPackagesEnv.packagesInfo)]),
+      keySteps.get(SharedOdeployKeys.installIncomplete),
     ],
     answer: (event): Answer | undefined => {
-      if (event.kind === 'query-value' && event.name === 'TIME') return engineTime();
-      if (event.kind === 'query-multi-string' && event.name === CERTIFICATE_CHAIN) return chain;
+      if (asks(event, OTOPI_TIME)) return engineTime();
+      if (asks(event, CERTIFICATE_CHAIN)) return chain;
       return undefined;
     },
     onDisplay: async (name, value, ctx) => {
-      if (name !== CERTIFICATE_REQUEST) return;
+      if (name !== CERTIFICATE_REQUEST.name) return;
       if (config.action !== 'enroll-certificate' || config.pki === undefined)
         return ctx.fail('The host asked for a certificate, but this run enrolls none');
       try {
@@ -103,7 +113,7 @@ export interface HostMgmtResult {
 }
 
 export function hostMgmtResult(outcome: DialogOutcome): HostMgmtResult {
-  const info = outcome.displayed.get('OMGMT_PACKAGES/packagesInfo');
+  const info = outcome.displayed.get(OmgmtPackagesEnv.packagesInfo.key);
   const packagesInfo =
     info === undefined || info.type === 'none'
       ? []
@@ -113,7 +123,7 @@ export function hostMgmtResult(outcome: DialogOutcome): HostMgmtResult {
   return {
     ok: errors.length === 0 && outcome.hostError === false && outcome.terminated,
     packagesInfo,
-    enrolled: outcome.displayed.has(CERTIFICATE_REQUEST),
+    enrolled: outcome.displayed.has(CERTIFICATE_REQUEST.name),
     errors,
   };
 }

@@ -15,11 +15,10 @@ import {
   type HandlerContext,
 } from '@otopi/core';
 import { BaseSystemEnv } from '../_lib/foreign.js';
-import { OdeployEnv, OvirtEngineEnv } from '../_lib/keys.js';
+import { DEPLOY_PROCEED, OdeployEnv, OvirtEngineEnv } from '../_lib/contract.js';
 
 export const LOG_PREFIX = 'ovirt-host-deploy';
 export const CONFIG_FILE = '/etc/ovirt-host-deploy.conf';
-export const PROCEED_QUESTION = 'DEPLOY_PROCEED';
 /** The exit code of an incomplete run by hand, the same as otopi deploy's for an incomplete host. */
 export const INCOMPLETE_EXIT_CODE = 3;
 
@@ -54,7 +53,7 @@ export default definePlugin({
       // Init runs on after a failure (a bad config file): there is nothing left to confirm then.
       condition: ({ env }) => !env.get(BaseEnv.error),
       run: async ({ dialog }) => {
-        const yes = await dialog.confirm({ name: PROCEED_QUESTION, description: 'Proceed with ovirt-host-deploy' });
+        const yes = await dialog.confirm({ name: DEPLOY_PROCEED.name, description: 'Proceed with ovirt-host-deploy' });
         if (!yes) throw new AbortError('Aborted: the deployment was not confirmed (DEPLOY_PROCEED)');
       },
     });

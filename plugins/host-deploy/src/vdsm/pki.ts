@@ -4,6 +4,4 @@
  */
 import { vdsmPkiPlugin } from '../_lib/pki/enroll-plugin.js';
 
-export { CHAIN_NAME, REQUEST_NAME } from '../_lib/pki/enroll-plugin.js';
-
 export default vdsmPkiPlugin({ keepSameCertificate: true });

@@ -50,8 +50,7 @@ export default definePlugin({
     let updates: UpdateInfo[] = [];
     let before: ReadonlyMap<string, string> = new Map();
     let conf: KeptFile | null = null;
-    const mode = (ctx: Pick<HandlerContext, 'env'>): UpdateMode =>
-      ctx.env.get(OmgmtPackagesEnv.packagesUpdateMode) as UpdateMode;
+    const mode = (ctx: Pick<HandlerContext, 'env'>): UpdateMode => ctx.env.get(OmgmtPackagesEnv.packagesUpdateMode);
 
     plugin.on({
       name: 'check',

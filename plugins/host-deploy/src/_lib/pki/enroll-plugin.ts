@@ -20,6 +20,7 @@ import {
   type HandlerContext,
 } from '@otopi/core';
 import { resolveOwner } from '../accounts.js';
+import { CERTIFICATE_CHAIN, CERTIFICATE_REQUEST } from '../contract.js';
 import { VdsmEnv, type EnrollmentMode } from '../keys.js';
 import { ChainError, checkChain, type Chain } from './chain.js';
 import { certificateRequest, generateHostKey, keySecrets, loadHostKey, type HostKey } from './csr.js';
@@ -29,9 +30,6 @@ import { trustStorePath, vdsmConfigEntries, VDSM_CONF } from '../vdsm/conf.js';
 import { vdsmChanges } from '../tokens.js';
 import { markIncomplete } from '../incomplete.js';
 import { removeHostFile } from '../node-files.js';
-
-export const REQUEST_NAME = 'VDSM_CERTIFICATE_REQUEST';
-export const CHAIN_NAME = 'VDSM_CERTIFICATE_CHAIN';
 
 const readText = (path: string): string | null => {
   try {
@@ -111,7 +109,7 @@ async function chainFor(ctx: HandlerContext, key: HostKey): Promise<readonly str
         throw error;
       }
     },
-    name: CHAIN_NAME,
+    name: CERTIFICATE_CHAIN.name,
     note:
       ctx.env.get(DialogEnv.dialect) === 'machine'
         ? 'Please input VDSM certificate chain that matches certificate request, top is issuer'
@@ -213,7 +211,7 @@ export function vdsmPkiPlugin(options: VdsmPkiOptions) {
         priority: Priority.LOW,
         condition: ({ env }) => env.get(VdsmEnv.certificateEnrollment) !== 'none',
         run: async (ctx) => {
-          const mode = ctx.env.get(VdsmEnv.certificateEnrollment) as EnrollmentMode;
+          const mode = ctx.env.get(VdsmEnv.certificateEnrollment);
           const store = storeOf(ctx);
           if (ctx.dryRun) {
             dryRunEnrollment(ctx, mode, store);
@@ -224,7 +222,7 @@ export function vdsmPkiPlugin(options: VdsmPkiOptions) {
           for (const secret of keySecrets(key.privateKeyPem)) ctx.env.addSecret(secret);
           const request = certificateRequest(key);
           ctx.dialog.displayMultiString(
-            REQUEST_NAME,
+            CERTIFICATE_REQUEST.name,
             request.trimEnd().split('\n'),
             'The certificate request of this host',
           );

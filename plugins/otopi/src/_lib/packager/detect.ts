@@ -24,10 +24,14 @@ export interface PackagerChoice {
   readonly reason: string;
 }
 
-export function choosePackager(requested: string, os: OsRelease, has: (program: string) => boolean): PackagerChoice {
+export function choosePackager(
+  requested: PackagerName | 'auto',
+  os: OsRelease,
+  has: (program: string) => boolean,
+): PackagerChoice {
   const usable = (name: PackagerName): boolean => PACKAGER_TOOLS[name].every(has);
   if (requested !== 'auto') {
-    const name = requested as PackagerName;
+    const name = requested;
     const missing = PACKAGER_TOOLS[name].filter((p) => !has(p));
     if (missing.length > 0) {
       throw new OtopiError(
@@ -43,8 +47,7 @@ export function choosePackager(requested: string, os: OsRelease, has: (program: 
   }
   const family = osFamily(os);
   const own: PackagerName[] = family === 'debian' ? ['apt'] : family === 'rhel' ? ['dnf', 'yum'] : [];
-  const others: PackagerName[] =
-    family === 'debian' ? ['dnf', 'yum'] : family === 'rhel' ? [] : ['apt', 'dnf', 'yum'];
+  const others: PackagerName[] = family === 'debian' ? ['dnf', 'yum'] : family === 'rhel' ? [] : ['apt', 'dnf', 'yum'];
   const order = [...own, ...others];
   for (const name of own) if (usable(name)) return { name, reason: `${os.id} is ${family}-like` };
   for (const name of others) {

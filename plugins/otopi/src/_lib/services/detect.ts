@@ -7,12 +7,12 @@ import type { FsProbe } from '../runner.js';
 import type { ServiceManagerName } from './types.js';
 
 export function chooseServiceManager(
-  requested: string,
+  requested: ServiceManagerName | 'auto',
   fs: FsProbe,
   has: (program: string) => boolean,
 ): { name: ServiceManagerName; reason: string } {
   if (requested !== 'auto') {
-    const name = requested as ServiceManagerName;
+    const name = requested;
     const tool = name === 'systemd' ? 'systemctl' : name === 'openrc' ? 'rc-service' : null;
     if (tool !== null && !has(tool)) {
       throw new OtopiError('COMMAND_MISSING', `SERVICES/manager is '${name}', but ${tool} cannot be found`, {
