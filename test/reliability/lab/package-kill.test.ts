@@ -188,6 +188,32 @@ describe('a SIGKILL while the package manager runs: the next run repairs it and 
     expect(stateDiff(before, await hostState(apt))).toEqual([]);
   }, 300_000);
 
+  it('apt: a maintainer script the kill missed runs on; the next run waits for it, then repairs and undoes', async () => {
+    const before: HostState = await hostState(apt);
+    await labExec(apt, ['mkfifo', DPKG_HOLD], { check: true });
+    const killed = runOtopi(apt, ['BASETEST/install=multi-str:ovirt-host'], { groups: ['basetest'] });
+    expect(await until(() => running(apt, `cat ${DPKG_HOLD}`), 60_000)).toBe(true);
+    // node, apt-get and dpkg die; vdsm's postinst is still held, as a script started after the
+    // killer listed the processes would be.
+    expect(await killInstaller(apt, 3)).toMatch(/node.*apt-get.*dpkg/);
+    expect((await killed).code).not.toBe(0);
+    expect(await running(apt, 'vdsm.postinst')).toBe(true);
+    // The next run starts while the script runs; it must not repair or undo beside it. The
+    // script is let go once the next run's check is seen waiting (or the run has ended, which
+    // is a failure below).
+    let ended = false;
+    const next = runOtopi(apt, [], { groups: ['basetest'] }).finally(() => (ended = true));
+    await until(async () => ended || (await running(apt, 'what dpkg left half-way')), 120_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    await labExec(apt, `echo >${DPKG_HOLD}; rm -f ${DPKG_HOLD}`, { check: true });
+    const run = await next;
+    ok(run);
+    expect(run.stdout).toMatch(/waited for what the killed run left running to end: vdsm\.postinst/);
+    expect(run.stdout).toContain('Recovered from an interrupted earlier run: rolled-back');
+    // The script added vdsm and kvm and started vdsmd before the undo: all of it is gone again.
+    expect(stateDiff(before, await hostState(apt))).toEqual([]);
+  }, 300_000);
+
   it('apt: a failure after the install puts the accounts back byte for byte in the same run', async () => {
     const before = await hostState(apt);
     const run = await runOtopi(apt, ['BASETEST/install=multi-str:ovirt-host', 'BASETEST/failAt=str:misc'], {
