@@ -16,19 +16,17 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { HOSTS } from '../../lab/allocation.js';
 import { type LabHost, hostRootPath, labExec, labHost } from '../../lab/lab.js';
 import { installCli, runOtopi, type RemoteRun } from '../../integration/support/remote-cli.js';
-import { LONG, recordFigure } from '../support/figures.js';
+import { recordFigure } from '../support/figures.js';
 import { type HostState, hostState, stateDiff } from './host-state.js';
 
 const DPKG_HOLD = '/run/otopi-lab-dpkg-hold';
 const RPM_HOLD = '/run/otopi-lab-rpm-hold';
 const DNF = 'PACKAGER/packager=str:dnf';
 /**
- * Randomized kills per package manager: OTOPI_RANDOM_KILLS, else 50 in long mode and 5 otherwise.
- * They run only when OTOPI_RANDOM_KILLS is set (`npm run reliability` sets it), not in `npm test`:
- * an apt kill in the middle of an unpack is still known to leave a half state (docs/reliability.md).
+ * Randomized kills per package manager: OTOPI_RANDOM_KILLS (`npm run reliability` sets 5, or 50
+ * in long mode), else 2 (`npm test`).
  */
-const RANDOM = process.env['OTOPI_RANDOM_KILLS'] !== undefined;
-const TRIALS = Number(process.env['OTOPI_RANDOM_KILLS'] ?? (LONG ? '50' : '5'));
+const TRIALS = Number(process.env['OTOPI_RANDOM_KILLS'] ?? '2');
 
 const ok = (run: RemoteRun): void => expect(run.code, `${run.stdout}\n${run.stderr}\n${run.log.slice(-3000)}`).toBe(0);
 
@@ -264,7 +262,7 @@ describe('a SIGKILL while the package manager runs: the next run repairs it and 
     expect(diff).toEqual([]);
   }, 300_000);
 
-  it.runIf(RANDOM)(
+  it(
     'apt and dnf: randomized kills of the installer and its package manager leave the host as before or complete',
     async () => {
       await labExec(
