@@ -271,7 +271,9 @@ describe('a SIGKILL while the package manager runs: the next run repairs it and 
         { check: true },
       );
       const aptReset =
-        `DEBIAN_FRONTEND=noninteractive apt-get purge -y -q ${'vdsm vdsm-client ovirt-host ovirt-imageio-daemon'} >/dev/null 2>&1; ` +
+        // dpkg repaired first, whatever a failed trial left: a purge refuses to run on an interrupted dpkg.
+        'export DEBIAN_FRONTEND=noninteractive; dpkg --configure -a >/dev/null 2>&1; apt-get -f install -y -q >/dev/null 2>&1; ' +
+        `apt-get purge -y -q ${'vdsm vdsm-client ovirt-host ovirt-imageio-daemon'} >/dev/null 2>&1; ` +
         'for f in passwd group shadow gshadow; do cp -p /root/$f /etc/$f; if [ -e /root/$f- ]; then cp -p /root/$f- /etc/$f-; else rm -f /etc/$f-; fi; done';
       const dnfReset =
         'dnf -y -q remove vdsm-client >/dev/null 2>&1; dnf -y -q install vdsm-4.50.1 >/dev/null 2>&1; rpm -q vdsm-4.50.1 >/dev/null';

@@ -98,7 +98,8 @@ async function reset(host: LabHost): Promise<void> {
   await labExec(
     host,
     `export DEBIAN_FRONTEND=noninteractive
-     dpkg --configure -a >/dev/null 2>&1; apt-get purge -y -q ${PACKAGES} >/dev/null 2>&1
+     dpkg --configure -a >/dev/null 2>&1; apt-get -f install -y -q >/dev/null 2>&1
+     apt-get purge -y -q ${PACKAGES} >/dev/null 2>&1
      cd / && tar -tf ${PRISTINE} | sed 's#/$##' | sort >/root/pristine.list
      find etc usr/libexec/vdsm 2>/dev/null | sort | comm -13 /root/pristine.list - | sort -r | xargs -r rm -rf
      tar -C / -xpf ${PRISTINE}; rm -rf /var/lib/otopi /var/lib/vdsm /var/log/vdsm`,
