@@ -2,8 +2,6 @@ import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 const VM = process.env['OTOPI_LAB_VM'] === '1';
-// The randomized kill sweeps run when asked (`npm run reliability` sets OTOPI_RANDOM_KILLS).
-const RANDOM_KILLS = process.env['OTOPI_RANDOM_KILLS'] !== undefined;
 const core = fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url));
 
 // Two projects: `unit` needs nothing but Node; `lab` brings up real SSH hosts
@@ -35,12 +33,9 @@ export default defineConfig({
           // The vm flavour's end-to-end test (docs/host-deploy.md, *On a VM*) runs only when asked
           // (`npm run test:vm`): it has not yet passed on this machine, and its image build and
           // boots under TCG take many minutes.
-          // The randomized kills (docs/reliability.md) run in `npm run reliability` only: one apt
-          // kill in the middle of an unpack is still known to leave a half state.
           exclude: [
             ...configDefaults.exclude,
             ...(VM ? [] : ['test/integration/host-deploy-vm.test.ts']),
-            ...(RANDOM_KILLS ? [] : ['test/reliability/lab/random-kill.test.ts']),
           ],
           globalSetup: ['test/lab/global-setup.ts'],
           testTimeout: 120_000,

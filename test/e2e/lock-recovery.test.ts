@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Transaction } from '@otopi/core';
 import { describe, expect, it } from 'vitest';
 import { CLI, demoArgs, runCli, tempDir } from './helpers.js';
 
@@ -69,5 +70,43 @@ describe('one run at a time, and recovery from a killed commit', () => {
     expect(next.stdout).toContain('Recovered from an interrupted earlier run: rolled-back');
     expect(readFileSync(out, 'utf8')).toBe('before the killed run\n');
     expect(readdirSync(join(dir, 'state', 'journal')).filter((f) => f.endsWith('.journal'))).toEqual([]);
+  });
+
+  it('changes nothing when an interrupted run cannot be undone, keeps the journal, and recovers later', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'greetings.txt');
+    writeFileSync(out, 'before\n');
+    const journals = join(dir, 'state', 'journal');
+    // A journal whose undo cannot work yet: its command fails while the file `blocked` exists
+    // (a package manager another process holds, a repository down).
+    const blocked = join(dir, 'blocked');
+    const undone = join(dir, 'undone');
+    writeFileSync(blocked, '');
+    const first = runCli(demoArgs(), { dir });
+    expect(first.code).toBe(0);
+    // The journal a run killed after its package step would leave (the runtime's own writer).
+    const tx = new Transaction({ journalDir: journals });
+    const element = { description: 'packages (test)', prepare() {}, commit() {}, abort() {} };
+    await tx.append(element);
+    await tx.prepare();
+    await tx.recordUndo(element, {
+      description: 'packages (test) changes',
+      commands: [['/bin/sh', '-c', `[ ! -e '${blocked}' ] && touch '${undone}'`]],
+    });
+    const journal = readdirSync(journals).find((f) => f.endsWith('.journal'));
+    expect(journal).toBeDefined();
+    const stopped = runCli(demoArgs(`DEMO/outputFile=str:${out}`), { dir });
+    expect(stopped.code, stopped.stdout).toBe(1);
+    expect(stopped.stdout).toContain('An interrupted earlier run could not be undone, so this run changes nothing');
+    expect(stopped.stdout).not.toContain('Recovered from an interrupted earlier run');
+    expect(readFileSync(out, 'utf8')).toBe('before\n');
+    expect(readdirSync(journals)).toContain(journal);
+    // Once the cause is gone, the next run undoes it and goes on.
+    rmSync(blocked);
+    const next = runCli(demoArgs(`DEMO/outputFile=str:${out}`), { dir });
+    expect(next.code, next.stdout).toBe(0);
+    expect(existsSync(undone)).toBe(true);
+    expect(readdirSync(journals)).not.toContain(journal);
+    expect(readFileSync(out, 'utf8')).toBe('hello world #1\n');
   });
 });

@@ -4,18 +4,8 @@
  * under the host's line. Colour (red `-`, green `+`, cyan `@@`, bold headers) only on a terminal;
  * the host's text is escaped first, so only these colours reach the terminal.
  */
-import { escapeTerminalLine } from '@otopi/core';
+import { colourDiffLine, escapeTerminalLine } from '@otopi/core';
 import type { HostReport } from '@otopi/engine';
-
-const paint = (code: string, text: string): string => `\x1b[${code}m${text}\x1b[0m`;
-
-function colourLine(line: string): string {
-  if (line.startsWith('+++') || line.startsWith('---') || line.startsWith('# ')) return paint('1', line);
-  if (line.startsWith('@@')) return paint('36', line);
-  if (line.startsWith('+')) return paint('32', line);
-  if (line.startsWith('-')) return paint('31', line);
-  return line;
-}
 
 /** The lines under a host's result in a dry run; none when it would change nothing or never said. */
 export function dryRunLines(report: Pick<HostReport, 'host' | 'changes' | 'diff'>, colour: boolean): string[] {
@@ -26,7 +16,7 @@ export function dryRunLines(report: Pick<HostReport, 'host' | 'changes' | 'diff'
   const out = [`${e(report.host)}: would change ${changes.length === 1 ? '1 thing' : `${changes.length} things`}:`];
   out.push(...changes.map((c) => `  ${e(c)}`));
   if (report.diff !== undefined && report.diff !== '') {
-    for (const line of report.diff.split('\n')) out.push(`    ${colour ? colourLine(e(line)) : e(line)}`);
+    for (const line of report.diff.split('\n')) out.push(`    ${colour ? colourDiffLine(e(line)) : e(line)}`);
   }
   return out;
 }

@@ -57,6 +57,8 @@ export const ERROR_CODES = [
   // the run lock: another run holds it; it cannot be made at all
   'RUN_LOCKED',
   'LOCK_UNAVAILABLE',
+  // an interrupted earlier run could not be recovered: this run changes nothing
+  'RECOVERY_FAILED',
   'INTERNAL',
 ] as const;
 

@@ -44,7 +44,7 @@ export type { UndoRecord, UndoRepair, UndoCommandRunner } from './transaction/un
 export { RunLock } from './runtime/lock.js';
 export type { LockHolder } from './runtime/lock.js';
 export { ProcessMutex } from './system/mutex.js';
-export { escapeTerminal, escapeTerminalKeepColour, escapeTerminalLine } from './log/terminal.js';
+export { colourDiffLine, escapeTerminal, escapeTerminalKeepColour, escapeTerminalLine } from './log/terminal.js';
 export type { AcquireOptions } from './system/mutex.js';
 
 export { RunLog, currentHandlerLog } from './log/logger.js';

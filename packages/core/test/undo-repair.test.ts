@@ -79,4 +79,23 @@ describe('undo records with a repair of their tool', () => {
     expect(again).toMatchObject({ outcome: 'rolled-back', undone: ['packages (fake) changes'] });
     expect(existsSync(installed)).toBe(false);
   });
+
+  it('run every repair step even when one fails, and judge by the check afterwards', async () => {
+    // As `dpkg --configure -a` exits 1 on a package that needs a reinstall, which the next
+    // step (`apt-get -f install`) does.
+    const broken = join(root, 'broken');
+    const repair: UndoRepair = {
+      ...toolRepair(),
+      commands: [
+        ['/bin/sh', '-c', "echo 'pkg-b: reinstall it before attempting configuration' >&2; exit 1"],
+        ['rm', '-f', broken],
+      ],
+    };
+    const installed = await killedWithRecord(repair);
+    const warnings: string[] = [];
+    const [report] = await recoverJournals(state, { log: { debug: () => undefined, warn: (m) => warnings.push(m) } });
+    expect(report).toMatchObject({ outcome: 'rolled-back', errors: [], undone: ['packages (fake) changes'] });
+    expect(warnings.join('\n')).toMatch(/exited 1: pkg-b: reinstall it before attempting configuration; going on/);
+    expect(existsSync(installed)).toBe(false);
+  });
 });

@@ -11,6 +11,7 @@
 import { AbortError, OtopiError } from '../errors.js';
 import { parseTypedValue, type EnvValue } from '../env/codec.js';
 import type { ConsoleRecord } from '../log/logger.js';
+import { colourDiffLine, escapeTerminal } from '../log/terminal.js';
 import {
   DialogBase,
   LINE_BREAKS,
@@ -50,6 +51,14 @@ export class HumanDialect extends DialogBase {
 
   log(record: ConsoleRecord): void {
     this.print(formatRecord(record, this.colour));
+  }
+
+  showChanges(title: string, lines: string): void {
+    const text = `${title}\n${lines}`;
+    if (!this.colour) return this.note(text);
+    // What files hold is escaped before it is coloured, so only our colours reach the terminal.
+    const shown = escapeTerminal(this.redact(text)).split('\n');
+    this.print(formatNote([shown[0] ?? '', ...shown.slice(1).map(colourDiffLine)].join('\n')));
   }
 
   protected writeValue(name: string, typed: string): void {

@@ -85,6 +85,11 @@ export interface Dialog {
   /** Shows a value as `name=type:value`; a list is shown as a multi-string block. */
   displayValue(name: string, value: EnvValue, note?: string): void;
   displayMultiString(name: string, lines: readonly string[], note?: string): void;
+  /**
+   * Shows what a dry run would change: a title, then lines with `# ` headers and unified diffs
+   * (the human dialect colours them on a terminal). Without it, the caller shows a note.
+   */
+  showChanges?(title: string, lines: string): void;
   /** Stage banner or progress line. */
   stage?(description: string): void;
   /** The whole run plan, once, at init (machine: the `**%EventsList…` block). */

@@ -33,3 +33,18 @@ export function escapeTerminalKeepColour(text: string): string {
 export function escapeTerminalLine(text: string): string {
   return escapeTerminal(text).replace(/\n/g, '\\n');
 }
+
+const paint = (code: string, text: string): string => `\u001b[${code}m${text}\u001b[0m`;
+
+/**
+ * One line of a unified diff, or of a list of changes with `# ` headers, in colour: headers
+ * bold, hunks cyan, added lines green, removed lines red. Escape the line first: only these
+ * colours may reach the terminal.
+ */
+export function colourDiffLine(line: string): string {
+  if (line.startsWith('+++') || line.startsWith('---') || line.startsWith('# ')) return paint('1', line);
+  if (line.startsWith('@@')) return paint('36', line);
+  if (line.startsWith('+')) return paint('32', line);
+  if (line.startsWith('-')) return paint('31', line);
+  return line;
+}

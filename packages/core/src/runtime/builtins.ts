@@ -193,7 +193,11 @@ function transactionPlugin(runtime: RuntimeView): Plugin {
     const pending = await transaction.pendingChanges();
     if (ctx.dryRun) {
       const shown = pending.map((p) => `# ${p.description}\n${p.text}`).join('');
-      if (shown.length > 0) ctx.dialog.note(`Dry run: these changes would be made:\n${shown}`);
+      if (shown.length > 0) {
+        const title = 'Dry run: these changes would be made:';
+        if (ctx.dialog.showChanges !== undefined) ctx.dialog.showChanges(title, shown);
+        else ctx.dialog.note(`${title}\n${shown}`);
+      }
       else if (which === 'main') ctx.dialog.note('Dry run: no changes would be made.');
       for (const p of pending) recordChange(p.description);
       if (shown.length > 0)

@@ -113,21 +113,26 @@ export async function runUndoRecord(
     if (found.code !== 0) {
       const what = tail(found.output, 6) || `its check exited ${String(found.code)}`;
       log.warn(`Recovery: ${repair.tool} was left interrupted by the killed run: ${what}; repairing it`);
-      let ok = true;
+      // Every repair command runs, even after one fails: `dpkg --configure -a` exits 1 on a
+      // package it must leave for a reinstall, which the next command (`apt-get -f install`)
+      // does. Whether the tool is repaired is what its check says afterwards.
+      const failed: string[] = [];
       for (const argv of repair.commands) {
         log.warn(`Recovery: repairing ${repair.tool}: ${shown(argv)}`);
         const r = await run(argv, `repair of ${repair.tool}`);
         if (r.output.trim() !== '') log.debug(`Recovery: ${repair.tool}: ${tail(r.output, 20)}`);
         if (r.code !== 0) {
-          ok = false;
-          errors.push(`repair of ${repair.tool}: '${shown(argv)}' exited ${String(r.code)}: ${tail(r.output)}`);
-          break;
+          const line = `'${shown(argv)}' exited ${String(r.code)}: ${tail(r.output)}`;
+          log.warn(`Recovery: repairing ${repair.tool}: ${line}; going on with the next step`);
+          failed.push(line);
         }
       }
-      if (!ok) return { ok: false, repaired, errors };
       const again = await run(repair.check, `check of ${repair.tool}`);
       if (again.code !== 0) {
-        errors.push(`${repair.tool} is still interrupted after its repair: ${tail(again.output)}`);
+        errors.push(
+          `${repair.tool} is still interrupted after its repair: ${tail(again.output)}` +
+            (failed.length > 0 ? ` (repair of ${repair.tool}: ${failed.join('; ')})` : ''),
+        );
         return { ok: false, repaired, errors };
       }
       repaired.push(

@@ -20,21 +20,44 @@
  */
 import type { UndoRepair } from '@otopi/core';
 
-const WAIT_FOR = (names: string): string => `
+/**
+ * Waits for a package manager, or a package script it started, still running. A kill of the
+ * installer and the package manager can miss a maintainer script (started after the killer
+ * listed the processes, or not in the killed group): it runs on alone, adds accounts and
+ * starts services, and a repair and undo that ran beside it would be undone by it afterwards.
+ * Scripts are found by their command line: dpkg runs `/var/lib/dpkg/info/PKG.SCRIPT` and
+ * `/var/lib/dpkg/tmp.ci/SCRIPT`, rpm `/var/tmp/rpm-tmp.XXXXXX` (Lua scriptlets run inside rpm
+ * itself). The check's own shell holds these words in its text, so it skips command lines that
+ * hold its marker. `scripts` is a case pattern over one word of a command line; what was waited
+ * for is kept in $waited.
+ */
+const WAIT_FOR = (names: string, scripts: string): string => `
 busy() {
   for c in /proc/[0-9]*/comm; do
     read -r n <"$c" 2>/dev/null || continue
     case $n in ${names}) return 0 ;; esac
   done
+  for c in /proc/[0-9]*/cmdline; do
+    a=$(tr '\\0' ' ' <"$c" 2>/dev/null) || continue
+    case $a in *"left half-way"*) continue ;; esac
+    for w in $a; do
+      case $w in ${scripts})
+        case " $waited " in *" \${w##*/} "*) ;; *) waited="$waited \${w##*/}" ;; esac
+        return 0 ;;
+      esac
+    done
+  done
   return 1
 }
+waited=
 i=0
 while busy && [ $i -lt 600 ]; do sleep 1; i=$((i+1)); done
-if busy; then echo "a package manager is still running after 10 minutes"; exit 1; fi
+if busy; then echo "a package manager or its script is still running after 10 minutes:$waited"; exit 1; fi
+[ -n "$waited" ] && echo "waited for what the killed run left running to end:$waited"
 `;
 
 /** Exits 1 naming what dpkg left half-way (packages, pending status updates), 0 when nothing. */
-const DPKG_CHECK = `# what dpkg left half-way${WAIT_FOR('dpkg|apt-get|apt|aptitude|unattended-upgr*')}
+const DPKG_CHECK = `# what dpkg left half-way${WAIT_FOR('dpkg|apt-get|apt|aptitude|unattended-upgr*', '/var/lib/dpkg/info/*.*inst|/var/lib/dpkg/info/*.*rm|/var/lib/dpkg/tmp.ci/*')}
 pending=$(ls -A /var/lib/dpkg/updates 2>/dev/null | wc -l)
 half=$(dpkg-query -W -f='\${db:Status-Abbrev} \${binary:Package}\\n' 2>/dev/null |
   awk 'substr($1, 2, 1) !~ /[nic]/ || substr($1, 3, 1) == "R" { printf "%s%s %s", sep, $1, $2; sep = ", " }')
@@ -72,7 +95,7 @@ export const DPKG_REPAIR: UndoRepair = {
  * Exits 1 naming rpm's duplicates (one name and arch installed twice, kernels and other
  * install-only packages left out) and a held rpm database, 0 when nothing.
  */
-const RPM_CHECK = `# what rpm left half-way${WAIT_FOR('dnf|yum|rpm|dnf-automatic')}
+const RPM_CHECK = `# what rpm left half-way${WAIT_FOR('dnf|yum|rpm|dnf-automatic', '/var/tmp/rpm-tmp.*')}
 dups=$(rpm -qa --qf '%{NAME}.%{ARCH}\\n' 2>/dev/null | sort | uniq -d | grep -Ev '^(kernel|kernel-core|kernel-modules|kernel-devel|installonlypkg|gpg-pubkey)[.-]' | tr '\\n' ' ')
 [ -z "$dups" ] && exit 0
 echo "packages recorded twice in the rpm database (an interrupted upgrade): $dups"
