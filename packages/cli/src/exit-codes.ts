@@ -61,6 +61,7 @@ export const EXIT_FOR_ERROR: Readonly<Record<ErrorCode, number>> = {
   HOST_UNSUPPORTED: EXIT.failed,
   RUN_LOCKED: EXIT.failed,
   LOCK_UNAVAILABLE: EXIT.failed,
+  RECOVERY_FAILED: EXIT.failed,
   // the work
   TRANSACTION_STATE: EXIT.failed,
   TRANSACTION_PREPARE: EXIT.failed,
