@@ -23,8 +23,9 @@ const DPKG_HOLD = '/run/otopi-lab-dpkg-hold';
 const RPM_HOLD = '/run/otopi-lab-rpm-hold';
 const DNF = 'PACKAGER/packager=str:dnf';
 /**
- * Randomized kills per package manager: OTOPI_RANDOM_KILLS (`npm run reliability` sets 5, or 50
- * in long mode), else 2 (`npm test`).
+ * Landed randomized kills per package manager: OTOPI_RANDOM_KILLS (`npm run reliability` sets 5,
+ * or 50 in long mode), else 2 (`npm test`); trials go on until that many landed, at most three
+ * times as many trials.
  */
 const TRIALS = Number(process.env['OTOPI_RANDOM_KILLS'] ?? '2');
 
@@ -88,7 +89,9 @@ async function randomKills(
   const complete = await hostState(host);
   await labExec(host, reset, { check: true, timeoutMs: 120_000 });
   const trials: RandomTrial[] = [];
-  for (let i = 0; i < TRIALS; i++) {
+  // Trials go on until TRIALS kills landed (a kill after the run ended, or before its target
+  // started, does not count), at most 3 × TRIALS trials.
+  for (let i = 0; trials.filter((t) => t.landed).length < TRIALS && i < 3 * TRIALS; i++) {
     const before = await hostState(host);
     const problems: string[] = [];
     const notFresh = stateDiff(pristine, before);

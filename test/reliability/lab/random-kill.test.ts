@@ -13,8 +13,8 @@
 // deploy, or equal to a clean deploy's result: never a half state, with no manual step. A
 // complete host is put back to fresh for the next trial (packages purged, /etc as saved, the
 // host restarted). At the end an undisturbed deploy installs each host.
-// Trials per fault: OTOPI_RANDOM_KILLS (`npm run reliability` sets 5, or 50 in long mode), else 2
-// (`npm test`).
+// Landed kills per fault: OTOPI_RANDOM_KILLS (`npm run reliability` sets 5, or 50 in long mode),
+// else 2 (`npm test`); trials go on until that many landed, at most three times as many trials.
 // Hosts: HOSTS.reliabilityRandomKill (one per fault).
 import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -144,7 +144,9 @@ async function series(fault: Fault, host: LabHost): Promise<{ trials: Trial[]; f
   const reference = await comparable(host, await hostState(host));
   await reset(host);
   const trials: Trial[] = [];
-  for (let i = 0; i < TRIALS; i++) {
+  // Trials go on until TRIALS kills landed (a kill after the run ended, or before its target
+  // started, does not count), at most 3 × TRIALS trials.
+  for (let i = 0; trials.filter((t) => t.landed).length < TRIALS && i < 3 * TRIALS; i++) {
     const before = await hostState(host);
     const problems: string[] = [];
     const notFresh = stateDiff(fresh, before);
