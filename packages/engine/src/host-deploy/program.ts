@@ -135,15 +135,17 @@ function customization(config: HostDeployConfig, state: { id: string | null }): 
             if (!supported) config.onLog?.('WARNING', 'Disabling Kdump integration: the host does not support it');
             return set(KdumpEnv.enable, supported);
           }),
-          steps.dynamic((ctx) =>
+          // The first decision waited for the host's answer; these read the same answer, so they
+          // go in the same burst (eager) instead of a round trip each.
+          steps.eager((ctx) =>
             flag(shown(ctx, KdumpEnv.supported))
               ? set(KdumpEnv.destinationAddress, kdump.destinationAddress ?? config.engine.fqdn)
               : undefined,
           ),
-          steps.dynamic((ctx) =>
+          steps.eager((ctx) =>
             flag(shown(ctx, KdumpEnv.supported)) ? set(KdumpEnv.destinationPort, kdump.port ?? 7410) : undefined,
           ),
-          steps.dynamic((ctx) =>
+          steps.eager((ctx) =>
             flag(shown(ctx, KdumpEnv.supported)) ? set(KdumpEnv.messageInterval, kdump.interval ?? 5) : undefined,
           ),
         ]),
@@ -155,7 +157,10 @@ function customization(config: HostDeployConfig, state: { id: string | null }): 
     ...(config.firewall === undefined
       ? []
       : [
-          steps.dynamic((ctx) => {
+          // Whether the host is a vintage node was asked before kdump's decision, whose barrier
+          // has its answer in: with kdump, no wait of its own. Without, the first decision waits
+          // and the second reads the same answer.
+          (kdump === undefined ? steps.dynamic : steps.eager)((ctx) => {
             if (!flag(shown(ctx, VdsmEnv['ovirt-legacy-node']))) return set(NetworkCompatEnv.iptablesEnable, true);
             config.onLog?.('WARNING', 'The host firewall is not configured on a vintage oVirt Node');
             return undefined;
@@ -163,7 +168,7 @@ function customization(config: HostDeployConfig, state: { id: string | null }): 
           ...(rules === undefined
             ? []
             : [
-                steps.dynamic((ctx) =>
+                steps.eager((ctx) =>
                   flag(shown(ctx, VdsmEnv['ovirt-legacy-node'])) ? undefined : set(NetworkEnv.iptablesRules, rules),
                 ),
               ]),
@@ -192,7 +197,8 @@ function leaveGiven(list: readonly Step[], given: ReadonlySet<string> | undefine
   const leave = (step: Step | undefined): Step | undefined => {
     if (step === undefined) return undefined;
     if (step.kind === 'set' && given.has(step.key)) return steps.noop();
-    if (step.kind === 'dynamic') return steps.dynamic((ctx) => leave(step.next(ctx)));
+    // Keeps `eager`: a wrapped step waits no more than the step it wraps.
+    if (step.kind === 'dynamic') return { ...step, next: (ctx: StepContext) => leave(step.next(ctx)) };
     return step;
   };
   return list.map((step) => leave(step)!);
