@@ -258,23 +258,24 @@ describe('the host-deploy program', () => {
   });
 
   it('decides kdump and the firewall in one round trip: later decisions read answers already in', async () => {
-    const trips = async (over: Partial<HostDeployConfig>, env = HOST_ENV): Promise<number> => {
+    const trips = async (config: HostDeployConfig, env = HOST_ENV): Promise<number> => {
       const host = simulatedHost(key, env);
-      const outcome = await driveDialog(host.channel, { ...hostDeployProgram(base(over)), pipeline: true });
+      const outcome = await driveDialog(host.channel, { ...hostDeployProgram(config), pipeline: true });
       expect(outcome.failures).toEqual([]);
       return outcome.roundTrips;
     };
+    const { kdump: _kdump, firewall: _firewall, ...bare } = base();
     const rules = { iptablesRules: ['*filter', 'COMMIT'] };
     const kdump = { ...HOST_ENV, 'KDUMP/supported': true };
-    const neither = await trips({ kdump: undefined, firewall: undefined });
+    const neither = await trips(bare);
     // kdump's first decision waits for KDUMP/supported; its other three, and the firewall's (on
     // VDSM/ovirt-legacy-node, asked before), go in the same burst.
-    expect(await trips({ firewall: 'default' }, kdump)).toBe(neither + 1);
+    expect(await trips(base({ firewall: 'default' }), kdump)).toBe(neither + 1);
     // Without kdump, the firewall's decision waits itself.
-    expect(await trips({ kdump: undefined, firewall: 'default' })).toBe(neither + 1);
+    expect(await trips({ ...bare, firewall: 'default' })).toBe(neither + 1);
     // The engine's rules are a list: its lines follow its own question, one more round trip.
-    expect(await trips({ firewall: rules }, kdump)).toBe(neither + 2);
-    expect(await trips({ kdump: undefined, firewall: rules })).toBe(neither + 2);
+    expect(await trips(base({ firewall: rules }), kdump)).toBe(neither + 2);
+    expect(await trips({ ...bare, firewall: rules })).toBe(neither + 2);
   });
 
   it('leaves the firewall of a vintage oVirt Node alone, and says so', async () => {

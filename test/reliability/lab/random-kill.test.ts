@@ -1,6 +1,7 @@
 // Randomized kills of a host-deploy run (docs/reliability.md, "Randomized kills"): `otopi
 // deploy --group host-deploy` (the built CLI, a child process) on a fresh host, and at a random
-// moment within a clean deploy's length, one of four faults, each on a host of its own:
+// moment within the part of a clean deploy when the fault's target exists (`killWindow`), one of
+// four faults, each on a host of its own:
 // - installer: SIGKILL of the installer on the host and of every process under it (apt-get,
 //   dpkg, maintainer scripts: a kill can land mid-dpkg), as an OOM kill or a cgroup stop does;
 // - engine: SIGKILL of the `otopi deploy` process;
@@ -122,6 +123,22 @@ async function untilGone(host: LabHost): Promise<boolean> {
   return false;
 }
 
+/**
+ * When, from the start of a deploy, the fault's target exists, from the clean deploy's events:
+ * the engine from its start; the SSH session and the network path from the connection; the
+ * installer from its first stage; each up to the host's end. Kills are drawn in that window, so
+ * most land; those that still find nothing are counted apart.
+ */
+function killWindow(fault: Fault, clean: DeployRun, startedAt: number): [number, number] {
+  const at = (type: string): number | undefined => {
+    const e = clean.events.find((ev) => ev.type === type);
+    return e === undefined ? undefined : Date.parse((e as { at: string }).at) - startedAt;
+  };
+  const end = at('host-end') ?? clean.seconds * 1000;
+  const from = fault === 'engine' ? 0 : fault === 'installer' ? at('stage') : at('connected');
+  return [Math.max(0, Math.min(from ?? 0, end)), end];
+}
+
 async function series(fault: Fault, host: LabHost): Promise<{ trials: Trial[]; final: DeployRun }> {
   const inventory = writeInventory([host], {
     defaults: engineDefaults(),
@@ -139,8 +156,10 @@ async function series(fault: Fault, host: LabHost): Promise<{ trials: Trial[]; f
   const first = await runDeploy(inventory, deployArgs(host));
   expect(first.code, first.stdout + first.stderr).toBe(0);
   await reset(host);
+  const cleanStart = Date.now();
   const clean = await runDeploy(inventory, deployArgs(host));
   expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+  const window = killWindow(fault, clean, cleanStart);
   const reference = await comparable(host, await hostState(host));
   await reset(host);
   const trials: Trial[] = [];
@@ -151,7 +170,8 @@ async function series(fault: Fault, host: LabHost): Promise<{ trials: Trial[]; f
     const problems: string[] = [];
     const notFresh = stateDiff(fresh, before);
     if (notFresh.length > 0) problems.push(`not fresh before the trial: ${notFresh.slice(0, 6).join('; ')}`);
-    const delayMs = Math.random() * clean.seconds * 1000;
+    const [from, to] = window;
+    const delayMs = from + Math.random() * (to - from);
     let child: ChildProcess | undefined;
     let ended = false;
     const run = runDeploy(inventory, deployArgs(host), {}, { onChild: (c) => (child = c) }).finally(
