@@ -142,7 +142,7 @@ describe('the bridge on a bond, kernel arguments, kdump and a reboot', () => {
       'ODEPLOY/forceFailStage = str:transaction-commit',
     ]);
     console.log(`bond VM, failed deploy (rolled back): ${failed.seconds.toFixed(1)} s`);
-  }, 900_000);
+  }, 1_800_000);
 
   it('rolls back a failed commit: the bond, its address, routes and files are as they were', async () => {
     expect(failed.hosts[bondVm.name]?.result, detail(failed)).toBe('failed');
@@ -154,7 +154,7 @@ describe('the bridge on a bond, kernel arguments, kdump and a reboot', () => {
   });
 
   it('makes the bridge on the bond, changes the kernel arguments, sets up fence_kdump, reboots and is waited for', async () => {
-    run = await deploy(bondVm, ['kernel_cmdline = iommu=pt', ...kdump, 'reboot = true', 'reboot_timeout = 600']);
+    run = await deploy(bondVm, ['kernel_cmdline = iommu=pt', ...kdump, 'reboot = true', 'reboot_timeout = 1200']);
     console.log(`bond VM, deploy with a reboot, waited for: ${run.seconds.toFixed(1)} s`);
     const report = run.hosts[bondVm.name];
     expect(report?.result, detail(run)).toBe('installed');
@@ -166,7 +166,7 @@ describe('the bridge on a bond, kernel arguments, kdump and a reboot', () => {
     expect(await q(bondVm, 'cat /proc/sys/kernel/random/boot_id')).toBe(report?.facts?.['bootId']);
     expect((await q(bondVm, 'cat /proc/cmdline')).split(' ')).toContain('iommu=pt');
     expect(await q(bondVm, 'grep ^GRUB_CMDLINE_LINUX= /etc/default/grub')).toBe('GRUB_CMDLINE_LINUX="iommu=pt"');
-  }, 1_200_000);
+  }, 1_800_000);
 
   it('the bridge survives the reboot: built from the files, on the bond, with the address and the default route', async () => {
     expect(await q(bondVm, "ip -o -4 addr show dev ovirtmgmt | awk '{print $4}'")).toBe(`${bondVm.labAddress}/24`);
@@ -204,7 +204,7 @@ describe('the bridge on a bond, kernel arguments, kdump and a reboot', () => {
     expect(again.code, detail(again)).toBe(0);
     expect(log).toContain('The kernel arguments are already as asked');
     expectConverged(again, bondVm);
-  }, 900_000);
+  }, 1_800_000);
 });
 
 describe('the bridge on a VLAN', () => {

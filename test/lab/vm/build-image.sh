@@ -97,6 +97,13 @@ GRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200"
 GRUB_CMDLINE_LINUX_DEFAULT="console=ttyS0,115200 net.ifnames=0"
 GRUB_DISABLE_OS_PROBER=true
 GRUB
+# Initrds with the few modules a lab VM boots from, not initramfs-tools' "most": under TCG udev
+# loading the SCSI, ATA and other drivers of "most" cost tens of seconds at every boot. The list
+# is fixed (MODULES=list), so kdump-tools' crash initrd, which takes its settings from here, is
+# made in the chroot as well, instead of from the running kernel's modules at the first boot.
+mkdir -p "$mnt/etc/initramfs-tools/conf.d" "$mnt/usr/share/initramfs-tools/modules.d"
+echo MODULES=list >"$mnt/etc/initramfs-tools/conf.d/10-otopi-lab"
+printf '%s\n' virtio_pci virtio_blk ext4 >"$mnt/usr/share/initramfs-tools/modules.d/otopi-lab"
 lab_log "installing $VM_PKGS"
 {
   chroot "$mnt" apt-get update
@@ -124,8 +131,7 @@ kver=$(basename "$(ls -d "$mnt"/lib/modules/*)")
   python3 "$VM_HERE/grub-boot.py" "$tmp/disk.raw" "$mnt/usr/lib/grub/i386-pc/boot.img" "$mnt/boot/grub/otopi-core.img"
   rm "$mnt/boot/grub/otopi-core.img"
 } >>"$log" 2>&1 || { tail -20 "$log" >&2; lab_die "grub setup failed (log: $log)"; }
-# update-grub refuses a root on a loop device, and kdump-tools builds its crash initrd from the
-# modules the running kernel has loaded: both are done by booting the image once (below), from
+# update-grub refuses a root on a loop device: it is run by booting the image once (below), from
 # this hand-written configuration, which the first update-grub replaces.
 cat >"$mnt/boot/grub/grub.cfg" <<GRUBCFG
 serial --unit=0 --speed=115200
@@ -138,11 +144,17 @@ linux /boot/vmlinuz-$kver root=UUID=$uuid ro console=ttyS0,115200 net.ifnames=0 
 initrd /boot/initrd.img-$kver
 boot
 GRUBCFG
-rm -f "$mnt"/var/lib/kdump/initrd.img-* "$mnt"/var/lib/kdump/vmlinuz-*
+# kdump-tools' crash initrd (its kernel hook runs only when kdump-tools was there before the kernel).
+{
+  ls "$mnt/var/lib/kdump/initrd.img-$kver" 2>/dev/null || chroot "$mnt" /etc/kernel/postinst.d/kdump-tools "$kver"
+  # kdump-config makes the initrd again when the sysctls it was made with are not recorded.
+  cp "$mnt/etc/kdump/sysctl.conf" "$mnt/var/lib/kdump/latest_sysctls-$kver"
+  ls -l "$mnt/boot/initrd.img-$kver" "$mnt/var/lib/kdump/initrd.img-$kver"
+} >>"$log" 2>&1 || { tail -20 "$log" >&2; lab_die "kdump-tools' initrd could not be made (log: $log)"; }
 touch "$mnt/etc/otopi-lab-finalize"
 cat >"$mnt/etc/systemd/system/otopi-lab-finalize.service" <<'UNIT'
 [Unit]
-Description=Finish the lab's vm image: grub configuration and kdump's initrd
+Description=Finish the lab's vm image: grub configuration (and kdump's initrd when missing)
 ConditionPathExists=/etc/otopi-lab-finalize
 After=multi-user.target
 
@@ -180,7 +192,7 @@ MaxSessions 50
 SSHD
 mkdir -p "$mnt/etc/systemd/journald.conf.d"
 printf '[Journal]\nStorage=volatile\nRuntimeMaxUse=8M\n' >"$mnt/etc/systemd/journald.conf.d/10-otopi-lab.conf"
-for u in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer dpkg-db-backup.timer fstrim.timer \
+for u in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service dpkg-db-backup.timer fstrim.timer \
   man-db.timer getty@tty1.service serial-getty@ttyS0.service; do
   ln -sf /dev/null "$mnt/etc/systemd/system/$u"
 done
