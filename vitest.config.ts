@@ -31,8 +31,7 @@ export default defineConfig({
           name: 'lab',
           include: ['test/lab/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/reliability/lab/**/*.test.ts'],
           // The vm flavour's end-to-end test (docs/host-deploy.md, *On a VM*) runs only when asked
-          // (`npm run test:vm`): it has not yet passed on this machine, and its image build and
-          // boots under TCG take many minutes.
+          // (`npm run test:vm`): under TCG it takes about half an hour (docs/lab.md, *What it costs*).
           exclude: [
             ...configDefaults.exclude,
             ...(VM ? [] : ['test/integration/host-deploy-vm.test.ts']),

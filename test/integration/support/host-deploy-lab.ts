@@ -30,9 +30,12 @@ export function engineDefaults(): string[] {
 export const sh = async (host: LabHost, cmd: string): Promise<string> =>
   (await labExec(host, cmd, { check: true })).stdout;
 
+/** How a test reads a host without the SSH path under test: labExec for containers, vmExec for VMs. */
+export type HostExec = (host: LabHost, cmd: string) => Promise<{ stdout: string }>;
+
 /** What a rollback must put back, and what a second run must not touch. */
-export async function snapshot(host: LabHost): Promise<Record<string, string>> {
-  const q = async (cmd: string): Promise<string> => (await labExec(host, cmd)).stdout;
+export async function snapshot(host: LabHost, exec: HostExec = labExec): Promise<Record<string, string>> {
+  const q = async (cmd: string): Promise<string> => (await exec(host, cmd)).stdout;
   return {
     links: await q("ip -o link show | sed 's/^[0-9]*: //; s/ qlen.*//; s/link\\/ether.*//' | sort"),
     addresses: await q("ip -o addr show | awk '{print $2, $3, $4}' | sort"),
@@ -47,9 +50,16 @@ export async function snapshot(host: LabHost): Promise<Record<string, string>> {
   };
 }
 
-/** The host as the tests find it installed: certificates that verify against `caPem`, keys 0440 vdsm:kvm, and the rest. */
-export async function installedState(host: LabHost): Promise<Record<string, string>> {
-  const q = async (cmd: string): Promise<string> => (await labExec(host, cmd)).stdout.trim();
+/**
+ * The host as the tests find it installed: certificates that verify against `caPem`, keys 0440
+ * vdsm:kvm, and the rest. `port` is the interface the bridge is expected on (a container's eth0;
+ * a VM's bond or VLAN).
+ */
+export async function installedState(
+  host: LabHost,
+  { exec = labExec, port = 'eth0' }: { exec?: HostExec; port?: string } = {},
+): Promise<Record<string, string>> {
+  const q = async (cmd: string): Promise<string> => (await exec(host, cmd)).stdout.trim();
   return {
     vdsm: await q("dpkg-query -W -f '${Status}' vdsm"),
     conf: await q('cat /etc/vdsm/vdsm.conf'),
@@ -58,7 +68,7 @@ export async function installedState(host: LabHost): Promise<Record<string, stri
       "stat -c '%a %U:%G' /etc/pki/vdsm/keys/vdsmkey.pem /etc/pki/vdsm/libvirt-spice/server-key.pem /etc/pki/libvirt/private/clientkey.pem | sort -u",
     ),
     bridge: await q(`ip -o -4 addr show dev ovirtmgmt | awk '{print $4}'`),
-    port: await q("ip -o link show dev eth0 | grep -o 'master [a-z]*'"),
+    port: await q(`ip -o link show dev ${port} | grep -o 'master [a-z]*'`),
     firewall: await q('iptables -S INPUT'),
     vdsmd: await q('systemctl is-enabled vdsmd; systemctl is-active vdsmd'),
   };

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Builds, once, the disk image of the lab's vm flavour: Debian with its own kernel
+# Builds, once, the disk image of the lab's vm flavour: the lab's container base (build-base.sh,
+# built first when the cache has none) copied onto a disk, plus Debian's own kernel
 # (linux-image-cloud-amd64), grub on a BIOS disk (it reads GRUB_CMDLINE_LINUX through
 # update-grub, as on a real host), kdump-tools with its crash kernel reserved and fence-agents'
 # fence_kdump_send, ifupdown with bonding and VLANs, sshd and the qemu guest agent (the tests'
@@ -13,6 +14,10 @@ set -euo pipefail
 . "$LAB_HERE/vm/lib.sh"
 lab_need_root
 lab_need_cmds debootstrap chroot flock losetup sfdisk mkfs.ext4 qemu-img
+
+# The base first (under its own lock): the image starts from a copy of it, not from a debootstrap
+# of its own, so the two share their download and their minbase.
+base=$("$LAB_HERE/build-base.sh")
 
 force=0
 [ "${1:-}" = --force ] && force=1
@@ -56,9 +61,8 @@ mkfs.ext4 -q -L otopi-root "$loop"
 uuid=$(blkid -s UUID -o value "$loop")
 mount "$loop" "$mnt"
 
-lab_log "building the vm image: debootstrap $LAB_SUITE from $mirror (log: $log)"
-debootstrap --variant=minbase --cache-dir="$LAB_CACHE/debs" "$LAB_SUITE" "$mnt" "$mirror" >>"$log" 2>&1 ||
-  { tail -20 "$log" >&2; lab_die "debootstrap failed (log: $log)"; }
+lab_log "building the vm image from the base $base (log: $log)"
+cp -a "$base/." "$mnt/"
 t1=$(date +%s%N)
 
 printf '#!/bin/sh\nexit 101\n' >"$mnt/usr/sbin/policy-rc.d"
@@ -93,6 +97,13 @@ GRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200"
 GRUB_CMDLINE_LINUX_DEFAULT="console=ttyS0,115200 net.ifnames=0"
 GRUB_DISABLE_OS_PROBER=true
 GRUB
+# Initrds with the few modules a lab VM boots from, not initramfs-tools' "most": under TCG udev
+# loading the SCSI, ATA and other drivers of "most" cost tens of seconds at every boot. The list
+# is fixed (MODULES=list), so kdump-tools' crash initrd, which takes its settings from here, is
+# made in the chroot as well, instead of from the running kernel's modules at the first boot.
+mkdir -p "$mnt/etc/initramfs-tools/conf.d" "$mnt/usr/share/initramfs-tools/modules.d"
+echo MODULES=list >"$mnt/etc/initramfs-tools/conf.d/10-otopi-lab"
+printf '%s\n' virtio_pci virtio_blk ext4 >"$mnt/usr/share/initramfs-tools/modules.d/otopi-lab"
 lab_log "installing $VM_PKGS"
 {
   chroot "$mnt" apt-get update
@@ -120,8 +131,7 @@ kver=$(basename "$(ls -d "$mnt"/lib/modules/*)")
   python3 "$VM_HERE/grub-boot.py" "$tmp/disk.raw" "$mnt/usr/lib/grub/i386-pc/boot.img" "$mnt/boot/grub/otopi-core.img"
   rm "$mnt/boot/grub/otopi-core.img"
 } >>"$log" 2>&1 || { tail -20 "$log" >&2; lab_die "grub setup failed (log: $log)"; }
-# update-grub refuses a root on a loop device, and kdump-tools builds its crash initrd from the
-# modules the running kernel has loaded: both are done by booting the image once (below), from
+# update-grub refuses a root on a loop device: it is run by booting the image once (below), from
 # this hand-written configuration, which the first update-grub replaces.
 cat >"$mnt/boot/grub/grub.cfg" <<GRUBCFG
 serial --unit=0 --speed=115200
@@ -134,11 +144,17 @@ linux /boot/vmlinuz-$kver root=UUID=$uuid ro console=ttyS0,115200 net.ifnames=0 
 initrd /boot/initrd.img-$kver
 boot
 GRUBCFG
-rm -f "$mnt"/var/lib/kdump/initrd.img-* "$mnt"/var/lib/kdump/vmlinuz-*
+# kdump-tools' crash initrd (its kernel hook runs only when kdump-tools was there before the kernel).
+{
+  ls "$mnt/var/lib/kdump/initrd.img-$kver" 2>/dev/null || chroot "$mnt" /etc/kernel/postinst.d/kdump-tools "$kver"
+  # kdump-config makes the initrd again when the sysctls it was made with are not recorded.
+  cp "$mnt/etc/kdump/sysctl.conf" "$mnt/var/lib/kdump/latest_sysctls-$kver"
+  ls -l "$mnt/boot/initrd.img-$kver" "$mnt/var/lib/kdump/initrd.img-$kver"
+} >>"$log" 2>&1 || { tail -20 "$log" >&2; lab_die "kdump-tools' initrd could not be made (log: $log)"; }
 touch "$mnt/etc/otopi-lab-finalize"
 cat >"$mnt/etc/systemd/system/otopi-lab-finalize.service" <<'UNIT'
 [Unit]
-Description=Finish the lab's vm image: grub configuration and kdump's initrd
+Description=Finish the lab's vm image: grub configuration (and kdump's initrd when missing)
 ConditionPathExists=/etc/otopi-lab-finalize
 After=multi-user.target
 
@@ -176,7 +192,7 @@ MaxSessions 50
 SSHD
 mkdir -p "$mnt/etc/systemd/journald.conf.d"
 printf '[Journal]\nStorage=volatile\nRuntimeMaxUse=8M\n' >"$mnt/etc/systemd/journald.conf.d/10-otopi-lab.conf"
-for u in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer dpkg-db-backup.timer fstrim.timer \
+for u in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service dpkg-db-backup.timer fstrim.timer \
   man-db.timer getty@tty1.service serial-getty@ttyS0.service; do
   ln -sf /dev/null "$mnt/etc/systemd/system/$u"
 done
@@ -246,5 +262,5 @@ else
   mv "$tmp" "$VM_IMAGE"
 fi
 span() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) / 1e9 }'; }
-lab_log "vm image ready in $(lab_since "$t0") s (debootstrap $(span "$t0" "$t1") s, apt $(span "$t1" "$t2") s, finishing boot $(span "$t3" "$t4") s, $size, qcow2 $(du -h "$VM_IMAGE/disk.qcow2" | cut -f1)): $VM_IMAGE"
+lab_log "vm image ready in $(lab_since "$t0") s (copy of the base $(span "$t0" "$t1") s, apt $(span "$t1" "$t2") s, finishing boot $(span "$t3" "$t4") s, $size, qcow2 $(du -h "$VM_IMAGE/disk.qcow2" | cut -f1)): $VM_IMAGE"
 echo "$VM_IMAGE"

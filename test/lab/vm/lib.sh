@@ -7,8 +7,8 @@ VM_PKGS="linux-image-cloud-amd64 grub-pc initramfs-tools systemd systemd-sysv db
 iproute2 ifupdown ifenslave vlan bridge-utils kdump-tools qemu-guest-agent iptables nftables procps kmod \
 iputils-ping netcat-openbsd openssl ca-certificates less python3"
 # Bump when build-image.sh changes what it puts into the image.
-VM_FORMAT=3
-VM_ID=$(printf '%s\n' "$LAB_SUITE" "$VM_PKGS" "$VM_FORMAT" | sha256sum | cut -c1-12)
+VM_FORMAT=5
+VM_ID=$(printf '%s\n' "$LAB_SUITE" "$LAB_BASE_ID" "$VM_PKGS" "$VM_FORMAT" | sha256sum | cut -c1-12)
 VM_IMAGE="$LAB_CACHE/vm-$LAB_SUITE-$VM_ID"
 VM_HERE="$LAB_HERE/vm"
 # Memory of each VM (MiB): kdump-tools reserves 128 MiB of it for the crash kernel.

@@ -11,6 +11,7 @@ import { FileTransaction, OtopiError, definePlugin, type HandlerContext } from '
 import { VdsmEnv } from '../_lib/keys.js';
 import { ManagementBridge } from '../_lib/network/bridge-element.js';
 import { describePlan, planBridge, type BridgePlan } from '../_lib/network/discover.js';
+import { INTERFACES_D } from '../_lib/network/ifupdown.js';
 import { tcpConnect } from '../_lib/network/reach.js';
 import { realSystem } from '../_lib/system.js';
 import { COMMANDS } from '../_lib/tokens.js';
@@ -114,7 +115,17 @@ export default definePlugin({
       run: async ({ env, log, providers, transaction }) => {
         const p = plan!;
         for (const file of p.files)
-          await transaction.append(new FileTransaction({ path: file.path, content: file.content, mode: 0o644, log }));
+          await transaction.append(
+            new FileTransaction({
+              path: file.path,
+              content: file.content,
+              mode: 0o644,
+              // A backup left in interfaces.d would be read at the next boot, with the stanzas
+              // it replaced: ifup then fails on the interface both files define.
+              backup: !file.path.startsWith(`${INTERFACES_D}/`),
+              log,
+            }),
+          );
         const commands = providers.get(COMMANDS);
         const reach = checkAfter
           ? {

@@ -78,13 +78,19 @@ export function rewriteInterfaces(text: string, device: string, bridge: string):
   return `${out.join('\n')}\n`;
 }
 
+/**
+ * The folder Debian's /etc/network/interfaces reads whole (`source /etc/network/interfaces.d/*`):
+ * every file in it but the hidden ones is configuration, a backup `<name>.<stamp>` too.
+ */
+export const INTERFACES_D = '/etc/network/interfaces.d';
+
 /** The interfaces files, main file first, then interfaces.d in name order. */
 export function interfacesFiles(list: (dir: string) => string[]): string[] {
   return [
     '/etc/network/interfaces',
-    ...list('/etc/network/interfaces.d')
+    ...list(INTERFACES_D)
       .filter((n) => /^[\w.-]+$/.test(n))
       .sort()
-      .map((n) => `/etc/network/interfaces.d/${n}`),
+      .map((n) => `${INTERFACES_D}/${n}`),
   ];
 }
