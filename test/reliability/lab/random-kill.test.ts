@@ -132,7 +132,7 @@ async function untilGone(host: LabHost): Promise<boolean> {
 function killWindow(fault: Fault, clean: DeployRun, startedAt: number): [number, number] {
   const at = (type: string): number | undefined => {
     const e = clean.events.find((ev) => ev.type === type);
-    return e === undefined ? undefined : Date.parse((e as { at: string }).at) - startedAt;
+    return e === undefined ? undefined : Date.parse(e.at) - startedAt;
   };
   const end = at('host-end') ?? clean.seconds * 1000;
   const from = fault === 'engine' ? 0 : fault === 'installer' ? at('stage') : at('connected');

@@ -13,16 +13,17 @@ import { recoverJournals } from '../transaction/journal-recovery.js';
 export async function recoverInterruptedRuns(journalDir: string, log: Logger, dialog: Dialog): Promise<void> {
   const failed: string[] = [];
   for (const report of await recoverJournals(journalDir, { log })) {
-    if (report.outcome === 'failed') failed.push(...report.errors);
     const what = `${report.outcome} an interrupted transaction (${report.phase ?? 'unreadable'} phase)`;
     const repaired = report.repaired.length > 0 ? `; ${report.repaired.join('; ')}` : '';
-    if (report.outcome === 'failed') log.error(`Recovery ${what}${repaired}: ${report.errors.join('; ')}`);
-    else
-      log.warn(
-        `Recovery: ${what}${repaired}; ${report.undone.length > 0 ? `undid ${report.undone.join(', ')}; ` : ''}` +
-          `restored ${report.restored.length} and removed ${report.removed.length} files`,
-      );
-    if (report.outcome === 'failed') continue;
+    if (report.outcome === 'failed') {
+      log.error(`Recovery ${what}${repaired}: ${report.errors.join('; ')}`);
+      failed.push(...report.errors);
+      continue;
+    }
+    log.warn(
+      `Recovery: ${what}${repaired}; ${report.undone.length > 0 ? `undid ${report.undone.join(', ')}; ` : ''}` +
+        `restored ${report.restored.length} and removed ${report.removed.length} files`,
+    );
     const undid = report.undone.length > 0 ? `; undid ${report.undone.join(', ')}` : '';
     dialog.note(`Recovered from an interrupted earlier run: ${what}${repaired}${undid}.`);
   }
